@@ -1,0 +1,419 @@
+"""The quote engine: prices every requested method for one cart, or says why it cannot be offered.
+
+Japan Post prices each parcel by its actual weight rounded up into the published bracket; the
+consolidation contract uses the larger of actual and volumetric weight. Several parcels are priced
+one by one and summed per method. Everything that depends only on the destination (zone,
+acceptance, limits, notes) is worked out once per destination when the engine is built, so a quote
+is a handful of dictionary look-ups and bisections.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from rates.model import (
+    ALL_METHODS,
+    METHOD_PRODUCTS,
+    ContentsFlag,
+    DeliveryEstimate,
+    Method,
+    Parcel,
+    ParcelPrice,
+    Product,
+    Quote,
+    QuoteOption,
+    QuoteRequest,
+    Reason,
+    UnavailableMethod,
+)
+from rates.tables import Brackets, ConsolidationLane, DeliveryRule, InsuranceRule, Limit, RateBook, RateTable
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    reason: Reason
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    """One quotable table version as seen from one destination: its period and the zone's brackets."""
+
+    effective_from: date
+    effective_to: date | None
+    table: RateTable
+    brackets: Brackets | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Lane:
+    """What one product can do for one destination, worked out when the engine is built."""
+
+    product: Product
+    name: str
+    zone: int
+    tracked: bool
+    refusal: _Refusal | None
+    limit: Limit | None
+    notes: tuple[str, ...]
+    versions: tuple[_Version, ...] = ()
+    insurance: InsuranceRule | None = None
+    uninsured: Brackets | None = None
+    delivery: DeliveryRule | None = None
+    # contents flag -> the rule that bars it for this product and destination
+    barred: dict[ContentsFlag, str] = field(default_factory=dict)
+    consolidation: ConsolidationLane | None = None
+
+
+_NOWHERE = _Refusal(Reason.DESTINATION_NOT_SERVED, "")
+
+
+def _grams(weight_g: int) -> str:
+    return f"{weight_g / 1000:g} kg" if weight_g >= 1000 else f"{weight_g} g"
+
+
+def _cm(mm: int) -> str:
+    return f"{mm / 10:g} cm"
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+class QuoteEngine:
+    def __init__(self, book: RateBook, *, handling_days: int = 3):
+        self.book = book
+        self.handling_days = handling_days
+        # region -> ((method, (lane, ...)), ...) in ALL_METHODS order
+        self._plans: dict[str, tuple[tuple[Method, tuple[_Lane, ...]], ...]] = {}
+        regions = set(book.country_names) | set(book.consolidation.lanes)
+        for region in regions:
+            self._plans[region] = tuple((method, tuple(self._build_lane(region, product) for product in METHOD_PRODUCTS[method])) for method in ALL_METHODS)
+        self._arrivals: dict[tuple[int, date], DeliveryEstimate] = {}
+
+    # -- built once per destination ---------------------------------------------------------------
+
+    def _build_lane(self, region: str, product: Product) -> _Lane:
+        book = self.book
+        if product is Product.CONSOLIDATION:
+            return self._consolidation_lane(region)
+
+        info = book.products[product]
+        zone = book.zones.get((region, info.zone_family), 0)
+        acceptance = book.acceptance.get((region, info.acceptance_service))
+        notes: list[str] = []
+        refusal: _Refusal | None = None
+        if acceptance is None and not zone:
+            refusal = _Refusal(Reason.DESTINATION_NOT_SERVED, f"{info.name} does not go to {region}: it is not in Japan Post's destination lists")
+        elif acceptance is not None and acceptance.status == "no_service":
+            refusal = _Refusal(Reason.DESTINATION_NOT_SERVED, f"Japan Post has no {info.name} service to {region} (as of {acceptance.as_of})")
+        elif acceptance is not None and acceptance.status == "not_acceptable":
+            refusal = _Refusal(Reason.SERVICE_SUSPENDED, f"Japan Post is not accepting {info.name} items for {region} (as of {acceptance.as_of})")
+        elif not zone:
+            refusal = _Refusal(Reason.NO_PUBLISHED_RATE, f"no {info.zone_family} zone is known for {region}, so {info.name} has no published rate there")
+        if acceptance is not None and refusal is None:
+            notes.extend(f"Japan Post ({acceptance.as_of}): {n}" for n in _notes_for(acceptance.note, info.acceptance_service))
+        versions = tuple(_Version(t.ref.effective_from, t.ref.effective_to, t, t.zones.get(zone)) for t in book.tables.get(product, ()) if t.quotable)
+        if versions and not versions[-1].table.ref.effective_from_confirmed:
+            latest = versions[-1].table
+            notes.append(f"{latest.ref.table_id}: effective date not confirmed by a source ({latest.notes})")
+        return _Lane(
+            product=product,
+            name=info.name,
+            zone=zone,
+            tracked=info.tracked,
+            refusal=refusal,
+            limit=book.limit(product, region),
+            notes=tuple(notes),
+            versions=versions,
+            insurance=book.insurance.get(product),
+            uninsured=book.uninsured_compensation.get(product),
+            delivery=book.delivery.get(product),
+            barred=self._barred(product.value, region),
+        )
+
+    def _barred(self, product: str, region: str) -> dict[ContentsFlag, str]:
+        barred: dict[ContentsFlag, str] = {}
+        for flag, rules in self.book.prohibitions.items():
+            for rule in rules:
+                if rule.product in ("*", product) and rule.region_code in ("*", region):
+                    barred[flag] = rule.rule
+                    break
+        return barred
+
+    def _consolidation_lane(self, region: str) -> _Lane:
+        contract = self.book.consolidation
+        lane = contract.lanes.get(region)
+        example = "EXAMPLE RATES: the consolidation contract shipped with the service is an example; replace it with your forwarder's."
+        notes: tuple[str, ...] = (example,) if contract.is_example else ()
+        refusal = None if lane else _Refusal(Reason.DESTINATION_NOT_SERVED, f"the consolidation contract has no rates for {region}")
+        delivery = DeliveryRule(lane.min_days, lane.max_days, "day", f"{lane.min_days}-{lane.max_days} days (contract)") if lane else None
+        return _Lane(
+            product=Product.CONSOLIDATION,
+            name="Consolidated shipping (forwarder contract)",
+            zone=0,
+            tracked=bool(lane and lane.tracked),
+            refusal=refusal,
+            limit=None,
+            notes=notes,
+            delivery=delivery,
+            barred=self._barred(Product.CONSOLIDATION.value, region),
+            consolidation=lane,
+        )
+
+    # -- per request ------------------------------------------------------------------------------
+
+    def quote(self, request: QuoteRequest) -> Quote:
+        region = request.region_code
+        plan = self._plans.get(region)
+        if plan is None:
+            refusal = _Refusal(Reason.DESTINATION_NOT_SERVED, f"neither Japan Post nor the consolidation contract lists {region} as a destination")
+            plan = tuple((m, ()) for m in ALL_METHODS)
+        else:
+            refusal = None
+        if request.methods:
+            wanted = set(request.methods)
+            plan = tuple(step for step in plan if step[0] in wanted)
+        flags = [(i, flag) for i, line in enumerate(request.contents) for flag in line.flags] if request.contents else []
+        options: list[QuoteOption] = []
+        unavailable: list[UnavailableMethod] = []
+        for method, lanes in plan:
+            best: QuoteOption | None = None
+            refusals: list[tuple[str, _Refusal]] = []
+            for lane in lanes:
+                result = self._price(method, lane, request, flags)
+                if type(result) is _Refusal:
+                    refusals.append((lane.name, result))
+                elif best is None or (result.total_jpy, not result.tracked) < (best.total_jpy, not best.tracked):  # type: ignore[union-attr]
+                    best = result  # type: ignore[assignment]
+            if best is not None:
+                options.append(best)
+            elif refusal is not None:
+                unavailable.append(UnavailableMethod(method, refusal.reason, refusal.message))
+            else:
+                unavailable.append(_combine(method, refusals))
+        options.sort(key=_cheapest_first)
+        return Quote(region, tuple(options), tuple(unavailable))
+
+    def _price(self, method: Method, lane: _Lane, request: QuoteRequest, flags: list[tuple[int, ContentsFlag]]) -> QuoteOption | _Refusal:
+        if lane.refusal is not None:
+            return lane.refusal
+        if flags:
+            barred = lane.barred
+            for index, flag in flags:
+                if flag in barred:
+                    return _Refusal(Reason.PROHIBITED_CONTENTS, f"contents[{index}] ({flag.value}): {barred[flag]}")
+
+        if lane.consolidation is not None:
+            return self._price_consolidation(method, lane, lane.consolidation, request)
+
+        limit = lane.limit
+        if limit is not None:
+            for index, parcel in enumerate(request.parcels):
+                refusal = _check_limit(lane.name, limit, index, parcel)
+                if refusal is not None:
+                    return refusal
+
+        ship_date = request.ship_date
+        version = None
+        for candidate in lane.versions:
+            if candidate.effective_from <= ship_date and (candidate.effective_to is None or ship_date <= candidate.effective_to):
+                version = candidate
+                break
+        if version is None:
+            return _Refusal(Reason.NO_PUBLISHED_RATE, f"no {lane.name} rate table is in force on {ship_date.isoformat()}")
+        brackets = version.brackets
+        if brackets is None:
+            return _Refusal(
+                Reason.NO_PUBLISHED_RATE, f"Japan Post publishes no {lane.name} rate for zone {lane.zone} ({request.region_code}) in the tables we hold"
+            )
+
+        insurance = lane.insurance
+        insure = request.insure
+        cover_each = 0
+        if insure:
+            refusal = _check_insurance(lane.name, insurance, request)
+            if refusal is not None:
+                return refusal
+            cover_each = -(-request.value_to_insure // len(request.parcels))
+
+        parcels: list[ParcelPrice] = []
+        postage = insurance_fee = weight = compensation = 0
+        for index, parcel in enumerate(request.parcels):
+            found = brackets.price_for(parcel.weight_g)
+            if found is None:
+                return _Refusal(Reason.NO_PUBLISHED_RATE, f"parcels[{index}]: no published {lane.name} rate for {_grams(parcel.weight_g)} to zone {lane.zone}")
+            price, top = found
+            fee = insurance.fee(cover_each) if (insure and insurance is not None) else 0
+            parcels.append(ParcelPrice(parcel.weight_g, price, fee, top))
+            postage += price
+            insurance_fee += fee
+            weight += parcel.weight_g
+            compensation += _compensation(lane, parcel, cover_each)
+
+        return QuoteOption(
+            method,
+            lane.product,
+            lane.name,
+            postage,
+            insurance_fee,
+            lane.zone,
+            weight,
+            lane.tracked,
+            compensation,
+            self._delivery(lane.delivery, request.order_date),
+            version.table.ref,
+            tuple(parcels),
+            lane.notes,
+        )
+
+    def _price_consolidation(self, method: Method, lane: _Lane, contract: ConsolidationLane, request: QuoteRequest) -> QuoteOption | _Refusal:
+        if request.insure:
+            return _Refusal(Reason.INSURANCE_NOT_AVAILABLE, "the consolidation contract offers no insurance")
+        parcels: list[ParcelPrice] = []
+        postage = weight = 0
+        top_weight = contract.brackets.max_weights[-1]
+        for index, parcel in enumerate(request.parcels):
+            billable = parcel.weight_g
+            if parcel.length_mm:
+                volume_mm3 = parcel.length_mm * parcel.width_mm * parcel.height_mm
+                billable = max(billable, -(-volume_mm3 // contract.volumetric_divisor))
+            found = contract.brackets.price_for(billable)
+            if found is None:
+                return _Refusal(
+                    Reason.OVER_WEIGHT_LIMIT,
+                    f"parcels[{index}]: billable weight {_grams(billable)} (actual or volumetric, divisor {contract.volumetric_divisor})"
+                    f" is over the contract's {_grams(top_weight)}",
+                )
+            price, top = found
+            parcels.append(ParcelPrice(billable, price, 0, top))
+            postage += price
+            weight += billable
+        return QuoteOption(
+            method,
+            Product.CONSOLIDATION,
+            lane.name,
+            postage,
+            0,
+            0,
+            weight,
+            lane.tracked,
+            0,
+            self._delivery(lane.delivery, request.order_date),
+            self.book.consolidation.ref,
+            tuple(parcels),
+            lane.notes,
+        )
+
+    def _delivery(self, rule: DeliveryRule | None, order_date: date) -> DeliveryEstimate | None:
+        if rule is None:
+            return None
+        key = (id(rule), order_date)
+        cached = self._arrivals.get(key)
+        if cached is not None:
+            return cached
+        shipped = order_date + timedelta(days=self.handling_days)
+        if rule.unit == "month":
+            earliest, latest = add_months(shipped, rule.min_value), add_months(shipped, rule.max_value)
+        else:
+            earliest, latest = shipped + timedelta(days=rule.min_value), shipped + timedelta(days=rule.max_value)
+        estimate = DeliveryEstimate((earliest - shipped).days, (latest - shipped).days, earliest, latest, rule.published_text)
+        if len(self._arrivals) > 4096:
+            self._arrivals.clear()
+        self._arrivals[key] = estimate
+        return estimate
+
+
+def _cheapest_first(option: QuoteOption) -> tuple[int, str]:
+    # _value_ rather than .value: the enum property costs more than the rest of the key.
+    return option.postage_jpy + option.insurance_jpy, option.method._value_
+
+
+def _compensation(lane: _Lane, parcel: Parcel, cover: int) -> int:
+    """What Japan Post pays out at most for one parcel: the insured cover, else the included cover,
+    else the weight-based limit for uninsured parcels; nothing for products without compensation."""
+    insurance = lane.insurance
+    if insurance is None or not insurance.insurable:
+        return 0
+    if cover:
+        return max(cover, insurance.included_cover_jpy)
+    if insurance.included_cover_jpy:
+        return insurance.included_cover_jpy
+    found = lane.uninsured.price_for(parcel.weight_g) if lane.uninsured else None
+    return found[0] if found else 0
+
+
+def _notes_for(note: str, service: str) -> list[str]:
+    """The parts of a destination's restriction note that concern one service: Japan Post writes one
+    note per country ("EMS items to some regions are not acceptable. | Parcels to ...")."""
+    keep = []
+    for part in (p.strip() for p in note.replace(" | ", "|").split("|")):
+        lowered = part.lower()
+        if not part:
+            continue
+        if lowered.startswith("ems"):
+            wanted = service == "ems"
+        elif lowered.startswith("parcel"):
+            wanted = service.startswith("parcel")
+        elif lowered.startswith("registered") or lowered.startswith("letter"):
+            wanted = service.startswith("letter")
+        else:
+            wanted = True
+        if wanted:
+            keep.append(part)
+    return keep
+
+
+def _check_limit(name: str, limit: Limit, index: int, parcel: Parcel) -> _Refusal | None:
+    if parcel.weight_g > limit.max_weight_g:
+        return _Refusal(
+            Reason.OVER_WEIGHT_LIMIT,
+            f"parcels[{index}] weighs {_grams(parcel.weight_g)}; {name} takes at most {_grams(limit.max_weight_g)}",
+        )
+    if not parcel.length_mm:
+        return None
+    a, b, c = parcel.sides
+    if limit.max_length_mm is not None and a > limit.max_length_mm:
+        return _Refusal(Reason.OVER_SIZE_LIMIT, f"parcels[{index}] is {_cm(a)} long; {name} takes at most {_cm(limit.max_length_mm)}")
+    if limit.max_length_plus_girth_mm is not None and a + 2 * (b + c) > limit.max_length_plus_girth_mm:
+        return _Refusal(
+            Reason.OVER_SIZE_LIMIT,
+            f"parcels[{index}] measures {_cm(a + 2 * (b + c))} in length plus girth; {name} takes at most {_cm(limit.max_length_plus_girth_mm)}",
+        )
+    if limit.max_sum_of_sides_mm is not None and a + b + c > limit.max_sum_of_sides_mm:
+        return _Refusal(
+            Reason.OVER_SIZE_LIMIT,
+            f"parcels[{index}] measures {_cm(a + b + c)} in length + width + height; {name} takes at most {_cm(limit.max_sum_of_sides_mm)}",
+        )
+    if (limit.min_length_mm is not None and a < limit.min_length_mm) or (limit.min_width_mm is not None and b < limit.min_width_mm):
+        return _Refusal(
+            Reason.UNDER_SIZE_LIMIT,
+            f"parcels[{index}] is {_cm(a)} x {_cm(b)}; {name} needs at least {_cm(limit.min_length_mm or 0)} x {_cm(limit.min_width_mm or 0)}",
+        )
+    return None
+
+
+def _check_insurance(name: str, insurance: InsuranceRule | None, request: QuoteRequest) -> _Refusal | None:
+    if insurance is None or not insurance.insurable:
+        return _Refusal(Reason.INSURANCE_NOT_AVAILABLE, f"{name} cannot be insured")
+    cover_each = -(-request.value_to_insure // len(request.parcels))
+    if cover_each > insurance.max_cover_jpy:
+        return _Refusal(
+            Reason.INSURANCE_NOT_AVAILABLE,
+            f"{name} insures at most {insurance.max_cover_jpy:,} JPY per parcel; {cover_each:,} JPY was asked",
+        )
+    return None
+
+
+def _combine(method: Method, refusals: list[tuple[str, _Refusal]]) -> UnavailableMethod:
+    """One reason for a method whose every product refused: the last product's (the widest, e.g.
+    parcel post for airmail) decides; the message names each product's reason."""
+    reason = refusals[-1][1].reason
+    if len(refusals) == 1:
+        return UnavailableMethod(method, reason, refusals[0][1].message)
+    return UnavailableMethod(method, reason, "; ".join(f"{name}: {r.message}" for name, r in refusals))
