@@ -1,0 +1,203 @@
+"""Value types of the label domain: what a label is asked for, and the label as issued and stored.
+
+Plain frozen dataclasses, no gRPC. `LabelRequest.canonical()` is the content that idempotency
+compares: a retry with the same request_id must carry the same canonical content.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from rates.model import ContentsFlag, Method, Product
+
+
+class ContentsType(enum.Enum):
+    MERCHANDISE = "merchandise"
+    GIFT = "gift"
+    SAMPLE = "sample"
+    DOCUMENTS = "documents"
+    RETURNED_GOODS = "returned_goods"
+
+
+class DocumentFormat(enum.Enum):
+    PDF_A6 = "pdf_a6"
+    PDF_4X6 = "pdf_4x6"
+    ZPL_4X6 = "zpl_4x6"
+
+
+class CustomsForm(enum.Enum):
+    CN22 = "CN22"
+    CN23 = "CN23"
+
+
+class LabelStatus(enum.Enum):
+    ACTIVE = "active"
+    VOIDED = "voided"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    name: str
+    region_code: str
+    address_lines: tuple[str, ...] = ()
+    city: str = ""
+    administrative_area: str = ""
+    postal_code: str = ""
+    company: str = ""
+    phone: str = ""
+    email: str = ""
+
+    def __repr__(self) -> str:  # personal data stays out of logs and tracebacks
+        return f"Address(region_code={self.region_code!r}, ...)"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomsItem:
+    description: str
+    quantity: int
+    unit_value_jpy: int
+    hs_code: str = ""
+    net_weight_g: int = 0
+    origin_region_code: str = ""
+    flags: frozenset[ContentsFlag] = frozenset()
+
+    @property
+    def value_jpy(self) -> int:
+        return self.quantity * self.unit_value_jpy
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelSpec:
+    weight_g: int
+    length_mm: int = 0
+    width_mm: int = 0
+    height_mm: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRequest:
+    """A validated CreateLabel request (shape checked; customs rules not yet applied)."""
+
+    request_id: str
+    method: Method
+    sender: Address
+    recipient: Address
+    parcel: ParcelSpec
+    items: tuple[CustomsItem, ...]
+    contents_type: ContentsType
+    document_format: DocumentFormat
+    ship_date: date
+    insure: bool = False
+
+    @property
+    def declared_value_jpy(self) -> int:
+        return sum(item.value_jpy for item in self.items)
+
+    def canonical(self) -> dict[str, Any]:
+        """The request's content as plain JSON values, without request_id: what a retry must repeat."""
+        return {
+            "method": self.method.value,
+            "sender": _address_dict(self.sender),
+            "recipient": _address_dict(self.recipient),
+            "parcel": asdict(self.parcel),
+            "items": [_item_dict(i) for i in self.items],
+            "contents_type": self.contents_type.value,
+            "document_format": self.document_format.value,
+            "ship_date": self.ship_date.isoformat(),
+            "insure": self.insure,
+        }
+
+    def content_hash(self) -> str:
+        return content_hash(self.canonical())
+
+
+def content_hash(canonical: dict[str, Any]) -> str:
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def differing_fields(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Top-level field names whose content differs (names only: the values may be personal data)."""
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+def _address_dict(a: Address) -> dict[str, Any]:
+    d = {f: getattr(a, f) for f in Address.__slots__}
+    d["address_lines"] = list(a.address_lines)
+    return d
+
+
+def _item_dict(i: CustomsItem) -> dict[str, Any]:
+    return {
+        "description": i.description,
+        "quantity": i.quantity,
+        "unit_value_jpy": i.unit_value_jpy,
+        "hs_code": i.hs_code,
+        "net_weight_g": i.net_weight_g,
+        "origin_region_code": i.origin_region_code,
+        "flags": sorted(f.value for f in i.flags),
+    }
+
+
+def request_from_canonical(request_id: str, c: dict[str, Any]) -> LabelRequest:
+    """Rebuilds a LabelRequest from the stored canonical content."""
+
+    def addr(d: dict[str, Any]) -> Address:
+        return Address(**{**d, "address_lines": tuple(d["address_lines"])})
+
+    return LabelRequest(
+        request_id=request_id,
+        method=Method(c["method"]),
+        sender=addr(c["sender"]),
+        recipient=addr(c["recipient"]),
+        parcel=ParcelSpec(**c["parcel"]),
+        items=tuple(CustomsItem(**{**i, "flags": frozenset(ContentsFlag(f) for f in i["flags"])}) for i in c["items"]),
+        contents_type=ContentsType(c["contents_type"]),
+        document_format=DocumentFormat(c["document_format"]),
+        ship_date=date.fromisoformat(c["ship_date"]),
+        insure=bool(c["insure"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """What the quote engine answered for the label's method, kept with the label."""
+
+    product: Product
+    product_name: str
+    price_jpy: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    id: str
+    seq: int
+    tracking_number: str
+    range_name: str
+    request: LabelRequest
+    request_hash: str
+    pricing: Pricing
+    customs_form: CustomsForm
+    export_declaration_required: bool
+    created_at: datetime
+    status: LabelStatus = LabelStatus.ACTIVE
+    voided_at: datetime | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def product(self) -> Product:
+        return self.pricing.product
+
+    @property
+    def ship_date(self) -> date:
+        return self.request.ship_date
+
+    @property
+    def declared_value_jpy(self) -> int:
+        return self.request.declared_value_jpy
