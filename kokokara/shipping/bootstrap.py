@@ -1,0 +1,282 @@
+"""The composition root: builds the whole service from a Settings object.
+
+`start(settings)` binds the address it is given (port 0 picks a free one), starts serving with
+health NOT_SERVING, loads and validates the tables, then flips health to SERVING. Tests start a real
+server on 127.0.0.1:0 through it; server.py runs it until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from kokokara.shipping import security
+from kokokara.shipping.metrics import Metrics
+from kokokara.shipping.registration import add_servicer
+from kokokara.shipping.reload import TableReloader
+from kokokara.shipping.servicers.labels import LabelServicer
+from kokokara.shipping.servicers.rate_tables import RateTablesServicer
+from kokokara.shipping.servicers.rates import EngineHolder
+from kokokara.shipping.servicers.tracking import TrackingServicer
+from kokokara.shipping.settings import Settings
+from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc, rates_pb2, tracking_pb2, tracking_pb2_grpc
+from labels.customs import CustomsRules
+from labels.ranges import load_ranges
+from labels.retention import RetentionPurge
+from labels.service import LabelService
+from labels.stores import open_store
+from rates.quote import QuoteEngine
+from rates.tables import ISO_REGIONS, RateBook, load_rate_book
+from tracking.cache import InProcessCache, TrackingCache
+from tracking.japan_post_client import ClientOptions, JapanPostClient
+from tracking.redis_cache import RedisTrackingCache
+from tracking.service import LookupOptions, RefreshPolicy, TrackingLookup
+
+log = logging.getLogger("kokokara.shipping")
+
+OVERALL = ""  # the health service's name for the server as a whole
+# Health name of the tracking cache: NOT_SERVING while Redis is down. The server stays SERVING then,
+# since tracking still answers (straight from Japan Post).
+TRACKING_CACHE_HEALTH = "kokokara.shipping.v1.TrackingService/cache"
+
+
+@dataclass
+class RunningService:
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    engines: EngineHolder
+    settings: Settings
+    book: RateBook | None = None
+    labels: LabelService | None = None
+    closers: list = field(default_factory=list)
+    # issue 7: metrics (served on metrics_port when SHIPPING_METRICS_ADDR is set)
+    metrics: Metrics | None = None
+    metrics_port: int = 0
+    reloader: TableReloader | None = None
+    health_port: int = 0  # the plaintext health-only port (SHIPPING_HEALTH_ADDR), 0 when there is none
+
+    @property
+    def address(self) -> str:
+        host = self.settings.listen_addr.rsplit(":", 1)[0]
+        return f"{host}:{self.port}"
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stops taking new calls, lets running ones finish within the grace period, then closes
+        what the service opened."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(self.settings.grace_seconds if grace is None else grace).wait()
+        for close in reversed(self.closers):
+            close()
+
+
+def service_names() -> list[str]:
+    return [
+        rates_pb2.DESCRIPTOR.services_by_name["RateService"].full_name,
+        labels_pb2.DESCRIPTOR.services_by_name["LabelService"].full_name,
+        tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"].full_name,
+    ]
+
+
+def start(
+    settings: Settings,
+    *,
+    load_tables: bool = True,
+    extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
+) -> RunningService:
+    """Builds, binds and starts the server; loads the tables unless told not to (tests of the
+    loading phase call load_into() themselves). `extra_handlers` lets benchmarks add an empty RPC
+    that runs through the same server, threads and interceptor as the real ones."""
+    # Security (issue 7): loopback only without keys; keys, roles and limits in the interceptors.
+    security.check_listen_address(settings)
+    keys = security.load_keys(settings)
+    credentials = security.server_credentials(settings)  # read before anything is opened
+    # Metrics (issue 7): always counted; served, and per-RPC figures taken, only with SHIPPING_METRICS_ADDR.
+    metrics = Metrics()
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc"),
+        interceptors=security.interceptors(settings, keys, metrics.observe_rpc if settings.metrics_addr else None),
+        # Several worker processes share one port only with SO_REUSEPORT (issue 6); off otherwise,
+        # so a second server on a taken port fails instead of silently sharing it.
+        options=[("grpc.so_reuseport", 1 if settings.reuse_port else 0), *security.grpc_options(settings), *_connection_age_options(settings)],
+    )
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    engines = EngineHolder()
+    add_servicer(RateTablesServicer(engines), rates_pb2.DESCRIPTOR.services_by_name["RateService"], server)
+    if extra_handlers:
+        server.add_generic_rpc_handlers(tuple(extra_handlers))
+    # Labels (issue 4): the store is opened (and migrated) before binding, so a broken database or
+    # ranges file stops the start instead of failing every CreateLabel.
+    ranges = load_ranges(settings.s10_ranges_file)
+    label_store = open_store(settings.database_url, settings.database_path)
+    label_store.sync_ranges(ranges)
+    label_service = LabelService(
+        label_store, lambda: engines.get()[0], CustomsRules(cn23_threshold_jpy=settings.cn23_threshold_jpy), on_event=metrics.label_event
+    )
+    labels_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(label_service, engines), server)
+    tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics)
+    tracking_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(tracking_lookup), server)
+    names = service_names()
+    if settings.reflection:
+        reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    for name in [OVERALL, *names]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    port = security.bind(server, settings.listen_addr, credentials)
+    if port == 0:
+        label_store.close()
+        for close in reversed(tracking_closers):
+            close()
+        raise OSError(f"cannot listen on {settings.listen_addr}")
+    server.start()
+    service = RunningService(server=server, port=port, health=health_servicer, engines=engines, settings=settings)
+    service.closers.append(label_store.close)
+    service.closers.extend(tracking_closers)
+    service.labels = label_service
+    service.metrics = metrics
+    if settings.metrics_addr:
+        try:
+            service.metrics_port = metrics.serve(settings.metrics_addr)
+        except OSError:
+            service.stop(0)
+            raise
+        service.closers.insert(0, metrics.close)
+    # Retention (issue 7): erase labels' personal data after SHIPPING_LABEL_RETENTION_DAYS.
+    if settings.label_retention_days > 0:
+        purge = RetentionPurge(label_service, settings.label_retention_days, settings.label_purge_interval_seconds).start()
+        service.closers.insert(1, purge.close)  # closed before the store (closers run in reverse)
+    if settings.health_addr:
+        _start_health_server(service)
+    if load_tables:
+        try:
+            load_into(service)
+        except Exception:
+            service.stop(0)
+            raise
+        # Reload (issue 7): on SIGHUP (server.py calls service.reloader.request()) or file changes.
+        service.reloader = TableReloader(service, poll_seconds=settings.tables_poll_seconds).start()
+        if service.metrics is not None:
+            service.metrics.tables_in_use(service.reloader.version, service.book.data_as_of if service.book else "", time.time())
+        service.closers.insert(0, service.reloader.close)
+    return service
+
+
+def load_into(service: RunningService) -> None:
+    """Loads and validates the tables (raises TableError on a broken one) and marks the service
+    SERVING."""
+    started = time.perf_counter()
+    settings = service.settings
+    book = load_rate_book(settings.tables_dir, settings.consolidation_file)
+    service.engines.set(QuoteEngine(book, handling_days=settings.handling_days), ISO_REGIONS)
+    service.book = book
+    for name in [OVERALL, *service_names()]:
+        service.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info(
+        "rate tables loaded",
+        extra={"tables": sum(len(v) for v in book.tables.values()), "seconds": round(time.perf_counter() - started, 3)},
+    )
+
+
+# --- scale-out (issue 8) ---------------------------------------------------------------------------
+
+
+def _connection_age_options(settings: Settings) -> list[tuple[str, int]]:
+    """Close connections after max_connection_age_seconds (letting calls finish within the grace
+    period), so clients balancing over a headless Service re-resolve it and reach new replicas."""
+    if settings.max_connection_age_seconds <= 0:
+        return []
+    return [
+        ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
+        ("grpc.max_connection_age_grace_ms", int(settings.grace_seconds * 1000)),
+    ]
+
+
+def _start_health_server(service: RunningService) -> None:
+    """Serves the health service alone, in plaintext, on settings.health_addr: Kubernetes' grpc probes
+    speak neither TLS nor API keys. It shares the main server's statuses (NOT_SERVING while tables
+    load and while draining) and stops after the main server."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="health"), options=[("grpc.so_reuseport", 1 if service.settings.reuse_port else 0)]
+    )
+    health_pb2_grpc.add_HealthServicer_to_server(service.health, server)
+    try:
+        port = server.add_insecure_port(service.settings.health_addr)
+    except RuntimeError:  # grpcio raises where older versions returned 0
+        port = 0
+    if port == 0:
+        service.stop(0)
+        raise OSError(f"cannot listen on {service.settings.health_addr} (SHIPPING_HEALTH_ADDR)")
+    server.start()
+    service.health_port = port
+    service.closers.append(lambda: server.stop(0).wait())
+
+
+def _tracking(settings: Settings, health_servicer: health.HealthServicer, metrics: Metrics | None = None) -> tuple[TrackingLookup, list]:
+    """The tracking lookup (issue 3): Japan Post client, cache (Redis when SHIPPING_REDIS_URL or
+    SHIPPING_REDIS_CLUSTER_NODES is set, else in-process), and the closers to run at shutdown. Health of the cache goes under
+    TRACKING_CACHE_HEALTH."""
+
+    def cache_health(up: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
+        health_servicer.set(TRACKING_CACHE_HEALTH, status)
+
+    s = settings
+    cache: TrackingCache
+    if s.redis_url or s.redis_cluster_nodes:  # one Redis, or a Redis Cluster (issue 8)
+        cache = RedisTrackingCache(
+            s.redis_url,
+            cluster_nodes=s.redis_cluster_nodes,
+            prefix=s.redis_key_prefix,
+            timeout_seconds=s.redis_timeout_seconds,
+            probe_seconds=s.redis_probe_seconds,
+            on_health=cache_health,
+        )
+    else:
+        cache = InProcessCache(s.tracking_cache_max_entries)
+    cache_health(cache.healthy)
+    client = JapanPostClient(
+        s.tracking_base_url,
+        ClientOptions(
+            connect_timeout=s.tracking_connect_timeout_seconds,
+            read_timeout=s.tracking_read_timeout_seconds,
+            max_bytes=s.tracking_max_page_bytes,
+            retries=s.tracking_retries,
+            rate_per_second=s.tracking_rate_per_second,
+            burst=s.tracking_rate_burst,
+            breaker_failures=s.tracking_breaker_failures,
+            breaker_reset_seconds=s.tracking_breaker_reset_seconds,
+        ),
+        on_lookup=metrics.carrier_lookup if metrics else None,
+    )
+    if metrics is not None:
+        metrics.watch_breaker(lambda: client.breaker.state)
+    # The slowest lookup: every try timing out, plus backoff; the lock must outlive it.
+    slowest = (s.tracking_connect_timeout_seconds + s.tracking_read_timeout_seconds) * (s.tracking_retries + 1) + 2**s.tracking_retries
+    lookup = TrackingLookup(
+        client,
+        cache,
+        LookupOptions(
+            policy=RefreshPolicy(
+                final_seconds=s.tracking_ttl_final_seconds,
+                transit_seconds=s.tracking_ttl_transit_seconds,
+                delivery_day_seconds=s.tracking_ttl_delivery_day_seconds,
+                not_found_seconds=s.tracking_ttl_not_found_seconds,
+                jitter=s.tracking_ttl_jitter,
+                stale_keep_seconds=s.tracking_stale_keep_seconds,
+            ),
+            lock_seconds=slowest + 5,
+            wait_seconds=slowest + 5,
+            batch_workers=s.tracking_batch_workers,
+            watch_max_seconds=s.tracking_watch_max_seconds,
+        ),
+        on_cache=metrics.tracking_cache_event if metrics else None,
+    )
+    return lookup, [cache.close, client.close, lookup.close]

@@ -1,0 +1,134 @@
+"""Server interceptor: maps every failure through errors.to_status and logs one line per request.
+
+This is the single error-mapping point that servicers rely on: they raise domain errors and never
+call context.abort themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+import grpc
+from grpc_status import rpc_status
+
+from domain.errors import DeadlineExceeded, ShippingError
+from kokokara.shipping.errors import grpc_code, to_status
+
+access_log = logging.getLogger("kokokara.shipping.access")
+error_log = logging.getLogger("kokokara.shipping.errors")
+
+
+class _Outcome:
+    __slots__ = ("caller", "code", "reason")
+
+    def __init__(self) -> None:
+        self.code = "OK"
+        self.reason = ""
+        # Set by the guard interceptor (issue 7) to the caller's NAME from the keys file; never the key.
+        self.caller = "anonymous"
+
+
+# The call being served on this thread: the guard interceptor, running inside this one, names the
+# caller on it, so the access log and metrics can say who called.
+current_call: ContextVar[_Outcome | None] = ContextVar("current_call", default=None)
+# Called once per finished call with (rpc, caller, code, seconds): the metrics hook (issue 7).
+Observer = Callable[[str, str, str, float], None]
+
+
+def _check_deadline(context: grpc.ServicerContext) -> None:
+    """Work is not started for a caller whose deadline has passed already."""
+    if context.time_remaining() <= 0:
+        raise DeadlineExceeded("the caller's deadline passed before the work started", reason="DEADLINE_EXCEEDED")
+
+
+def _fail(error: BaseException, context: grpc.ServicerContext, method: str, outcome: _Outcome) -> None:
+    """Aborts the call with the mapped status (raises)."""
+    already = context.code() if hasattr(context, "code") else None
+    if already not in (None, grpc.StatusCode.OK) and not isinstance(error, ShippingError):
+        # The call was aborted already (e.g. by grpc itself); keep that status.
+        outcome.code = already.name
+        raise error
+    if not isinstance(error, ShippingError):
+        error_log.error("unhandled error in %s", method, exc_info=error)
+    status = to_status(error)
+    outcome.code = grpc_code(status).name
+    outcome.reason = getattr(error, "reason", "INTERNAL")
+    context.abort_with_status(rpc_status.to_status(status))
+
+
+class ServingInterceptor(grpc.ServerInterceptor):
+    def __init__(self, *, log_requests: bool = True, observer: Observer | None = None) -> None:
+        self._log_requests = log_requests
+        self._observer = observer
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if method.startswith("/grpc.health."):
+            return handler
+        log_requests = self._log_requests
+        observer = self._observer
+
+        def done(outcome: _Outcome, started: float) -> None:
+            seconds = time.perf_counter() - started
+            if log_requests:
+                access_log.info(
+                    "rpc",
+                    extra={
+                        "rpc": method,
+                        "caller": outcome.caller,
+                        "code": outcome.code,
+                        "reason": outcome.reason,
+                        "duration_ms": round(seconds * 1000, 3),
+                    },
+                )
+            if observer is not None:
+                observer(method, outcome.caller, outcome.code, seconds)
+
+        if handler.unary_unary or handler.stream_unary:
+            inner = handler.unary_unary or handler.stream_unary
+
+            def unary_response(request: Any, context: grpc.ServicerContext) -> Any:
+                started = time.perf_counter()
+                outcome = _Outcome()
+                token = current_call.set(outcome)
+                try:
+                    _check_deadline(context)
+                    return inner(request, context)
+                except Exception as error:  # noqa: BLE001 - this is the error-mapping point
+                    _fail(error, context, method, outcome)
+                finally:
+                    current_call.reset(token)
+                    done(outcome, started)
+
+            factory = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
+            return factory(unary_response, handler.request_deserializer, handler.response_serializer)
+
+        inner_stream = handler.unary_stream or handler.stream_stream
+
+        def stream_response(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            started = time.perf_counter()
+            outcome = _Outcome()
+            current_call.set(outcome)  # a generator: reset() could run in another context, so just overwrite
+            try:
+                _check_deadline(context)
+                yield from inner_stream(request, context)
+            except Exception as error:  # noqa: BLE001 - this is the error-mapping point
+                _fail(error, context, method, outcome)
+            finally:
+                if context.code() not in (None, grpc.StatusCode.OK) and outcome.code == "OK":
+                    outcome.code = context.code().name
+                done(outcome, started)
+
+        factory = grpc.unary_stream_rpc_method_handler if handler.unary_stream else grpc.stream_stream_rpc_method_handler
+        return factory(stream_response, handler.request_deserializer, handler.response_serializer)

@@ -1,0 +1,111 @@
+"""The server's security set-up from Settings (issue 7): the keys, the interceptors, TLS, message
+size limits, and the rule that a server without keys listens on loopback only.
+
+The composition root (bootstrap.start) calls these; nothing here reads the environment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from pathlib import Path
+
+import grpc
+
+from kokokara.shipping.auth import KeyRing
+from kokokara.shipping.guard import GuardInterceptor
+from kokokara.shipping.interceptors import Observer, ServingInterceptor
+from kokokara.shipping.settings import Settings
+
+log = logging.getLogger("kokokara.shipping.security")
+
+
+class InsecureListenError(OSError):
+    """Refused: no keys file and a listen address other than loopback, without --insecure."""
+
+
+def host_of(address: str) -> str:
+    host = address.rsplit(":", 1)[0] if ":" in address else address
+    return host.strip("[]")
+
+
+def is_loopback(address: str) -> bool:
+    host = host_of(address)
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost, or "" (every address)
+
+
+def check_listen_address(settings: Settings) -> None:
+    """Without keys the service is open to anyone who can reach it: loopback only, unless the
+    operator said --insecure, which is logged at ERROR on every start."""
+    if settings.api_keys_file is not None or is_loopback(settings.listen_addr):
+        return
+    if not settings.insecure:
+        raise InsecureListenError(
+            f"refusing to listen on {settings.listen_addr} without API keys: set SHIPPING_API_KEYS_FILE"
+            " (see `kokokara-shipping keys add`), listen on 127.0.0.1, or start with --insecure"
+        )
+    log.error(
+        "INSECURE: serving WITHOUT API keys on a non-loopback address; anyone who can reach it may call every RPC",
+        extra={"address": settings.listen_addr},
+    )
+
+
+def load_keys(settings: Settings) -> KeyRing | None:
+    """The keys of SHIPPING_API_KEYS_FILE (KeysFileError when it cannot be used); None without."""
+    if settings.api_keys_file is None:
+        return None
+    keys = KeyRing.load(settings.api_keys_file)
+    log.info("api keys loaded", extra={"keys": len(keys.entries), "file": str(settings.api_keys_file)})
+    return keys
+
+
+def interceptors(settings: Settings, keys: KeyRing | None, observer: Observer | None = None) -> list[grpc.ServerInterceptor]:
+    """ServingInterceptor first (outermost: it maps and logs whatever the guard refuses)."""
+    chain: list[grpc.ServerInterceptor] = [ServingInterceptor(log_requests=settings.log_requests, observer=observer)]
+    if keys is not None:
+        chain.append(
+            GuardInterceptor(
+                keys,
+                rate_per_second=settings.rate_limit_per_second,
+                burst=settings.rate_limit_burst,
+                max_watches_per_key=settings.max_watches_per_key,
+            )
+        )
+    return chain
+
+
+def grpc_options(settings: Settings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
+        ("grpc.max_send_message_length", settings.max_send_message_bytes),
+    ]
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise OSError(f"cannot read the {what} {path}: {error.strerror or error}") from None
+
+
+def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS credentials when a certificate is configured (mutual TLS with a client CA), else None."""
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    pair = (_read(settings.tls_key_file, "TLS key"), _read(settings.tls_cert_file, "TLS certificate"))
+    if settings.tls_client_ca_file is None:
+        return grpc.ssl_server_credentials([pair])
+    ca = _read(settings.tls_client_ca_file, "TLS client CA")
+    return grpc.ssl_server_credentials([pair], root_certificates=ca, require_client_auth=True)
+
+
+def bind(server: grpc.Server, address: str, credentials: grpc.ServerCredentials | None) -> int:
+    """Binds the address, with TLS when credentials are given; returns the port (0 on failure)."""
+    if credentials is None:
+        return server.add_insecure_port(address)
+    return server.add_secure_port(address, credentials)

@@ -1,0 +1,274 @@
+"""LabelService: labels for the warehouse. Translates requests into labels.model values, calls
+labels.service.LabelService, and translates the answer back; failures go through the interceptor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from domain.errors import ViolationCollector
+from kokokara.shipping.convert import date_from_proto, date_to_proto, today_in_japan, yen, yen_from_proto
+from kokokara.shipping.servicers.rates import FLAG_FROM_PROTO, METHOD_FROM_PROTO, METHOD_TO_PROTO, PRODUCT_TO_PROTO, EngineHolder
+from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc
+from labels import documents
+from labels.model import Address, ContentsType, CustomsForm, CustomsItem, DocumentFormat, Label, LabelRequest, LabelStatus, ParcelSpec
+from labels.service import LabelService
+
+MAX_REQUEST_ID = 128
+MAX_TEXT = 100
+MAX_WEIGHT_G = 100_000
+MAX_SIDE_MM = 5_000
+MAX_UNIT_VALUE_JPY = 100_000_000
+MAX_QUANTITY = 100_000
+MAX_CUSTOMS_ITEMS = 100
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+CONTENTS_FROM_PROTO = {labels_pb2.ContentsType.Value(f"CONTENTS_TYPE_{c.name}"): c for c in ContentsType}
+CONTENTS_TO_PROTO = {v: k for k, v in CONTENTS_FROM_PROTO.items()}
+FORMAT_FROM_PROTO = {labels_pb2.DocumentFormat.Value(f"DOCUMENT_FORMAT_{f.name}"): f for f in DocumentFormat}
+FORMAT_TO_PROTO = {v: k for k, v in FORMAT_FROM_PROTO.items()}
+FORM_TO_PROTO = {f: labels_pb2.CustomsForm.Value(f"CUSTOMS_FORM_{f.name}") for f in CustomsForm}
+STATUS_FROM_PROTO = {labels_pb2.LabelStatus.Value(f"LABEL_STATUS_{s.name}"): s for s in LabelStatus}
+STATUS_TO_PROTO = {v: k for k, v in STATUS_FROM_PROTO.items()}
+FLAG_TO_PROTO = {v: k for k, v in FLAG_FROM_PROTO.items()}
+
+
+def _text(value: str, field: str, errors: ViolationCollector, *, required: bool = False, limit: int = MAX_TEXT) -> str:
+    value = value.strip()
+    if required and not value:
+        errors.add(field, "is required")
+    elif len(value) > limit:
+        errors.add(field, f"must be at most {limit} characters")
+    return value
+
+
+def address_from_proto(a: labels_pb2.Address, field: str, errors: ViolationCollector, known_regions: frozenset[str]) -> Address:
+    region = a.region_code.strip().upper()
+    if not region:
+        errors.add(f"{field}.region_code", "is required: an ISO 3166-1 alpha-2 code")
+    elif region not in known_regions:
+        errors.add(f"{field}.region_code", "is not an ISO 3166-1 alpha-2 region code")
+    lines = tuple(_text(line, f"{field}.address_lines[{i}]", errors) for i, line in enumerate(a.address_lines))
+    if not any(lines):
+        errors.add(f"{field}.address_lines", "at least one address line is required")
+    elif len(lines) > 3:
+        errors.add(f"{field}.address_lines", "at most 3 address lines")
+    return Address(
+        name=_text(a.name, f"{field}.name", errors, required=True),
+        region_code=region,
+        address_lines=tuple(line for line in lines if line),
+        city=_text(a.city, f"{field}.city", errors, required=True),
+        administrative_area=_text(a.administrative_area, f"{field}.administrative_area", errors),
+        postal_code=_text(a.postal_code, f"{field}.postal_code", errors, limit=32),
+        company=_text(a.company, f"{field}.company", errors),
+        phone=_text(a.phone, f"{field}.phone", errors, limit=32),
+        email=_text(a.email, f"{field}.email", errors, limit=254),
+    )
+
+
+def label_request_from_proto(msg: labels_pb2.CreateLabelRequest, known_regions: frozenset[str], today: date) -> LabelRequest:
+    """Shape checks of a CreateLabelRequest (every bad field at once); customs rules come later."""
+    errors = ViolationCollector()
+    request_id = msg.request_id.strip()
+    if not request_id:
+        errors.add("request_id", "is required: the caller's idempotency key")
+    elif len(request_id) > MAX_REQUEST_ID:
+        errors.add("request_id", f"must be at most {MAX_REQUEST_ID} characters")
+    method = METHOD_FROM_PROTO.get(msg.method)
+    if method is None:
+        errors.add("method", "is required: one of the ShippingMethod values")
+    sender = address_from_proto(msg.sender, "sender", errors, known_regions)
+    if sender.region_code and sender.region_code != "JP":
+        errors.add("sender.region_code", "must be JP: labels are for items posted in Japan")
+    recipient = address_from_proto(msg.recipient, "recipient", errors, known_regions)
+    if recipient.region_code == "JP":
+        errors.add("recipient.region_code", "must be outside Japan: these are international labels")
+    p = msg.parcel
+    if p.weight_grams <= 0 or p.weight_grams > MAX_WEIGHT_G:
+        errors.add("parcel.weight_grams", f"is required: 1 to {MAX_WEIGHT_G} g")
+    sides = (("length_mm", p.length_mm), ("width_mm", p.width_mm), ("height_mm", p.height_mm))
+    if any(v != 0 for _, v in sides):
+        for name, v in sides:
+            if not 0 < v <= MAX_SIDE_MM:
+                errors.add(f"parcel.{name}", f"must be 1 to {MAX_SIDE_MM} mm when a size is given (or all three 0)")
+    items = []
+    for i, it in enumerate(msg.customs_items[:MAX_CUSTOMS_ITEMS]):
+        at = f"customs_items[{i}]"
+        if not 0 <= it.quantity <= MAX_QUANTITY:
+            errors.add(f"{at}.quantity", f"must be 1 to {MAX_QUANTITY}")
+        unit = yen_from_proto(it.unit_value, f"{at}.unit_value", errors, maximum=MAX_UNIT_VALUE_JPY) if it.HasField("unit_value") else 0
+        flags = set()
+        for j, f in enumerate(it.flags):
+            flag = FLAG_FROM_PROTO.get(f)
+            if flag is None:
+                errors.add(f"{at}.flags[{j}]", f"unknown contents flag {f}")
+            else:
+                flags.add(flag)
+        if not 0 <= it.net_weight_grams <= MAX_WEIGHT_G:
+            errors.add(f"{at}.net_weight_grams", f"must be 0 to {MAX_WEIGHT_G} g")
+        items.append(
+            CustomsItem(
+                description=_text(it.description, f"{at}.description", errors),
+                quantity=int(it.quantity),
+                unit_value_jpy=unit,
+                hs_code=it.hs_code.strip().replace(".", ""),
+                net_weight_g=int(it.net_weight_grams),
+                origin_region_code=it.origin_region_code.strip().upper(),
+                flags=frozenset(flags),
+            )
+        )
+    if len(msg.customs_items) > MAX_CUSTOMS_ITEMS:
+        errors.add("customs_items", f"at most {MAX_CUSTOMS_ITEMS} customs items, got {len(msg.customs_items)}")
+    contents = CONTENTS_FROM_PROTO.get(msg.contents_type)
+    if contents is None:
+        errors.add("contents_type", "is required: merchandise, gift, sample, documents or returned goods")
+    fmt = DocumentFormat.PDF_A6 if msg.document_format == 0 else FORMAT_FROM_PROTO.get(msg.document_format)
+    if fmt is None:
+        errors.add("document_format", f"unknown document format {msg.document_format}")
+    ship_date = date_from_proto(msg.ship_date, "ship_date", errors, today)
+    errors.raise_if_any("INVALID_LABEL_REQUEST")
+    assert method is not None and contents is not None and fmt is not None
+    return LabelRequest(
+        request_id=request_id,
+        method=method,
+        sender=sender,
+        recipient=recipient,
+        parcel=ParcelSpec(int(p.weight_grams), int(p.length_mm), int(p.width_mm), int(p.height_mm)),
+        items=tuple(items),
+        contents_type=contents,
+        document_format=fmt,
+        ship_date=ship_date,
+        insure=msg.insure,
+    )
+
+
+def _address_to_proto(a: Address) -> labels_pb2.Address:
+    return labels_pb2.Address(
+        name=a.name,
+        company=a.company,
+        address_lines=a.address_lines,
+        city=a.city,
+        administrative_area=a.administrative_area,
+        postal_code=a.postal_code,
+        region_code=a.region_code,
+        phone=a.phone,
+        email=a.email,
+    )
+
+
+def _timestamp(value: object) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)  # type: ignore[arg-type]
+    return ts
+
+
+def label_to_proto(label: Label, fmt: DocumentFormat | None = None, *, with_documents: bool = True) -> labels_pb2.Label:
+    r = label.request
+    out = labels_pb2.Label(
+        id=label.id,
+        tracking_number=label.tracking_number,
+        method=METHOD_TO_PROTO[r.method],
+        product=PRODUCT_TO_PROTO[label.product],
+        product_name=label.pricing.product_name,
+        create_time=_timestamp(label.created_at),
+        ship_date=date_to_proto(r.ship_date),
+        status=STATUS_TO_PROTO[label.status],
+        customs_form=FORM_TO_PROTO[label.customs_form],
+        price=yen(label.pricing.price_jpy),
+        declared_value=yen(r.declared_value_jpy),
+        export_declaration_required=label.export_declaration_required,
+        request_id=r.request_id,
+        sender=_address_to_proto(r.sender),
+        recipient=_address_to_proto(r.recipient),
+        parcel=common_pb2.Parcel(weight_grams=r.parcel.weight_g, length_mm=r.parcel.length_mm, width_mm=r.parcel.width_mm, height_mm=r.parcel.height_mm),
+        contents_type=CONTENTS_TO_PROTO[r.contents_type],
+        notes=label.notes,
+    )
+    if label.voided_at is not None:
+        out.void_time.CopyFrom(_timestamp(label.voided_at))
+    for it in r.items:
+        out.customs_items.add(
+            description=it.description,
+            hs_code=it.hs_code,
+            quantity=it.quantity,
+            unit_value=yen(it.unit_value_jpy),
+            net_weight_grams=it.net_weight_g,
+            origin_region_code=it.origin_region_code,
+            flags=sorted(FLAG_TO_PROTO[f] for f in it.flags),
+        )
+    if with_documents:
+        doc = documents.render(label, fmt)
+        out.documents.add(format=FORMAT_TO_PROTO[doc.format], content_type=doc.content_type, content=doc.content)
+    return out
+
+
+class LabelServicer(labels_pb2_grpc.LabelServiceServicer):
+    def __init__(self, service: LabelService, engines: EngineHolder, today: Callable[[], date] = today_in_japan):
+        self._service = service
+        self._engines = engines
+        self._today = today
+
+    def CreateLabel(self, request: labels_pb2.CreateLabelRequest, context: grpc.ServicerContext) -> labels_pb2.CreateLabelResponse:
+        _, regions = self._engines.get()
+        label, replayed = self._service.create(label_request_from_proto(request, regions, self._today()))
+        return labels_pb2.CreateLabelResponse(label=label_to_proto(label), replayed=replayed)
+
+    def GetLabel(self, request: labels_pb2.GetLabelRequest, context: grpc.ServicerContext) -> labels_pb2.GetLabelResponse:
+        errors = ViolationCollector()
+        if not request.id:
+            errors.add("id", "is required")
+        fmt = FORMAT_FROM_PROTO.get(request.document_format) if request.document_format else None
+        if request.document_format and fmt is None:
+            errors.add("document_format", f"unknown document format {request.document_format}")
+        errors.raise_if_any("INVALID_LABEL_REQUEST")
+        label = self._service.get(request.id)
+        return labels_pb2.GetLabelResponse(label=label_to_proto(label, fmt, with_documents=not request.skip_documents))
+
+    def ListLabels(self, request: labels_pb2.ListLabelsRequest, context: grpc.ServicerContext) -> labels_pb2.ListLabelsResponse:
+        errors = ViolationCollector()
+        ship_date = date_from_proto(request.ship_date, "ship_date", errors, date.min) if request.HasField("ship_date") else None
+        status = STATUS_FROM_PROTO.get(request.status) if request.status else None
+        if request.status and status is None:
+            errors.add("status", f"unknown label status {request.status}")
+        if not 0 <= request.page_size <= MAX_PAGE_SIZE:
+            errors.add("page_size", f"must be 0 (default {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE}")
+        errors.raise_if_any("INVALID_LIST_REQUEST")
+        page = self._service.list_labels(ship_date, status, request.page_size or DEFAULT_PAGE_SIZE, request.page_token)
+        return labels_pb2.ListLabelsResponse(labels=[label_to_proto(lb, with_documents=False) for lb in page.labels], next_page_token=page.next_token)
+
+    def VoidLabel(self, request: labels_pb2.VoidLabelRequest, context: grpc.ServicerContext) -> labels_pb2.VoidLabelResponse:
+        errors = ViolationCollector()
+        if not request.id:
+            errors.add("id", "is required")
+        errors.raise_if_any("INVALID_LABEL_REQUEST")
+        return labels_pb2.VoidLabelResponse(label=label_to_proto(self._service.void(request.id), with_documents=False))
+
+    def GetManifest(self, request: labels_pb2.GetManifestRequest, context: grpc.ServicerContext) -> labels_pb2.GetManifestResponse:
+        errors = ViolationCollector()
+        ship_date = date_from_proto(request.ship_date, "ship_date", errors, self._today())
+        if request.format not in (labels_pb2.MANIFEST_FORMAT_UNSPECIFIED, labels_pb2.MANIFEST_FORMAT_CSV, labels_pb2.MANIFEST_FORMAT_PDF):
+            errors.add("format", f"unknown manifest format {request.format}")
+        errors.raise_if_any("INVALID_MANIFEST_REQUEST")
+        manifest = self._service.manifest(ship_date)
+        pdf = request.format == labels_pb2.MANIFEST_FORMAT_PDF
+        response = labels_pb2.GetManifestResponse(
+            ship_date=date_to_proto(ship_date),
+            label_count=len(manifest.labels),
+            format=labels_pb2.MANIFEST_FORMAT_PDF if pdf else labels_pb2.MANIFEST_FORMAT_CSV,
+            content_type="application/pdf" if pdf else "text/csv",
+            content=manifest.pdf() if pdf else manifest.csv(),
+        )
+        for t in manifest.totals:
+            response.products.add(
+                product=PRODUCT_TO_PROTO[t.product],
+                product_name=t.product_name,
+                label_count=t.count,
+                total_weight_grams=t.weight_g,
+                total_price=yen(t.price_jpy),
+                total_declared_value=yen(t.declared_jpy),
+            )
+        return response

@@ -1,0 +1,166 @@
+"""RateService: quotes for the checkout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import grpc
+
+from domain.errors import DeadlineExceeded, FieldViolation, InvalidArgument, ShippingError, Unavailable, ViolationCollector
+from kokokara.shipping import wire
+from kokokara.shipping.convert import date_from_proto, today_in_japan, yen_from_proto
+from kokokara.shipping.errors import to_status
+from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
+from rates import model
+from rates.quote import QuoteEngine
+
+MAX_PARCELS = 50
+MAX_CONTENTS = 200
+MAX_BATCH = 1000
+# Past these a request is absurd rather than merely too big for a product.
+MAX_WEIGHT_G = 100_000
+MAX_SIDE_MM = 5_000
+MAX_VALUE_JPY = 1_000_000_000
+MAX_QUANTITY = 1_000_000
+MAX_METHODS = 20
+
+METHOD_FROM_PROTO = {
+    common_pb2.SHIPPING_METHOD_EMS: model.Method.EMS,
+    common_pb2.SHIPPING_METHOD_AIRMAIL: model.Method.AIRMAIL,
+    common_pb2.SHIPPING_METHOD_EPACKET: model.Method.EPACKET,
+    common_pb2.SHIPPING_METHOD_SEA: model.Method.SEA,
+    common_pb2.SHIPPING_METHOD_CONSOLIDATION: model.Method.CONSOLIDATION,
+}
+METHOD_TO_PROTO = {v: k for k, v in METHOD_FROM_PROTO.items()}
+PRODUCT_TO_PROTO = {p: common_pb2.Product.Value(f"PRODUCT_{p.name}") for p in model.Product}
+REASON_TO_PROTO = {r: rates_pb2.UnavailableReason.Value(f"UNAVAILABLE_REASON_{r.name}") for r in model.Reason}
+FLAG_FROM_PROTO = {common_pb2.ContentsFlag.Value(f"CONTENTS_FLAG_{f.name}"): f for f in model.ContentsFlag}
+
+
+def quote_request_from_proto(msg: rates_pb2.GetQuoteRequest, known_regions: frozenset[str], today: date) -> model.QuoteRequest:
+    """Turns a GetQuoteRequest into the domain's QuoteRequest, naming every bad field at once."""
+    errors = ViolationCollector()
+    region = msg.destination_region_code.strip().upper()
+    if not region:
+        errors.add("destination_region_code", "is required: an ISO 3166-1 alpha-2 code such as US")
+    elif region not in known_regions:
+        errors.add("destination_region_code", f"{msg.destination_region_code[:8]!r} is not an ISO 3166-1 alpha-2 region code")
+
+    if not msg.parcels:
+        errors.add("parcels", "at least one parcel is required")
+    elif len(msg.parcels) > MAX_PARCELS:
+        errors.add("parcels", f"at most {MAX_PARCELS} parcels per quote, got {len(msg.parcels)}")
+    parcels = []
+    for i, p in enumerate(msg.parcels[:MAX_PARCELS]):
+        if p.weight_grams <= 0:
+            errors.add(f"parcels[{i}].weight_grams", "must be positive")
+        elif p.weight_grams > MAX_WEIGHT_G:
+            errors.add(f"parcels[{i}].weight_grams", f"must be at most {MAX_WEIGHT_G} g")
+        sides = (("length_mm", p.length_mm), ("width_mm", p.width_mm), ("height_mm", p.height_mm))
+        if any(v != 0 for _, v in sides):
+            for name, v in sides:
+                if v <= 0:
+                    errors.add(f"parcels[{i}].{name}", "must be positive when a size is given (or all three 0 for no size)")
+                elif v > MAX_SIDE_MM:
+                    errors.add(f"parcels[{i}].{name}", f"must be at most {MAX_SIDE_MM} mm")
+        parcels.append(model.Parcel(int(p.weight_grams), int(p.length_mm), int(p.width_mm), int(p.height_mm)))
+
+    methods = []
+    if len(msg.methods) > MAX_METHODS:
+        errors.add("methods", f"at most {MAX_METHODS} methods, got {len(msg.methods)}")
+    for i, m in enumerate(msg.methods[:MAX_METHODS]):
+        method = METHOD_FROM_PROTO.get(m)
+        if method is None:
+            errors.add(f"methods[{i}]", f"unknown shipping method {m}")
+        else:
+            methods.append(method)
+
+    if len(msg.contents) > MAX_CONTENTS:
+        errors.add("contents", f"at most {MAX_CONTENTS} contents lines, got {len(msg.contents)}")
+    contents = []
+    for i, c in enumerate(msg.contents[:MAX_CONTENTS]):
+        if c.quantity <= 0 or c.quantity > MAX_QUANTITY:
+            errors.add(f"contents[{i}].quantity", f"must be between 1 and {MAX_QUANTITY}")
+        value = yen_from_proto(c.value, f"contents[{i}].value", errors, maximum=MAX_VALUE_JPY) if c.HasField("value") else 0
+        flags = set()
+        for j, f in enumerate(c.flags):
+            flag = FLAG_FROM_PROTO.get(f)
+            if flag is None:
+                errors.add(f"contents[{i}].flags[{j}]", f"unknown contents flag {f}")
+            else:
+                flags.add(flag)
+        contents.append(model.ContentsLine(c.description, int(c.quantity), value, frozenset(flags)))
+
+    declared = None
+    if msg.HasField("declared_value"):
+        declared = yen_from_proto(msg.declared_value, "declared_value", errors, maximum=MAX_VALUE_JPY)
+    ship_date = date_from_proto(msg.ship_date, "ship_date", errors, today)
+    order_date = date_from_proto(msg.order_date, "order_date", errors, today)
+    if len(msg.postal_code) > 32:
+        errors.add("postal_code", "must be at most 32 characters")
+    errors.raise_if_any("INVALID_QUOTE_REQUEST")
+    return model.QuoteRequest(
+        region_code=region,
+        parcels=tuple(parcels),
+        ship_date=ship_date,
+        order_date=order_date,
+        methods=tuple(methods),
+        contents=tuple(contents),
+        declared_value_jpy=declared,
+        insure=msg.insure,
+        postal_code=msg.postal_code,
+    )
+
+
+def quote_to_proto(quote: model.Quote) -> rates_pb2.GetQuoteResponse:
+    return rates_pb2.GetQuoteResponse.FromString(wire.encode_quote(quote))
+
+
+class EngineHolder:
+    """The engine in use. Empty until the tables are loaded; swapped whole on a reload."""
+
+    def __init__(self) -> None:
+        self._engine: QuoteEngine | None = None
+        self._regions: frozenset[str] = frozenset()
+
+    def set(self, engine: QuoteEngine, known_regions: frozenset[str]) -> None:
+        self._engine, self._regions = engine, known_regions
+
+    def get(self) -> tuple[QuoteEngine, frozenset[str]]:
+        engine = self._engine
+        if engine is None:
+            raise Unavailable("rate tables are still loading; retry shortly", reason="TABLES_NOT_LOADED")
+        return engine, self._regions
+
+
+class RateServicer(rates_pb2_grpc.RateServiceServicer):
+    def __init__(self, engines: EngineHolder, today: Callable[[], date] = today_in_japan):
+        self._engines = engines
+        self._today = today
+
+    # GetQuote and BatchGetQuotes answer with serialised bytes (see kokokara/shipping/wire.py);
+    # kokokara.shipping.registration passes bytes through untouched.
+
+    def GetQuote(self, request: rates_pb2.GetQuoteRequest, context: grpc.ServicerContext) -> bytes:  # type: ignore[override]
+        engine, regions = self._engines.get()
+        return wire.encode_quote(engine.quote(quote_request_from_proto(request, regions, self._today())))
+
+    def BatchGetQuotes(self, request: rates_pb2.BatchGetQuotesRequest, context: grpc.ServicerContext) -> bytes:  # type: ignore[override]
+        if not request.requests:
+            raise InvalidArgument([FieldViolation("requests", "at least one request is required")], reason="INVALID_BATCH")
+        if len(request.requests) > MAX_BATCH:
+            raise InvalidArgument(
+                [FieldViolation("requests", f"at most {MAX_BATCH} requests per batch, got {len(request.requests)}")], reason="BATCH_TOO_LARGE"
+            )
+        engine, regions = self._engines.get()
+        today = self._today()
+        parts = []
+        for i, item in enumerate(request.requests):
+            if i % 64 == 63 and context.time_remaining() <= 0:  # issue 7: stop once the caller's deadline has passed
+                raise DeadlineExceeded("the caller's deadline passed during the batch", reason="DEADLINE_EXCEEDED")
+            try:
+                parts.append(wire.batch_result(response=wire.encode_quote(engine.quote(quote_request_from_proto(item, regions, today)))))
+            except ShippingError as error:
+                parts.append(wire.batch_result(error=to_status(error).SerializeToString()))
+        return b"".join(parts)

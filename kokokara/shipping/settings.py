@@ -1,0 +1,283 @@
+"""Settings, read from the environment once at start-up into a frozen object.
+
+Nothing below the composition root reads the environment: it is handed the pieces of this object
+it needs. Every variable has an embedded default so `make run` works with nothing set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TABLES_DIR = REPO_ROOT / "data" / "japan_post_tables"
+DEFAULT_CONSOLIDATION_FILE = REPO_ROOT / "data" / "consolidation" / "EXAMPLE_consolidation_rates.csv"
+# Labels (issue 4)
+DEFAULT_DATABASE_PATH = REPO_ROOT / "var" / "labels.sqlite3"
+DEFAULT_S10_RANGES_FILE = REPO_ROOT / "data" / "labels" / "EXAMPLE_s10_ranges.csv"
+
+
+class SettingsError(ValueError):
+    """A variable holds a value the service cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    listen_addr: str = "127.0.0.1:50051"
+    tables_dir: Path = DEFAULT_TABLES_DIR
+    consolidation_file: Path = DEFAULT_CONSOLIDATION_FILE
+    # The shop ships within this many days of the order; arrival estimates add it.
+    handling_days: int = 3
+    grpc_threads: int = 16
+    grace_seconds: float = 10.0
+    log_level: str = "INFO"
+    # One log line per request; benchmarks may switch it off to measure the transport alone.
+    log_requests: bool = True
+    # Labels (issue 4): SQLite file unless a PostgreSQL URL is given; S10 ranges; CN22/CN23 limit.
+    database_path: Path = DEFAULT_DATABASE_PATH
+    database_url: str = ""
+    s10_ranges_file: Path = DEFAULT_S10_RANGES_FILE
+    cn23_threshold_jpy: int = 45_387
+
+    # --- tracking (issue 3) ---
+    # Japan Post's tracking site, or the stand-in (`python -m tracking.standin`, `make demo`).
+    tracking_base_url: str = "https://trackings.post.japanpost.jp"
+    # Empty: an in-process cache. Set (redis://host:6379/0): a Redis cache shared by all processes.
+    redis_url: str = ""
+    redis_key_prefix: str = "kokokara:shipping:tracking:v1:"
+    redis_timeout_seconds: float = 0.5
+    redis_probe_seconds: float = 1.0
+    tracking_connect_timeout_seconds: float = 3.0
+    tracking_read_timeout_seconds: float = 10.0
+    tracking_max_page_bytes: int = 1_000_000
+    tracking_retries: int = 2
+    # Our own limit on lookups sent to Japan Post (per process), and the burst allowed.
+    tracking_rate_per_second: float = 1.0
+    tracking_rate_burst: int = 3
+    tracking_breaker_failures: int = 5
+    tracking_breaker_reset_seconds: float = 30.0
+    # How long answers stay fresh, by status; +-jitter fraction.
+    tracking_ttl_final_seconds: int = 7 * 86400
+    tracking_ttl_transit_seconds: int = 3 * 3600
+    tracking_ttl_delivery_day_seconds: int = 30 * 60
+    tracking_ttl_not_found_seconds: int = 15 * 60
+    tracking_ttl_jitter: float = 0.15
+    # Answers are kept this long past their freshness to answer from when Japan Post fails.
+    tracking_stale_keep_seconds: int = 14 * 86400
+    tracking_cache_max_entries: int = 10_000  # ~1 KB each; Redis is the cache for large fleets
+    tracking_batch_workers: int = 8
+    tracking_watch_max_seconds: int = 86400
+
+    # --- security and operations (issue 7) ---
+    # JSON keys file (`kokokara-shipping keys add`); unset = no keys: served on loopback only.
+    api_keys_file: Path | None = None
+    # server.py --insecure: serve without keys on a non-loopback address (logged loudly). No env var.
+    insecure: bool = False
+    reflection: bool = True
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    # Set: mutual TLS, clients must present a certificate signed by this CA.
+    tls_client_ca_file: Path | None = None
+    max_receive_message_bytes: int = 4 * 1024 * 1024
+    max_send_message_bytes: int = 64 * 1024 * 1024
+    # Per API key (token bucket, in-process); 0 = no limit. A key's own rate_per_second wins.
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 100
+    max_watches_per_key: int = 10
+    # 0 = keep labels' personal data forever; N = erase names, addresses, phones, e-mails N days on.
+    label_retention_days: int = 0
+    label_purge_interval_seconds: float = 3600.0
+    # HOST:PORT for Prometheus metrics (/metrics); unset = no metrics endpoint.
+    metrics_addr: str = ""
+    # How often the rate table files are checked for changes (reload); 0 = only on SIGHUP.
+    tables_poll_seconds: float = 5.0
+    # --- scale-out (issue 8) ---
+    # A Redis Cluster for the tracking cache and its locks instead of one Redis: ((host, port), ...),
+    # some or all of its nodes (the rest are discovered). Exclusive with redis_url.
+    redis_cluster_nodes: tuple[tuple[str, int], ...] = ()
+    # Plaintext HOST:PORT serving only the gRPC health service, for Kubernetes' grpc probes (which
+    # cannot do TLS or API keys). Empty: health is served on the main address only.
+    health_addr: str = ""
+    # Connections older than this are closed (GOAWAY, after letting calls finish within
+    # grace_seconds), so clients re-resolve the headless Service and spread over new replicas.
+    # 0: never.
+    max_connection_age_seconds: float = 0.0
+    # --- serving (issue 6) ---
+    # Worker processes server.py runs behind one port (each loads the tables once); default: one per core.
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # SO_REUSEPORT on the listening socket, so several processes can bind one port. server.py turns
+    # it on in its workers when it runs more than one; off, a second server on a taken port fails.
+    reuse_port: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            listen_addr=env.get("SHIPPING_LISTEN_ADDR", d.listen_addr),
+            tables_dir=Path(env.get("SHIPPING_TABLES_DIR", str(d.tables_dir))),
+            consolidation_file=Path(env.get("SHIPPING_CONSOLIDATION_FILE", str(d.consolidation_file))),
+            handling_days=_int(env, "SHIPPING_HANDLING_DAYS", d.handling_days, lo=0, hi=60),
+            grpc_threads=_int(env, "SHIPPING_GRPC_THREADS", d.grpc_threads, lo=1, hi=1024),
+            grace_seconds=float(_int(env, "SHIPPING_GRACE_SECONDS", int(d.grace_seconds), lo=0, hi=600)),
+            log_level=env.get("SHIPPING_LOG_LEVEL", d.log_level).upper(),
+            log_requests=_bool(env, "SHIPPING_LOG_REQUESTS", d.log_requests),
+            database_path=Path(env.get("SHIPPING_DATABASE_PATH", str(d.database_path))),
+            database_url=env.get("SHIPPING_DATABASE_URL", d.database_url),
+            s10_ranges_file=Path(env.get("SHIPPING_S10_RANGES_FILE", str(d.s10_ranges_file))),
+            cn23_threshold_jpy=_int(env, "SHIPPING_CN23_THRESHOLD_JPY", d.cn23_threshold_jpy, lo=1, hi=10_000_000),
+            **_tracking_from_env(env, d),
+            **_security_from_env(env, d),
+            **_scale_from_env(env, d),
+            **_serving_from_env(env, d),
+        )
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name, "").strip()
+    return Path(raw) if raw else None
+
+
+def _security_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
+    """Security and operations settings (issue 7)."""
+    cert, key = _path(env, "SHIPPING_TLS_CERT_FILE"), _path(env, "SHIPPING_TLS_KEY_FILE")
+    client_ca = _path(env, "SHIPPING_TLS_CLIENT_CA_FILE")
+    if (cert is None) != (key is None):
+        raise SettingsError("SHIPPING_TLS_CERT_FILE and SHIPPING_TLS_KEY_FILE must be set together")
+    if client_ca is not None and cert is None:
+        raise SettingsError("SHIPPING_TLS_CLIENT_CA_FILE needs SHIPPING_TLS_CERT_FILE and SHIPPING_TLS_KEY_FILE (mutual TLS is TLS first)")
+    metrics_addr = env.get("SHIPPING_METRICS_ADDR", d.metrics_addr).strip()
+    if metrics_addr and not metrics_addr.rpartition(":")[2].isdigit():
+        raise SettingsError(f"SHIPPING_METRICS_ADDR must be HOST:PORT, got {metrics_addr!r}")
+    mib = 1024 * 1024
+    return {
+        "api_keys_file": _path(env, "SHIPPING_API_KEYS_FILE"),
+        "reflection": _bool(env, "SHIPPING_REFLECTION", d.reflection),
+        "tls_cert_file": cert,
+        "tls_key_file": key,
+        "tls_client_ca_file": client_ca,
+        "max_receive_message_bytes": _int(env, "SHIPPING_MAX_RECEIVE_MESSAGE_BYTES", d.max_receive_message_bytes, lo=1024, hi=1024 * mib),
+        "max_send_message_bytes": _int(env, "SHIPPING_MAX_SEND_MESSAGE_BYTES", d.max_send_message_bytes, lo=1024, hi=1024 * mib),
+        "rate_limit_per_second": _float(env, "SHIPPING_RATE_LIMIT_PER_SECOND", d.rate_limit_per_second, lo=0, hi=1_000_000),
+        "rate_limit_burst": _int(env, "SHIPPING_RATE_LIMIT_BURST", d.rate_limit_burst, lo=1, hi=1_000_000),
+        "max_watches_per_key": _int(env, "SHIPPING_MAX_WATCHES_PER_KEY", d.max_watches_per_key, lo=1, hi=100_000),
+        "label_retention_days": _int(env, "SHIPPING_LABEL_RETENTION_DAYS", d.label_retention_days, lo=0, hi=100 * 365),
+        "label_purge_interval_seconds": _float(env, "SHIPPING_LABEL_PURGE_INTERVAL_SECONDS", d.label_purge_interval_seconds, lo=1, hi=7 * 86400),
+        "metrics_addr": metrics_addr,
+        "tables_poll_seconds": _float(env, "SHIPPING_TABLES_POLL_SECONDS", d.tables_poll_seconds, lo=0, hi=86400),
+    }
+
+
+def _tracking_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
+    """The tracking settings (issue 3); SHIPPING_<FIELD> for each field, e.g. SHIPPING_REDIS_URL."""
+    url = env.get("SHIPPING_TRACKING_BASE_URL", d.tracking_base_url).strip()
+    if not url.startswith(("http://", "https://")):
+        raise SettingsError(f"SHIPPING_TRACKING_BASE_URL must be an http(s) URL, got {url!r}")
+    redis_url = env.get("SHIPPING_REDIS_URL", d.redis_url).strip()
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"SHIPPING_REDIS_URL must be a redis:// URL, got {redis_url!r}")
+    return {
+        "tracking_base_url": url,
+        "redis_url": redis_url,
+        "redis_key_prefix": env.get("SHIPPING_REDIS_KEY_PREFIX", d.redis_key_prefix),
+        "redis_timeout_seconds": _float(env, "SHIPPING_REDIS_TIMEOUT_SECONDS", d.redis_timeout_seconds, lo=0.01, hi=60),
+        "redis_probe_seconds": _float(env, "SHIPPING_REDIS_PROBE_SECONDS", d.redis_probe_seconds, lo=0.01, hi=3600),
+        "tracking_connect_timeout_seconds": _float(env, "SHIPPING_TRACKING_CONNECT_TIMEOUT_SECONDS", d.tracking_connect_timeout_seconds, lo=0.01, hi=120),
+        "tracking_read_timeout_seconds": _float(env, "SHIPPING_TRACKING_READ_TIMEOUT_SECONDS", d.tracking_read_timeout_seconds, lo=0.01, hi=300),
+        "tracking_max_page_bytes": _int(env, "SHIPPING_TRACKING_MAX_PAGE_BYTES", d.tracking_max_page_bytes, lo=1024, hi=100_000_000),
+        "tracking_retries": _int(env, "SHIPPING_TRACKING_RETRIES", d.tracking_retries, lo=0, hi=10),
+        "tracking_rate_per_second": _float(env, "SHIPPING_TRACKING_RATE_PER_SECOND", d.tracking_rate_per_second, lo=0.001, hi=10_000),
+        "tracking_rate_burst": _int(env, "SHIPPING_TRACKING_RATE_BURST", d.tracking_rate_burst, lo=1, hi=10_000),
+        "tracking_breaker_failures": _int(env, "SHIPPING_TRACKING_BREAKER_FAILURES", d.tracking_breaker_failures, lo=1, hi=1000),
+        "tracking_breaker_reset_seconds": _float(env, "SHIPPING_TRACKING_BREAKER_RESET_SECONDS", d.tracking_breaker_reset_seconds, lo=0.1, hi=86400),
+        "tracking_ttl_final_seconds": _int(env, "SHIPPING_TRACKING_TTL_FINAL_SECONDS", d.tracking_ttl_final_seconds, lo=1, hi=90 * 86400),
+        "tracking_ttl_transit_seconds": _int(env, "SHIPPING_TRACKING_TTL_TRANSIT_SECONDS", d.tracking_ttl_transit_seconds, lo=1, hi=7 * 86400),
+        "tracking_ttl_delivery_day_seconds": _int(env, "SHIPPING_TRACKING_TTL_DELIVERY_DAY_SECONDS", d.tracking_ttl_delivery_day_seconds, lo=1, hi=86400),
+        "tracking_ttl_not_found_seconds": _int(env, "SHIPPING_TRACKING_TTL_NOT_FOUND_SECONDS", d.tracking_ttl_not_found_seconds, lo=1, hi=86400),
+        "tracking_ttl_jitter": _float(env, "SHIPPING_TRACKING_TTL_JITTER", d.tracking_ttl_jitter, lo=0, hi=0.5),
+        "tracking_stale_keep_seconds": _int(env, "SHIPPING_TRACKING_STALE_KEEP_SECONDS", d.tracking_stale_keep_seconds, lo=0, hi=365 * 86400),
+        "tracking_cache_max_entries": _int(env, "SHIPPING_TRACKING_CACHE_MAX_ENTRIES", d.tracking_cache_max_entries, lo=1, hi=100_000_000),
+        "tracking_batch_workers": _int(env, "SHIPPING_TRACKING_BATCH_WORKERS", d.tracking_batch_workers, lo=1, hi=100),
+        "tracking_watch_max_seconds": _int(env, "SHIPPING_TRACKING_WATCH_MAX_SECONDS", d.tracking_watch_max_seconds, lo=1, hi=30 * 86400),
+    }
+
+
+def _scale_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
+    """Scale-out settings (issue 8): SHIPPING_REDIS_CLUSTER_NODES=host:port,host:port,..."""
+    raw = env.get("SHIPPING_REDIS_CLUSTER_NODES", "").strip()
+    if not raw:
+        return {"redis_cluster_nodes": d.redis_cluster_nodes, **_scale_server_from_env(env, d)}
+    if env.get("SHIPPING_REDIS_URL", "").strip():
+        raise SettingsError("set SHIPPING_REDIS_URL (one Redis) or SHIPPING_REDIS_CLUSTER_NODES (a Redis Cluster), not both")
+    nodes = []
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        host, sep, port = entry.rpartition(":")
+        host = host.strip("[]")  # [::1]:7000
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(f"SHIPPING_REDIS_CLUSTER_NODES must be host:port,host:port,...; {entry!r} is not host:port")
+        nodes.append((host, int(port)))
+    prefix = env.get("SHIPPING_REDIS_KEY_PREFIX", d.redis_key_prefix)
+    if "{" in prefix or "}" in prefix:
+        raise SettingsError("SHIPPING_REDIS_KEY_PREFIX must not contain braces on a Redis Cluster (they would put every key in one hash slot)")
+    return {"redis_cluster_nodes": tuple(nodes), **_scale_server_from_env(env, d)}
+
+
+def _scale_server_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
+    """Scale-out settings of the server itself (issue 8)."""
+    health_addr = env.get("SHIPPING_HEALTH_ADDR", d.health_addr).strip()
+    if health_addr and not health_addr.rpartition(":")[2].isdigit():
+        raise SettingsError(f"SHIPPING_HEALTH_ADDR must be HOST:PORT, got {health_addr!r}")
+    return {
+        "health_addr": health_addr,
+        "max_connection_age_seconds": _float(env, "SHIPPING_MAX_CONNECTION_AGE_SECONDS", d.max_connection_age_seconds, lo=0, hi=30 * 86400),
+    }
+
+
+def _serving_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
+    """Multi-process serving (issue 6): SHIPPING_WORKERS, SHIPPING_REUSE_PORT."""
+    return {
+        "workers": _int(env, "SHIPPING_WORKERS", d.workers, lo=1, hi=256),
+        "reuse_port": _bool(env, "SHIPPING_REUSE_PORT", d.reuse_port),
+    }
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, lo: float, hi: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")

@@ -1,0 +1,217 @@
+"""Encodes quote responses straight to protobuf wire format.
+
+Building GetQuoteResponse messages field by field cost more than computing the quote itself. The
+wire format lets us do better without a second source of truth: the parts of an option that depend
+only on its lane (method, product, zone, table, notes) are serialised once by protobuf itself and
+cached, and the few per-request fields (prices, weights, dates) are appended with a small varint
+encoder. Concatenated encodings of one message merge by the protobuf spec, so the result decodes
+exactly as a message built with the protobuf API; tests/test_wire.py checks that over many quotes.
+Field numbers are read from the generated descriptors, never typed in.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from kokokara.shipping.v1 import common_pb2, rates_pb2
+from rates import model
+
+_METHOD = {m: common_pb2.ShippingMethod.Value(f"SHIPPING_METHOD_{m.name}") for m in model.Method}
+_PRODUCT = {p: common_pb2.Product.Value(f"PRODUCT_{p.name}") for p in model.Product}
+_REASON = {r: rates_pb2.UnavailableReason.Value(f"UNAVAILABLE_REASON_{r.name}") for r in model.Reason}
+
+
+def _numbers(message: type) -> dict[str, int]:
+    return {f.name: f.number for f in message.DESCRIPTOR.fields}  # type: ignore[attr-defined]
+
+
+_RESP = _numbers(rates_pb2.GetQuoteResponse)
+_OPT = _numbers(rates_pb2.QuoteOption)
+_BRK = _numbers(rates_pb2.PriceBreakdown)
+_PAR = _numbers(rates_pb2.ParcelPrice)
+_DEL = _numbers(rates_pb2.DeliveryEstimate)
+_UNA = _numbers(rates_pb2.UnavailableMethod)
+_BATCH_RESULT = _numbers(rates_pb2.BatchQuoteResult)
+_BATCH = _numbers(rates_pb2.BatchGetQuotesResponse)
+
+
+_ONE_BYTE = [bytes((i,)) for i in range(128)]
+
+
+def varint(n: int) -> bytes:
+    if n < 0:
+        n += 1 << 64
+    if n < 0x80:
+        return _ONE_BYTE[n]
+    if n < 0x4000:
+        return bytes((n & 0x7F | 0x80, n >> 7))
+    if n < 0x200000:
+        return bytes((n & 0x7F | 0x80, (n >> 7) & 0x7F | 0x80, n >> 14))
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def tag(number: int, wire_type: int) -> bytes:
+    return varint(number << 3 | wire_type)
+
+
+def field_varint(number: int, value: int) -> bytes:
+    return tag(number, 0) + varint(value) if value else b""
+
+
+def field_bytes(number: int, value: bytes) -> bytes:
+    return tag(number, 2) + varint(len(value)) + value
+
+
+_JPY = field_bytes(1, b"JPY")  # google.type.Money.currency_code
+_UNITS = tag(2, 0)  # google.type.Money.units
+
+
+def _money(field_tag: bytes, yen: int) -> bytes:
+    body = _JPY + _UNITS + varint(yen) if yen else _JPY
+    return field_tag + _ONE_BYTE[len(body)] + body
+
+
+def _date(number: int, day: date) -> bytes:
+    return field_bytes(number, field_varint(1, day.year) + field_varint(2, day.month) + field_varint(3, day.day))
+
+
+# Caches keyed by the identity of the engine's per-lane objects (notes tuple, table reference,
+# delivery estimate). Each entry keeps those objects alive, so an id cannot be reused while cached.
+_TEMPLATES: dict[tuple[int, int, object, object, int], tuple[object, object, bytes]] = {}
+_DELIVERIES: dict[int, tuple[model.DeliveryEstimate, bytes]] = {}
+
+
+def _template(o: model.QuoteOption) -> bytes:
+    key = (id(o.notes), id(o.table), o.method, o.product, o.zone)
+    cached = _TEMPLATES.get(key)
+    if cached is not None and cached[0] is o.notes and cached[1] is o.table:
+        return cached[2]
+    t = o.table
+    option = rates_pb2.QuoteOption(
+        method=_METHOD[o.method],
+        product_name=o.product_name,
+        product=_PRODUCT[o.product],
+        zone=o.zone,
+        tracked=o.tracked,
+        rate_table=rates_pb2.RateTableRef(
+            table_id=t.table_id,
+            version=t.effective_from.isoformat(),
+            effective_date={"year": t.effective_from.year, "month": t.effective_from.month, "day": t.effective_from.day},
+            source=t.source,
+            effective_date_confirmed=t.effective_from_confirmed,
+        ),
+        notes=o.notes,
+    )
+    encoded = option.SerializeToString(deterministic=True)
+    if len(_TEMPLATES) > 2048:
+        _TEMPLATES.clear()
+    _TEMPLATES[key] = (o.notes, o.table, encoded)
+    return encoded
+
+
+def _delivery(d: model.DeliveryEstimate) -> bytes:
+    cached = _DELIVERIES.get(id(d))
+    if cached is not None and cached[0] is d:
+        return cached[1]
+    body = (
+        field_varint(_DEL["min_days"], d.min_days)
+        + field_varint(_DEL["max_days"], d.max_days)
+        + _date(_DEL["earliest_arrival_date"], d.earliest_arrival)
+        + _date(_DEL["latest_arrival_date"], d.latest_arrival)
+        + field_bytes(_DEL["published_text"], d.published_text.encode())
+    )
+    encoded = field_bytes(_OPT["delivery"], body)
+    if len(_DELIVERIES) > 2048:
+        _DELIVERIES.clear()
+    _DELIVERIES[id(d)] = (d, encoded)
+    return encoded
+
+
+_T_TOTAL, _T_BREAKDOWN, _T_COMP, _T_PARCELS = (tag(_OPT[n], 2) for n in ("total_price", "breakdown", "compensation_limit", "parcels"))
+_T_WEIGHT = tag(_OPT["billable_weight_grams"], 0)
+_T_POSTAGE, _T_INSURANCE = tag(_BRK["postage"], 2), tag(_BRK["insurance"], 2)
+_T_P_WEIGHT, _T_P_POSTAGE = tag(_PAR["billable_weight_grams"], 0), tag(_PAR["postage"], 2)
+_T_P_INSURANCE, _T_P_BRACKET = tag(_PAR["insurance"], 2), tag(_PAR["bracket_max_weight_grams"], 0)
+_F_OPTIONS, _F_UNAVAILABLE, _F_REGION = _RESP["options"], _RESP["unavailable"], _RESP["destination_region_code"]
+
+
+# Encoded option heads (template, prices, cover, delivery) by price point: a destination has a few
+# dozen brackets per product, so carts of many weights share a handful of heads. Entries keep the
+# lane objects they were keyed on by identity alive, as in _TEMPLATES.
+_HEADS: dict[tuple[object, ...], tuple[object, object, object, bytes]] = {}
+
+
+def _head(o: model.QuoteOption) -> bytes:
+    key = (id(o.notes), id(o.table), id(o.delivery), o.method, o.product, o.zone, o.postage_jpy, o.insurance_jpy, o.compensation_jpy)
+    cached = _HEADS.get(key)
+    if cached is not None and cached[0] is o.notes and cached[1] is o.table and cached[2] is o.delivery:
+        return cached[3]
+    breakdown = _money(_T_POSTAGE, o.postage_jpy) + _money(_T_INSURANCE, o.insurance_jpy)
+    head = b"".join(
+        (
+            _template(o),
+            _money(_T_TOTAL, o.postage_jpy + o.insurance_jpy),
+            _T_BREAKDOWN + _ONE_BYTE[len(breakdown)] + breakdown,
+            _money(_T_COMP, o.compensation_jpy),
+            _delivery(o.delivery) if o.delivery is not None else b"",
+        )
+    )
+    if len(_HEADS) > 4096:
+        _HEADS.clear()
+    _HEADS[key] = (o.notes, o.table, o.delivery, head)
+    return head
+
+
+def encode_option(o: model.QuoteOption) -> bytes:
+    parts = [_head(o), _T_WEIGHT, varint(o.billable_weight_g)]
+    for p in o.parcels:
+        body = (
+            _T_P_WEIGHT
+            + varint(p.billable_weight_g)
+            + _money(_T_P_POSTAGE, p.postage_jpy)
+            + _money(_T_P_INSURANCE, p.insurance_jpy)
+            + _T_P_BRACKET
+            + varint(p.bracket_max_g)
+        )
+        parts.append(_T_PARCELS + _ONE_BYTE[len(body)] + body)
+    return b"".join(parts)
+
+
+_UNAVAILABLE: dict[tuple[model.Method, model.Reason, str], bytes] = {}
+
+
+def _unavailable(u: model.UnavailableMethod) -> bytes:
+    key = (u.method, u.reason, u.message)
+    cached = _UNAVAILABLE.get(key)
+    if cached is None:
+        body = (
+            field_varint(_UNA["method"], _METHOD[u.method]) + field_varint(_UNA["reason"], _REASON[u.reason]) + field_bytes(_UNA["message"], u.message.encode())
+        )
+        cached = field_bytes(_F_UNAVAILABLE, body)
+        if len(_UNAVAILABLE) > 4096:
+            _UNAVAILABLE.clear()
+        _UNAVAILABLE[key] = cached
+    return cached
+
+
+def encode_quote(quote: model.Quote) -> bytes:
+    """The serialised GetQuoteResponse for a quote."""
+    parts = [field_bytes(_F_REGION, quote.region_code.encode())]
+    for o in quote.options:
+        parts.append(field_bytes(_F_OPTIONS, encode_option(o)))
+    for u in quote.unavailable:
+        parts.append(_unavailable(u))
+    return b"".join(parts)
+
+
+def batch_result(response: bytes | None = None, error: bytes | None = None) -> bytes:
+    """One serialised BatchGetQuotesResponse.results entry: a GetQuoteResponse or a google.rpc.Status."""
+    if response is not None:
+        return field_bytes(_BATCH["results"], field_bytes(_BATCH_RESULT["response"], response))
+    assert error is not None
+    return field_bytes(_BATCH["results"], field_bytes(_BATCH_RESULT["error"], error))

@@ -1,0 +1,159 @@
+"""Runs the kokokara-shipping gRPC server.
+
+    python server.py [--listen HOST:PORT] [--workers N] [--insecure]
+
+The address defaults to SHIPPING_LISTEN_ADDR, else 127.0.0.1:50051. With more than one worker
+(--workers, else SHIPPING_WORKERS, else one per core) a supervisor runs that many server processes
+on the one port (SO_REUSEPORT; see kokokara/shipping/supervisor.py) and restarts any that dies.
+SIGTERM and SIGINT drain running calls (up to SHIPPING_GRACE_SECONDS) before the process exits.
+SIGHUP reloads the rate tables (validated in full; on an error the old ones keep serving); the
+supervisor passes it on to every worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import signal
+import sys
+import threading
+
+from kokokara.shipping import logs
+from kokokara.shipping.settings import Settings, SettingsError
+
+log = logging.getLogger("kokokara.shipping")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"kokokara-shipping: {error}", file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(description="kokokara-shipping gRPC server")
+    parser.add_argument("--listen", default=settings.listen_addr, help="HOST:PORT to serve on (default %(default)s)")
+    parser.add_argument(
+        "--workers", type=int, default=settings.workers, help="server processes sharing the port (default %(default)s: SHIPPING_WORKERS or one per core)"
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve WITHOUT API keys on a non-loopback address (refused otherwise; logged at ERROR)",
+    )
+    # Internal: a worker started by the supervisor writes "ready" to this file descriptor once SERVING.
+    parser.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if not 1 <= args.workers <= 256:
+        parser.error("--workers must be between 1 and 256")
+    settings = dataclasses.replace(settings, listen_addr=args.listen, workers=args.workers, insecure=args.insecure)
+    logs.configure(settings.log_level)
+    if settings.workers > 1:
+        return supervise(settings)
+    return serve(settings, ready_fd=args.ready_fd)
+
+
+def supervise(settings: Settings) -> int:
+    from kokokara.shipping.supervisor import Supervisor, reserve_port
+
+    try:
+        address, holder = reserve_port(settings.listen_addr)
+    except OSError as error:
+        print(f"kokokara-shipping: cannot listen on {settings.listen_addr}: {error}", file=sys.stderr)
+        return 4
+    try:
+        supervisor = Supervisor(address, settings.workers, settings.grace_seconds, worker_args=["--insecure"] if settings.insecure else [])
+        signal.signal(signal.SIGTERM, supervisor.request_stop)
+        signal.signal(signal.SIGINT, supervisor.request_stop)
+        signal.signal(signal.SIGHUP, supervisor.forward)
+        return supervisor.run()
+    finally:
+        if holder is not None:
+            holder.close()
+
+
+def serve(settings: Settings, ready_fd: int | None = None) -> int:
+    """One server process: the whole service, until SIGTERM/SIGINT. Imported late so the
+    supervisor process stays small (no gRPC, pandas or tables)."""
+    from kokokara.shipping.lean import skip_pyarrow
+
+    skip_pyarrow()  # before pandas is imported: see kokokara/shipping/lean.py
+
+    from domain.errors import Unavailable
+    from kokokara.shipping import bootstrap
+    from kokokara.shipping.auth import KeysFileError
+    from labels.ranges import RangeError
+    from rates.tables import TableError
+
+    if ready_fd is not None:
+        _tag_logs_with_pid()
+    try:
+        service = bootstrap.start(settings)
+    except TableError as error:
+        log.error("rate tables are invalid; not starting", extra={"problem": str(error)})
+        print(f"kokokara-shipping: invalid rate table: {error}", file=sys.stderr)
+        return 3
+    except OSError as error:
+        print(f"kokokara-shipping: {error}", file=sys.stderr)
+        return 4
+    except KeysFileError as error:  # issue 7: SHIPPING_API_KEYS_FILE
+        print(f"kokokara-shipping: {error}", file=sys.stderr)
+        return 6
+    except (RangeError, Unavailable) as error:  # labels: S10 ranges file or label database
+        print(f"kokokara-shipping: {error}", file=sys.stderr)
+        return 5
+
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("shutting down", extra={"signal": signal.Signals(signum).name})
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def on_hangup(_signum: int, _frame: object) -> None:  # issue 7: reload the rate tables
+        if service.reloader is not None:
+            service.reloader.request()
+
+    signal.signal(signal.SIGHUP, on_hangup)
+    if ready_fd is None:
+        log.info("serving", extra={"address": service.address})
+    else:
+        os.write(ready_fd, b"ready\n")
+        os.close(ready_fd)
+        _stop_when_orphaned(stopping)
+    stopping.wait()
+    service.stop()
+    log.info("stopped")
+    return 0
+
+
+def _tag_logs_with_pid() -> None:
+    """Workers share one stderr: every line a worker logs carries its pid."""
+    pid = os.getpid()
+
+    def tag(record: logging.LogRecord) -> bool:
+        record.pid = pid
+        return True
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(tag)
+
+
+def _stop_when_orphaned(stopping: threading.Event) -> None:
+    """A worker whose supervisor is gone (killed with SIGKILL) stops too, instead of serving on alone."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not stopping.wait(1.0):
+            if os.getppid() != parent:
+                log.warning("supervisor gone; shutting down")
+                stopping.set()
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
