@@ -1,0 +1,241 @@
+"""server.py --workers N as real processes: N workers share one port (port 0 resolved once by the
+supervisor), every worker answers, a killed worker is logged and replaced, SIGTERM drains all of
+them and the supervisor exits 0, and a worker that cannot start stops the whole service."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from kokokara.shipping.v1 import rates_pb2, rates_pb2_grpc
+from tests.conftest import REPO
+
+
+class ServerProcess:
+    """server.py in its own process; its JSON log lines are collected by a reader thread."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None, tmp: Path | None = None):
+        extra = {"SHIPPING_LOG_LEVEL": "INFO", "SHIPPING_GRACE_SECONDS": "5"}
+        if tmp is not None:
+            extra["SHIPPING_DATABASE_PATH"] = str(tmp / "labels.sqlite3")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(REPO / "server.py"), *args],
+            env={**os.environ, **extra, **(env or {})},
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        self.lines: queue.Queue[dict] = queue.Queue()
+        self.seen: list[dict] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            if line.startswith("{"):
+                self.lines.put(json.loads(line))
+
+    def wait_for(self, condition: Callable[[dict], bool], seconds: float = 60) -> dict:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                entry = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                if self.proc.poll() is not None and self.lines.empty():
+                    break
+                continue
+            self.seen.append(entry)
+            if condition(entry):
+                return entry
+        raise AssertionError(f"no such log line; seen: {[e['message'] for e in self.seen]}")
+
+    def drain(self) -> list[dict]:
+        while True:
+            try:
+                self.seen.append(self.lines.get(timeout=0.5))
+            except queue.Empty:
+                return self.seen
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path) -> Iterator[tuple[ServerProcess, dict]]:
+    server = ServerProcess(["--listen", "127.0.0.1:0", "--workers", "2"], tmp=tmp_path)
+    try:
+        serving = server.wait_for(lambda e: e["message"] == "serving")
+        yield server, serving
+    finally:
+        pids = server.drain()
+        server.kill()
+        for entry in pids:  # never leave a worker behind, even when the test failed
+            if entry.get("pid"):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(entry["pid"], signal.SIGKILL)
+
+
+def _quote_over_fresh_connection(address: str, grams: int) -> rates_pb2.GetQuoteResponse:
+    # A channel of its own (no shared subchannel) is a new TCP connection, which the kernel may
+    # hand to either worker.
+    with grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)]) as ch:
+        msg = rates_pb2.GetQuoteRequest(destination_region_code="US")
+        msg.parcels.add(weight_grams=grams)
+        return rates_pb2_grpc.RateServiceStub(ch).GetQuote(msg, timeout=20)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie still answers kill(0); its state in /proc says it is gone
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_port_zero_is_resolved_once_and_both_workers_answer(two_workers: tuple[ServerProcess, dict]) -> None:
+    server, serving = two_workers
+    address = serving["address"]
+    assert address.startswith("127.0.0.1:") and not address.endswith(":0")
+    workers = set(serving["pids"])
+    assert len(workers) == 2
+    # "serving" comes only after each worker said it was SERVING
+    assert {e["pid"] for e in server.seen if e["message"] == "worker serving"} == workers
+    for i in range(40):
+        assert _quote_over_fresh_connection(address, 500 + i).options
+        answered = {e.get("pid") for e in server.drain() if e["message"] == "rpc"}
+        if answered >= workers:
+            break
+    assert answered == workers, f"only {answered} of {workers} answered 40 connections"
+
+
+def test_a_killed_worker_is_logged_and_replaced(two_workers: tuple[ServerProcess, dict]) -> None:
+    server, serving = two_workers
+    victim, survivor = serving["pids"]
+    os.kill(victim, signal.SIGKILL)
+    died = server.wait_for(lambda e: e["message"] == "worker died")
+    assert died["pid"] == victim and died["returncode"] == -signal.SIGKILL
+    restarted = server.wait_for(lambda e: e["message"] == "worker restarted")
+    assert restarted["replaces"] == victim and restarted["pid"] not in (victim, survivor)
+    server.wait_for(lambda e: e["message"] == "worker serving" and e["pid"] == restarted["pid"])
+    assert server.proc.poll() is None
+    # the replacement serves its share of new connections
+    for i in range(40):
+        assert _quote_over_fresh_connection(serving["address"], 700 + i).options
+        if any(e["message"] == "rpc" and e.get("pid") == restarted["pid"] for e in server.drain()):
+            break
+    else:
+        raise AssertionError("the new worker answered none of 40 connections")
+
+
+def test_sigterm_drains_every_worker_and_exits_zero(two_workers: tuple[ServerProcess, dict]) -> None:
+    server, serving = two_workers
+    batch = rates_pb2.BatchGetQuotesRequest()
+    for _ in range(1000):
+        r = batch.requests.add(destination_region_code="GB")
+        r.parcels.add(weight_grams=1500)
+    with grpc.insecure_channel(serving["address"]) as ch:
+        stub = rates_pb2_grpc.RateServiceStub(ch)
+        stub.BatchGetQuotes(batch, timeout=30)  # warm: connection up
+        future = stub.BatchGetQuotes.future(batch, timeout=30)
+        threading.Timer(0.02, server.proc.send_signal, args=(signal.SIGTERM,)).start()
+        assert len(future.result().results) == 1000  # the call in flight is answered
+    assert server.proc.wait(timeout=30) == 0
+    messages = [(e["message"], e.get("pid")) for e in server.drain()]
+    for pid in serving["pids"]:
+        assert ("stopped", pid) in messages  # each worker did its own graceful stop
+        assert not _alive(pid)
+    assert messages[-1] == ("stopped", None)  # the supervisor last
+
+
+def test_a_worker_that_cannot_start_stops_the_service(tmp_path: Path) -> None:
+    server = ServerProcess(["--listen", "127.0.0.1:0", "--workers", "2"], env={"SHIPPING_TABLES_DIR": str(tmp_path / "missing")}, tmp=tmp_path)
+    try:
+        assert server.proc.wait(timeout=60) == 3  # the worker's own exit code: invalid rate table
+        assert "worker failed to start" in [e["message"] for e in server.drain()]
+    finally:
+        server.kill()
+
+
+def test_workers_must_be_positive() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "server.py"), "--workers", "0"], capture_output=True, text=True, cwd=REPO, timeout=30)
+    assert proc.returncode == 2 and "--workers" in proc.stderr
+    env = {**os.environ, "SHIPPING_WORKERS": "many"}
+    proc = subprocess.run([sys.executable, str(REPO / "server.py")], capture_output=True, text=True, cwd=REPO, timeout=30, env=env)
+    assert proc.returncode == 2 and "SHIPPING_WORKERS" in proc.stderr
+
+
+def test_reuse_port_setting_decides_whether_a_second_server_may_share_the_port(tmp_path: Path) -> None:
+    from kokokara.shipping import bootstrap
+    from tests.conftest import test_settings
+
+    first = bootstrap.start(test_settings(database_path=tmp_path / "a.sqlite3", reuse_port=True), load_tables=False)
+    try:
+        taken = f"127.0.0.1:{first.port}"
+        with pytest.raises(RuntimeError, match="Failed to bind"):  # grpc says so with a RuntimeError
+            bootstrap.start(test_settings(listen_addr=taken, database_path=tmp_path / "b.sqlite3"), load_tables=False)
+        second = bootstrap.start(test_settings(listen_addr=taken, database_path=tmp_path / "c.sqlite3", reuse_port=True), load_tables=False)
+        assert second.port == first.port
+        second.stop(0)
+    finally:
+        first.stop(0)
+
+
+def _two_consecutive_free_ports() -> int:
+    """A port p with p + 1 free too (worker i serves metrics on the given port + i), taken below the
+    kernel's ephemeral range so that no bind to port 0 or outgoing connection grabs p + 1 meanwhile."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12_000), low - 2)
+        with socket.socket() as first, socket.socket() as second:
+            try:
+                first.bind(("127.0.0.1", port))
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no two consecutive free ports")
+
+
+def test_sighup_reloads_every_worker_and_each_serves_its_own_metrics(tmp_path: Path) -> None:
+    base = _two_consecutive_free_ports()
+    server = ServerProcess(["--listen", "127.0.0.1:0", "--workers", "2"], env={"SHIPPING_METRICS_ADDR": f"127.0.0.1:{base}"}, tmp=tmp_path)
+    try:
+        serving = server.wait_for(lambda e: e["message"] == "serving")
+        pids = set(serving["pids"])
+        for port in (base, base + 1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
+                assert b"shipping_rate_tables_info" in page.read()
+        server.proc.send_signal(signal.SIGHUP)
+        reloaded: set[int] = set()
+        while reloaded != pids:
+            entry = server.wait_for(lambda e: e["message"] == "rate tables reloaded", 30)
+            reloaded.add(entry["pid"])
+        assert _quote_over_fresh_connection(serving["address"], 500).options
+    finally:
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(timeout=30)
+        finally:
+            server.kill()
