@@ -1,0 +1,164 @@
+"""Quote benchmarks.
+
+1. In-process: latency of QuoteEngine.quote for one parcel and all five methods over varied real
+   carts (p50, p99). Target: p50 <= 50 us.
+2. Over gRPC: GetQuote throughput against an empty RPC on the same server in the same run, as a
+   ratio. The server runs in its own process (bench/_server.py: the real composition root plus one
+   empty RPC through the same interceptor); a grpc.aio client keeps a fixed number of calls in
+   flight with pre-serialised requests. Target: ratio >= 0.8.
+
+    .venv/bin/python bench/quote.py [--seconds 5] [--concurrency 32]
+
+Prints a table and one JSON line with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import grpc
+
+from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+from kokokara.shipping.v1 import rates_pb2
+from rates.model import Parcel, QuoteRequest
+from rates.quote import QuoteEngine
+from rates.tables import load_rate_book
+
+ROOT = Path(__file__).resolve().parent.parent
+REGIONS = ["US", "GB", "DE", "FR", "AU", "CA", "CN", "KR", "TW", "HK", "SG", "TH", "BR", "ZA", "MX", "NZ", "IT", "ES", "NL", "SE"]
+EMPTY = "/kokokara.bench.Bench/Empty"
+GET_QUOTE = "/kokokara.shipping.v1.RateService/GetQuote"
+
+
+def carts(n: int, seed: int = 7) -> list[tuple[str, int, tuple[int, int, int]]]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        grams = rng.choice([rng.randint(50, 2000), rng.randint(2000, 30000)])
+        size = rng.choice([(0, 0, 0), tuple(sorted((rng.randint(100, 600), rng.randint(50, 400), rng.randint(20, 300)), reverse=True))])
+        out.append((rng.choice(REGIONS), grams, size))
+    return out
+
+
+def in_process(n: int) -> dict[str, float]:
+    engine = QuoteEngine(load_rate_book(DEFAULT_TABLES_DIR, DEFAULT_CONSOLIDATION_FILE))
+    day = date(2026, 11, 26)
+    requests = [QuoteRequest(r, (Parcel(g, *s),), day, day) for r, g, s in carts(1000)]
+    for req in requests:  # warm-up
+        engine.quote(req)
+    samples = []
+    clock = time.perf_counter_ns
+    for i in range(n):
+        req = requests[i % len(requests)]
+        t = clock()
+        engine.quote(req)
+        samples.append(clock() - t)
+    samples.sort()
+    return {
+        "quote_p50_us": samples[len(samples) // 2] / 1000,
+        "quote_p99_us": samples[int(len(samples) * 0.99)] / 1000,
+        "quote_mean_us": statistics.fmean(samples) / 1000,
+        "quote_samples": n,
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to give the server's CPU per call."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def closed_loop(address: str, method: str, payloads: list[bytes], seconds: float, concurrency: int, server_pid: int) -> dict[str, float]:
+    async with grpc.aio.insecure_channel(address) as channel:
+        call = channel.unary_unary(method)
+        for p in payloads[:50]:
+            await call(p)
+        latencies: list[int] = []
+        stop = time.perf_counter() + seconds
+        count = 0
+
+        async def worker(offset: int) -> None:
+            nonlocal count
+            i = offset
+            clock = time.perf_counter_ns
+            while time.perf_counter() < stop:
+                t = clock()
+                await call(payloads[i % len(payloads)])
+                latencies.append(clock() - t)
+                count += 1
+                i += concurrency
+
+        started = time.perf_counter()
+        cpu_before = cpu_seconds(server_pid)
+        await asyncio.gather(*(worker(k) for k in range(concurrency)))
+        elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(server_pid) - cpu_before
+    latencies.sort()
+    return {
+        "rps": count / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] / 1e6,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] / 1e6,
+        "server_cpu_us_per_call": cpu / count * 1e6,
+    }
+
+
+def over_grpc(seconds: float, concurrency: int, log_requests: bool) -> dict[str, float]:
+    env = {**os.environ, "SHIPPING_LOG_REQUESTS": "true" if log_requests else "false", "SHIPPING_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_server.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        assert server.stdout is not None
+        address = json.loads(server.stdout.readline())["address"]
+        quotes = []
+        for region, grams, (length, width, height) in carts(1000):
+            msg = rates_pb2.GetQuoteRequest(destination_region_code=region)
+            msg.parcels.add(weight_grams=grams, length_mm=length, width_mm=width, height_mm=height)
+            quotes.append(msg.SerializeToString())
+        results: dict[str, float] = {}
+        # Alternate the two so drift on a shared machine hits both alike; keep the better of two runs each.
+        runs: dict[str, list[dict[str, float]]] = {"empty": [], "quote": []}
+        for _ in range(2):
+            runs["empty"].append(asyncio.run(closed_loop(address, EMPTY, [b""], seconds, concurrency, server.pid)))
+            runs["quote"].append(asyncio.run(closed_loop(address, GET_QUOTE, quotes, seconds, concurrency, server.pid)))
+        for name, rs in runs.items():
+            best = max(rs, key=lambda r: r["rps"])
+            results.update({f"{name}_{k}": v for k, v in best.items()})
+        results["quote_to_empty_ratio"] = results["quote_rps"] / results["empty_rps"]
+        return results
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--samples", type=int, default=100_000)
+    parser.add_argument("--no-request-log", action="store_true", help="switch off the per-request log line on the server")
+    args = parser.parse_args()
+    figures: dict[str, object] = {"machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, grpcio {grpc.__version__}"}
+    figures.update(in_process(args.samples))
+    figures.update(over_grpc(args.seconds, args.concurrency, not args.no_request_log))
+    print(f"machine                     {figures['machine']}")
+    print(f"in-process quote p50 / p99  {figures['quote_p50_us']:.1f} us / {figures['quote_p99_us']:.1f} us  (target p50 <= 50 us)")
+    print(f"empty RPC                   {figures['empty_rps']:.0f} rps  p50 {figures['empty_p50_ms']:.2f} ms  p99 {figures['empty_p99_ms']:.2f} ms")
+    print(f"GetQuote                    {figures['quote_rps']:.0f} rps  p50 {figures['quote_p50_ms']:.2f} ms  p99 {figures['quote_p99_ms']:.2f} ms")
+    print(f"GetQuote / empty RPC        {figures['quote_to_empty_ratio']:.2f}  (target >= 0.8)")
+    print(f"server CPU per call         empty {figures['empty_server_cpu_us_per_call']:.0f} us, GetQuote {figures['quote_server_cpu_us_per_call']:.0f} us")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
