@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import grpc
@@ -39,47 +39,77 @@ FLAG_FROM_PROTO = {common_pb2.ContentsFlag.Value(f"CONTENTS_FLAG_{f.name}"): f f
 
 
 def quote_request_from_proto(msg: rates_pb2.GetQuoteRequest, known_regions: frozenset[str], today: date) -> model.QuoteRequest:
-    """Turns a GetQuoteRequest into the domain's QuoteRequest, naming every bad field at once."""
-    errors = ViolationCollector()
-    region = msg.destination_region_code.strip().upper()
-    if not region:
-        errors.add("destination_region_code", "is required: an ISO 3166-1 alpha-2 code such as US")
-    elif region not in known_regions:
-        errors.add("destination_region_code", f"{msg.destination_region_code[:8]!r} is not an ISO 3166-1 alpha-2 region code")
+    """Turns a GetQuoteRequest into the domain's QuoteRequest, naming every bad field at once.
 
-    if not msg.parcels:
+    This runs for every quote, so it reads each field once and skips what a request leaves empty;
+    the checks themselves are those of the contract (issue 2, section 5)."""
+    errors = ViolationCollector()
+    raw_region = msg.destination_region_code
+    region = raw_region.strip().upper()
+    if region not in known_regions:
+        if not region:
+            errors.add("destination_region_code", "is required: an ISO 3166-1 alpha-2 code such as US")
+        else:
+            errors.add("destination_region_code", f"{raw_region[:8]!r} is not an ISO 3166-1 alpha-2 region code")
+
+    given = msg.parcels
+    count = len(given)
+    if not count:
         errors.add("parcels", "at least one parcel is required")
-    elif len(msg.parcels) > MAX_PARCELS:
-        errors.add("parcels", f"at most {MAX_PARCELS} parcels per quote, got {len(msg.parcels)}")
+    elif count > MAX_PARCELS:
+        errors.add("parcels", f"at most {MAX_PARCELS} parcels per quote, got {count}")
+        given = given[:MAX_PARCELS]
     parcels = []
-    for i, p in enumerate(msg.parcels[:MAX_PARCELS]):
-        if p.weight_grams <= 0:
-            errors.add(f"parcels[{i}].weight_grams", "must be positive")
-        elif p.weight_grams > MAX_WEIGHT_G:
-            errors.add(f"parcels[{i}].weight_grams", f"must be at most {MAX_WEIGHT_G} g")
-        sides = (("length_mm", p.length_mm), ("width_mm", p.width_mm), ("height_mm", p.height_mm))
-        if any(v != 0 for _, v in sides):
-            for name, v in sides:
+    for i, p in enumerate(given):
+        weight, length, width, height = p.weight_grams, p.length_mm, p.width_mm, p.height_mm
+        if not 0 < weight <= MAX_WEIGHT_G:
+            errors.add(f"parcels[{i}].weight_grams", "must be positive" if weight <= 0 else f"must be at most {MAX_WEIGHT_G} g")
+        if (length or width or height) and not (0 < length <= MAX_SIDE_MM and 0 < width <= MAX_SIDE_MM and 0 < height <= MAX_SIDE_MM):
+            for name, v in (("length_mm", length), ("width_mm", width), ("height_mm", height)):
                 if v <= 0:
                     errors.add(f"parcels[{i}].{name}", "must be positive when a size is given (or all three 0 for no size)")
                 elif v > MAX_SIDE_MM:
                     errors.add(f"parcels[{i}].{name}", f"must be at most {MAX_SIDE_MM} mm")
-        parcels.append(model.Parcel(int(p.weight_grams), int(p.length_mm), int(p.width_mm), int(p.height_mm)))
+        parcels.append(model.Parcel(weight, length, width, height))
 
+    methods: tuple[model.Method, ...] = ()
+    if msg.methods:
+        methods = _methods(msg.methods, errors)
+    contents: tuple[model.ContentsLine, ...] = ()
+    if msg.contents:
+        contents = _contents(msg.contents, errors)
+
+    declared = None
+    if msg.HasField("declared_value"):
+        declared = yen_from_proto(msg.declared_value, "declared_value", errors, maximum=MAX_VALUE_JPY)
+    ship_date = date_from_proto(msg.ship_date, "ship_date", errors, today) if msg.HasField("ship_date") else today
+    order_date = date_from_proto(msg.order_date, "order_date", errors, today) if msg.HasField("order_date") else today
+    postal_code = msg.postal_code
+    if len(postal_code) > 32:
+        errors.add("postal_code", "must be at most 32 characters")
+    if errors.violations:
+        errors.raise_if_any("INVALID_QUOTE_REQUEST")
+    return model.QuoteRequest(region, tuple(parcels), ship_date, order_date, methods, contents, declared, msg.insure, postal_code)
+
+
+def _methods(given: Sequence[common_pb2.ShippingMethod.ValueType], errors: ViolationCollector) -> tuple[model.Method, ...]:
+    if len(given) > MAX_METHODS:
+        errors.add("methods", f"at most {MAX_METHODS} methods, got {len(given)}")
     methods = []
-    if len(msg.methods) > MAX_METHODS:
-        errors.add("methods", f"at most {MAX_METHODS} methods, got {len(msg.methods)}")
-    for i, m in enumerate(msg.methods[:MAX_METHODS]):
+    for i, m in enumerate(given[:MAX_METHODS]):
         method = METHOD_FROM_PROTO.get(m)
         if method is None:
             errors.add(f"methods[{i}]", f"unknown shipping method {m}")
         else:
             methods.append(method)
+    return tuple(methods)
 
-    if len(msg.contents) > MAX_CONTENTS:
-        errors.add("contents", f"at most {MAX_CONTENTS} contents lines, got {len(msg.contents)}")
+
+def _contents(given: Sequence[common_pb2.ContentsItem], errors: ViolationCollector) -> tuple[model.ContentsLine, ...]:
+    if len(given) > MAX_CONTENTS:
+        errors.add("contents", f"at most {MAX_CONTENTS} contents lines, got {len(given)}")
     contents = []
-    for i, c in enumerate(msg.contents[:MAX_CONTENTS]):
+    for i, c in enumerate(given[:MAX_CONTENTS]):
         if c.quantity <= 0 or c.quantity > MAX_QUANTITY:
             errors.add(f"contents[{i}].quantity", f"must be between 1 and {MAX_QUANTITY}")
         value = yen_from_proto(c.value, f"contents[{i}].value", errors, maximum=MAX_VALUE_JPY) if c.HasField("value") else 0
@@ -91,26 +121,7 @@ def quote_request_from_proto(msg: rates_pb2.GetQuoteRequest, known_regions: froz
             else:
                 flags.add(flag)
         contents.append(model.ContentsLine(c.description, int(c.quantity), value, frozenset(flags)))
-
-    declared = None
-    if msg.HasField("declared_value"):
-        declared = yen_from_proto(msg.declared_value, "declared_value", errors, maximum=MAX_VALUE_JPY)
-    ship_date = date_from_proto(msg.ship_date, "ship_date", errors, today)
-    order_date = date_from_proto(msg.order_date, "order_date", errors, today)
-    if len(msg.postal_code) > 32:
-        errors.add("postal_code", "must be at most 32 characters")
-    errors.raise_if_any("INVALID_QUOTE_REQUEST")
-    return model.QuoteRequest(
-        region_code=region,
-        parcels=tuple(parcels),
-        ship_date=ship_date,
-        order_date=order_date,
-        methods=tuple(methods),
-        contents=tuple(contents),
-        declared_value_jpy=declared,
-        insure=msg.insure,
-        postal_code=msg.postal_code,
-    )
+    return tuple(contents)
 
 
 def quote_to_proto(quote: model.Quote) -> rates_pb2.GetQuoteResponse:
