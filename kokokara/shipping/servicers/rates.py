@@ -92,7 +92,7 @@ def quote_request_from_proto(msg: rates_pb2.GetQuoteRequest, known_regions: froz
     return model.QuoteRequest(region, tuple(parcels), ship_date, order_date, methods, contents, declared, msg.insure, postal_code)
 
 
-def _methods(given: Sequence[common_pb2.ShippingMethod.ValueType], errors: ViolationCollector) -> tuple[model.Method, ...]:
+def _methods(given: Sequence[common_pb2.ShippingMethod], errors: ViolationCollector) -> tuple[model.Method, ...]:
     if len(given) > MAX_METHODS:
         errors.add("methods", f"at most {MAX_METHODS} methods, got {len(given)}")
     methods = []
