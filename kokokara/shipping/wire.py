@@ -142,14 +142,17 @@ _F_OPTIONS, _F_UNAVAILABLE, _F_REGION = _RESP["options"], _RESP["unavailable"], 
 
 # Encoded option heads (template, prices, cover, delivery) by price point: a destination has a few
 # dozen brackets per product, so carts of many weights share a handful of heads. Entries keep the
-# lane objects they were keyed on by identity alive, as in _TEMPLATES.
-_HEADS: dict[tuple[object, ...], tuple[object, object, object, bytes]] = {}
+# lane objects they were keyed on by identity alive, as in _TEMPLATES. Keys hold ids rather than
+# the enums themselves: an enum member hashes through a Python-level __hash__, which showed up in
+# profiles; members are singletons, so their ids are as good a key.
+_HEADS: dict[tuple[int, ...], tuple[object, object, object, bytes]] = {}
 
 
 def _head(o: model.QuoteOption) -> bytes:
-    key = (id(o.notes), id(o.table), id(o.delivery), o.method, o.product, o.zone, o.postage_jpy, o.insurance_jpy, o.compensation_jpy)
+    notes, table, delivery = o.notes, o.table, o.delivery
+    key = (id(notes), id(table), id(delivery), id(o.method), id(o.product), o.zone, o.postage_jpy, o.insurance_jpy, o.compensation_jpy)
     cached = _HEADS.get(key)
-    if cached is not None and cached[0] is o.notes and cached[1] is o.table and cached[2] is o.delivery:
+    if cached is not None and cached[0] is notes and cached[1] is table and cached[2] is delivery:
         return cached[3]
     breakdown = _money(_T_POSTAGE, o.postage_jpy) + _money(_T_INSURANCE, o.insurance_jpy)
     head = b"".join(
@@ -158,35 +161,44 @@ def _head(o: model.QuoteOption) -> bytes:
             _money(_T_TOTAL, o.postage_jpy + o.insurance_jpy),
             _T_BREAKDOWN + _ONE_BYTE[len(breakdown)] + breakdown,
             _money(_T_COMP, o.compensation_jpy),
-            _delivery(o.delivery) if o.delivery is not None else b"",
+            _delivery(delivery) if delivery is not None else b"",
         )
     )
     if len(_HEADS) > 4096:
         _HEADS.clear()
-    _HEADS[key] = (o.notes, o.table, o.delivery, head)
+    _HEADS[key] = (notes, table, delivery, head)
     return head
 
 
+# A parcel's price fields after its weight (postage, insurance, bracket), by their values: a table
+# has a few hundred price points, so these repeat across carts.
+_PARCEL_TAILS: dict[tuple[int, int, int], bytes] = {}
+
+
+def _parcel(p: model.ParcelPrice) -> bytes:
+    key = (p.postage_jpy, p.insurance_jpy, p.bracket_max_g)
+    tail = _PARCEL_TAILS.get(key)
+    if tail is None:
+        tail = _money(_T_P_POSTAGE, p.postage_jpy) + _money(_T_P_INSURANCE, p.insurance_jpy) + _T_P_BRACKET + varint(p.bracket_max_g)
+        if len(_PARCEL_TAILS) > 8192:
+            _PARCEL_TAILS.clear()
+        _PARCEL_TAILS[key] = tail
+    body = _T_P_WEIGHT + varint(p.billable_weight_g) + tail
+    return _T_PARCELS + _ONE_BYTE[len(body)] + body
+
+
 def encode_option(o: model.QuoteOption) -> bytes:
-    parts = [_head(o), _T_WEIGHT, varint(o.billable_weight_g)]
-    for p in o.parcels:
-        body = (
-            _T_P_WEIGHT
-            + varint(p.billable_weight_g)
-            + _money(_T_P_POSTAGE, p.postage_jpy)
-            + _money(_T_P_INSURANCE, p.insurance_jpy)
-            + _T_P_BRACKET
-            + varint(p.bracket_max_g)
-        )
-        parts.append(_T_PARCELS + _ONE_BYTE[len(body)] + body)
-    return b"".join(parts)
+    parcels = o.parcels
+    if len(parcels) == 1:
+        return _head(o) + _T_WEIGHT + varint(o.billable_weight_g) + _parcel(parcels[0])
+    return b"".join([_head(o), _T_WEIGHT, varint(o.billable_weight_g), *map(_parcel, parcels)])
 
 
-_UNAVAILABLE: dict[tuple[model.Method, model.Reason, str], bytes] = {}
+_UNAVAILABLE: dict[tuple[int, int, str], bytes] = {}
 
 
 def _unavailable(u: model.UnavailableMethod) -> bytes:
-    key = (u.method, u.reason, u.message)
+    key = (id(u.method), id(u.reason), u.message)
     cached = _UNAVAILABLE.get(key)
     if cached is None:
         body = (
@@ -199,11 +211,26 @@ def _unavailable(u: model.UnavailableMethod) -> bytes:
     return cached
 
 
+_T_OPTIONS = tag(_F_OPTIONS, 2)
+_REGIONS: dict[str, bytes] = {}
+
+
+def _region(code: str) -> bytes:
+    encoded = _REGIONS.get(code)
+    if encoded is None:
+        encoded = field_bytes(_F_REGION, code.encode())
+        if len(_REGIONS) < 1024:  # region codes are checked before a quote, so there are a few hundred
+            _REGIONS[code] = encoded
+    return encoded
+
+
 def encode_quote(quote: model.Quote) -> bytes:
     """The serialised GetQuoteResponse for a quote."""
-    parts = [field_bytes(_F_REGION, quote.region_code.encode())]
+    parts = [_region(quote.region_code)]
     for o in quote.options:
-        parts.append(field_bytes(_F_OPTIONS, encode_option(o)))
+        option = encode_option(o)
+        size = len(option)
+        parts.append(_T_OPTIONS + (_ONE_BYTE[size] if size < 128 else varint(size)) + option)
     for u in quote.unavailable:
         parts.append(_unavailable(u))
     return b"".join(parts)
