@@ -10,6 +10,7 @@ is a handful of dictionary look-ups and bisections.
 from __future__ import annotations
 
 import calendar
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -182,11 +183,19 @@ class QuoteEngine:
         flags = [(i, flag) for i, line in enumerate(request.contents) for flag in line.flags] if request.contents else []
         options: list[QuoteOption] = []
         unavailable: list[UnavailableMethod] = []
+        price = self._price
         for method, lanes in plan:
+            if len(lanes) == 1:  # one product behind the method: its answer is the method's
+                result = price(method, lanes[0], request, flags)
+                if type(result) is _Refusal:
+                    unavailable.append(UnavailableMethod(method, result.reason, result.message))  # type: ignore[union-attr]
+                else:
+                    options.append(result)  # type: ignore[arg-type]
+                continue
             best: QuoteOption | None = None
             refusals: list[tuple[str, _Refusal]] = []
             for lane in lanes:
-                result = self._price(method, lane, request, flags)
+                result = price(method, lane, request, flags)
                 if type(result) is _Refusal:
                     refusals.append((lane.name, result))
                 elif best is None or (result.total_jpy, not result.tracked) < (best.total_jpy, not best.tracked):  # type: ignore[union-attr]
@@ -212,12 +221,15 @@ class QuoteEngine:
         if lane.consolidation is not None:
             return self._price_consolidation(method, lane, lane.consolidation, request)
 
+        parcels = request.parcels
         limit = lane.limit
         if limit is not None:
-            for index, parcel in enumerate(request.parcels):
-                refusal = _check_limit(lane.name, limit, index, parcel)
-                if refusal is not None:
-                    return refusal
+            max_weight = limit.max_weight_g
+            for index, parcel in enumerate(parcels):
+                if parcel.weight_g > max_weight or parcel.length_mm:  # else nothing to check
+                    refusal = _check_limit(lane.name, limit, index, parcel)
+                    if refusal is not None:
+                        return refusal
 
         ship_date = request.ship_date
         version = None
@@ -233,42 +245,56 @@ class QuoteEngine:
                 Reason.NO_PUBLISHED_RATE, f"Japan Post publishes no {lane.name} rate for zone {lane.zone} ({request.region_code}) in the tables we hold"
             )
 
+        # Insurance and the compensation limit are the same for every parcel of a cart (the cover is
+        # split evenly), except the uninsured limit of products that pay by weight.
         insurance = lane.insurance
-        insure = request.insure
-        cover_each = 0
-        if insure:
+        fee = 0
+        if request.insure:
             refusal = _check_insurance(lane.name, insurance, request)
             if refusal is not None:
                 return refusal
-            cover_each = -(-request.value_to_insure // len(request.parcels))
+            assert insurance is not None  # _check_insurance refuses products without insurance
+            cover_each = -(-request.value_to_insure // len(parcels))
+            fee = insurance.fee(cover_each)
+            each: int | None = max(cover_each, insurance.included_cover_jpy) if cover_each else (insurance.included_cover_jpy or None)
+        elif insurance is None or not insurance.insurable:
+            each = 0
+        else:
+            each = insurance.included_cover_jpy or None
+        uninsured = lane.uninsured
 
-        parcels: list[ParcelPrice] = []
-        postage = insurance_fee = weight = compensation = 0
-        for index, parcel in enumerate(request.parcels):
-            found = brackets.price_for(parcel.weight_g)
-            if found is None:
-                return _Refusal(Reason.NO_PUBLISHED_RATE, f"parcels[{index}]: no published {lane.name} rate for {_grams(parcel.weight_g)} to zone {lane.zone}")
-            price, top = found
-            fee = insurance.fee(cover_each) if (insure and insurance is not None) else 0
-            parcels.append(ParcelPrice(parcel.weight_g, price, fee, top))
+        max_weights, prices = brackets.max_weights, brackets.prices
+        past_table = len(max_weights)
+        priced: list[ParcelPrice] = []
+        postage = weight = compensation = 0
+        for index, parcel in enumerate(parcels):
+            grams = parcel.weight_g
+            i = bisect_left(max_weights, grams)
+            if i == past_table:
+                return _Refusal(Reason.NO_PUBLISHED_RATE, f"parcels[{index}]: no published {lane.name} rate for {_grams(grams)} to zone {lane.zone}")
+            price = prices[i]
+            priced.append(ParcelPrice(grams, price, fee, max_weights[i]))
             postage += price
-            insurance_fee += fee
-            weight += parcel.weight_g
-            compensation += _compensation(lane, parcel, cover_each)
+            weight += grams
+            if each is not None:
+                compensation += each
+            elif uninsured is not None:
+                found = uninsured.price_for(grams)
+                compensation += found[0] if found else 0
 
         return QuoteOption(
             method,
             lane.product,
             lane.name,
             postage,
-            insurance_fee,
+            fee * len(parcels),
             lane.zone,
             weight,
             lane.tracked,
             compensation,
             self._delivery(lane.delivery, request.order_date),
             version.table.ref,
-            tuple(parcels),
+            tuple(priced),
             lane.notes,
         )
 
@@ -332,20 +358,6 @@ class QuoteEngine:
 def _cheapest_first(option: QuoteOption) -> tuple[int, str]:
     # _value_ rather than .value: the enum property costs more than the rest of the key.
     return option.postage_jpy + option.insurance_jpy, option.method._value_
-
-
-def _compensation(lane: _Lane, parcel: Parcel, cover: int) -> int:
-    """What Japan Post pays out at most for one parcel: the insured cover, else the included cover,
-    else the weight-based limit for uninsured parcels; nothing for products without compensation."""
-    insurance = lane.insurance
-    if insurance is None or not insurance.insurable:
-        return 0
-    if cover:
-        return max(cover, insurance.included_cover_jpy)
-    if insurance.included_cover_jpy:
-        return insurance.included_cover_jpy
-    found = lane.uninsured.price_for(parcel.weight_g) if lane.uninsured else None
-    return found[0] if found else 0
 
 
 def _notes_for(note: str, service: str) -> list[str]:
