@@ -66,8 +66,13 @@ class _Lane:
     # contents flag -> the rule that bars it for this product and destination
     barred: dict[ContentsFlag, str] = field(default_factory=dict)
     consolidation: ConsolidationLane | None = None
+    # Worked out on first use for each ship date and order date a quote asks about (nearly always
+    # today), so a quote does not search the versions or count delivery days again.
+    on_ship_date: dict[date, _Version | _Refusal] = field(default_factory=dict, compare=False)
+    arrivals: dict[date, DeliveryEstimate | None] = field(default_factory=dict, compare=False)
 
 
+_UNKNOWN = object()
 _NOWHERE = _Refusal(Reason.DESTINATION_NOT_SERVED, "")
 
 
@@ -232,18 +237,13 @@ class QuoteEngine:
                         return refusal
 
         ship_date = request.ship_date
-        version = None
-        for candidate in lane.versions:
-            if candidate.effective_from <= ship_date and (candidate.effective_to is None or ship_date <= candidate.effective_to):
-                version = candidate
-                break
+        version = lane.on_ship_date.get(ship_date)
         if version is None:
-            return _Refusal(Reason.NO_PUBLISHED_RATE, f"no {lane.name} rate table is in force on {ship_date.isoformat()}")
+            version = self._version_on(lane, ship_date, request.region_code)
+        if type(version) is _Refusal:
+            return version
+        assert type(version) is _Version and version.brackets is not None
         brackets = version.brackets
-        if brackets is None:
-            return _Refusal(
-                Reason.NO_PUBLISHED_RATE, f"Japan Post publishes no {lane.name} rate for zone {lane.zone} ({request.region_code}) in the tables we hold"
-            )
 
         # Insurance and the compensation limit are the same for every parcel of a cart (the cover is
         # split evenly), except the uninsured limit of products that pay by weight.
@@ -292,11 +292,37 @@ class QuoteEngine:
             weight,
             lane.tracked,
             compensation,
-            self._delivery(lane.delivery, request.order_date),
+            self._arrival(lane, request.order_date),
             version.table.ref,
             tuple(priced),
             lane.notes,
         )
+
+    def _version_on(self, lane: _Lane, ship_date: date, region: str) -> _Version | _Refusal:
+        """The lane's table version in force on `ship_date`, or why there is none; remembered."""
+        version = next((v for v in lane.versions if v.effective_from <= ship_date and (v.effective_to is None or ship_date <= v.effective_to)), None)
+        found: _Version | _Refusal
+        if version is None:
+            found = _Refusal(Reason.NO_PUBLISHED_RATE, f"no {lane.name} rate table is in force on {ship_date.isoformat()}")
+        elif version.brackets is None:
+            found = _Refusal(Reason.NO_PUBLISHED_RATE, f"Japan Post publishes no {lane.name} rate for zone {lane.zone} ({region}) in the tables we hold")
+        else:
+            found = version
+        if len(lane.on_ship_date) >= 64:
+            lane.on_ship_date.clear()
+        lane.on_ship_date[ship_date] = found
+        return found
+
+    def _arrival(self, lane: _Lane, order_date: date) -> DeliveryEstimate | None:
+        arrivals = lane.arrivals
+        known = arrivals.get(order_date, _UNKNOWN)  # one look-up: other threads may clear the dict
+        if known is not _UNKNOWN:
+            return known  # type: ignore[return-value]
+        estimate = self._delivery(lane.delivery, order_date)
+        if len(arrivals) >= 64:
+            arrivals.clear()
+        arrivals[order_date] = estimate
+        return estimate
 
     def _price_consolidation(self, method: Method, lane: _Lane, contract: ConsolidationLane, request: QuoteRequest) -> QuoteOption | _Refusal:
         if request.insure:
@@ -330,7 +356,7 @@ class QuoteEngine:
             weight,
             lane.tracked,
             0,
-            self._delivery(lane.delivery, request.order_date),
+            self._arrival(lane, request.order_date),
             self.book.consolidation.ref,
             tuple(parcels),
             lane.notes,
