@@ -236,9 +236,16 @@ def encode_quote(quote: model.Quote) -> bytes:
     return b"".join(parts)
 
 
+_T_RESULTS = tag(_BATCH["results"], 2)
+_T_RESULT_RESPONSE = tag(_BATCH_RESULT["response"], 2)
+_T_RESULT_ERROR = tag(_BATCH_RESULT["error"], 2)
+
+
 def batch_result(response: bytes | None = None, error: bytes | None = None) -> bytes:
     """One serialised BatchGetQuotesResponse.results entry: a GetQuoteResponse or a google.rpc.Status."""
     if response is not None:
-        return field_bytes(_BATCH["results"], field_bytes(_BATCH_RESULT["response"], response))
-    assert error is not None
-    return field_bytes(_BATCH["results"], field_bytes(_BATCH_RESULT["error"], error))
+        inner = _T_RESULT_RESPONSE + varint(len(response)) + response
+    else:
+        assert error is not None
+        inner = _T_RESULT_ERROR + varint(len(error)) + error
+    return _T_RESULTS + varint(len(inner)) + inner
