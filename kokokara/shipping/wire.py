@@ -82,12 +82,14 @@ def _date(number: int, day: date) -> bytes:
 
 # Caches keyed by the identity of the engine's per-lane objects (notes tuple, table reference,
 # delivery estimate). Each entry keeps those objects alive, so an id cannot be reused while cached.
-_TEMPLATES: dict[tuple[int, int, object, object, int], tuple[object, object, bytes]] = {}
+_TEMPLATES: dict[tuple[int, int, int, int], tuple[object, object, bytes]] = {}
 _DELIVERIES: dict[int, tuple[model.DeliveryEstimate, bytes]] = {}
 
 
 def _template(o: model.QuoteOption) -> bytes:
-    key = (id(o.notes), id(o.table), o.method, o.product, o.zone)
+    # Ids rather than the enums: a member hashes through a Python-level __hash__. The product stands
+    # for the method too (each product belongs to one method, see METHOD_PRODUCTS).
+    key = (id(o.notes), id(o.table), id(o.product), o.zone)
     cached = _TEMPLATES.get(key)
     if cached is not None and cached[0] is o.notes and cached[1] is o.table:
         return cached[2]
@@ -140,34 +142,18 @@ _T_P_INSURANCE, _T_P_BRACKET = tag(_PAR["insurance"], 2), tag(_PAR["bracket_max_
 _F_OPTIONS, _F_UNAVAILABLE, _F_REGION = _RESP["options"], _RESP["unavailable"], _RESP["destination_region_code"]
 
 
-# Encoded option heads (template, prices, cover, delivery) by price point: a destination has a few
-# dozen brackets per product, so carts of many weights share a handful of heads. Entries keep the
-# lane objects they were keyed on by identity alive, as in _TEMPLATES. Keys hold ids rather than
-# the enums themselves: an enum member hashes through a Python-level __hash__, which showed up in
-# profiles; members are singletons, so their ids are as good a key.
-_HEADS: dict[tuple[int, ...], tuple[object, object, object, bytes]] = {}
+# The price fields of an option (total, breakdown, compensation limit) by their values: tables have
+# a few hundred price points, shared by every destination of a zone.
+_PRICES: dict[tuple[int, int, int], bytes] = {}
 
 
-def _head(o: model.QuoteOption) -> bytes:
-    notes, table, delivery = o.notes, o.table, o.delivery
-    key = (id(notes), id(table), id(delivery), id(o.method), id(o.product), o.zone, o.postage_jpy, o.insurance_jpy, o.compensation_jpy)
-    cached = _HEADS.get(key)
-    if cached is not None and cached[0] is notes and cached[1] is table and cached[2] is delivery:
-        return cached[3]
-    breakdown = _money(_T_POSTAGE, o.postage_jpy) + _money(_T_INSURANCE, o.insurance_jpy)
-    head = b"".join(
-        (
-            _template(o),
-            _money(_T_TOTAL, o.postage_jpy + o.insurance_jpy),
-            _T_BREAKDOWN + _ONE_BYTE[len(breakdown)] + breakdown,
-            _money(_T_COMP, o.compensation_jpy),
-            _delivery(delivery) if delivery is not None else b"",
-        )
-    )
-    if len(_HEADS) > 4096:
-        _HEADS.clear()
-    _HEADS[key] = (notes, table, delivery, head)
-    return head
+def _prices(postage: int, insurance: int, compensation: int) -> bytes:
+    breakdown = _money(_T_POSTAGE, postage) + _money(_T_INSURANCE, insurance)
+    encoded = b"".join((_money(_T_TOTAL, postage + insurance), _T_BREAKDOWN + _ONE_BYTE[len(breakdown)] + breakdown, _money(_T_COMP, compensation)))
+    if len(_PRICES) > 16384:
+        _PRICES.clear()
+    _PRICES[postage, insurance, compensation] = encoded
+    return encoded
 
 
 # A parcel's price fields after its weight (postage, insurance, bracket), by their values: a table
@@ -187,31 +173,24 @@ def _parcel(p: model.ParcelPrice) -> bytes:
     return _T_PARCELS + _ONE_BYTE[len(body)] + body
 
 
-def encode_option(o: model.QuoteOption) -> bytes:
-    parcels = o.parcels
-    if len(parcels) == 1:
-        return _head(o) + _T_WEIGHT + varint(o.billable_weight_g) + _parcel(parcels[0])
-    return b"".join([_head(o), _T_WEIGHT, varint(o.billable_weight_g), *map(_parcel, parcels)])
-
-
-_UNAVAILABLE: dict[tuple[int, int, str], bytes] = {}
+# UnavailableMethod: method and reason encoded once per pair; the message, which often names the
+# cart's own weight or size, is appended per quote.
+_UNAVAILABLE_HEADS = {  # by the members' ids: enum members hash through a Python-level __hash__
+    (id(m), id(r)): field_varint(_UNA["method"], _METHOD[m]) + field_varint(_UNA["reason"], _REASON[r]) + tag(_UNA["message"], 2)
+    for m in model.Method
+    for r in model.Reason
+}
+_T_UNAVAILABLE = tag(_F_UNAVAILABLE, 2)
 
 
 def _unavailable(u: model.UnavailableMethod) -> bytes:
-    key = (id(u.method), id(u.reason), u.message)
-    cached = _UNAVAILABLE.get(key)
-    if cached is None:
-        body = (
-            field_varint(_UNA["method"], _METHOD[u.method]) + field_varint(_UNA["reason"], _REASON[u.reason]) + field_bytes(_UNA["message"], u.message.encode())
-        )
-        cached = field_bytes(_F_UNAVAILABLE, body)
-        if len(_UNAVAILABLE) > 4096:
-            _UNAVAILABLE.clear()
-        _UNAVAILABLE[key] = cached
-    return cached
+    message = u.message.encode()
+    body = _UNAVAILABLE_HEADS[id(u.method), id(u.reason)] + varint(len(message)) + message
+    return _T_UNAVAILABLE + varint(len(body)) + body
 
 
 _T_OPTIONS = tag(_F_OPTIONS, 2)
+_WEIGHT_TAG_SIZE = len(_T_WEIGHT)
 _REGIONS: dict[str, bytes] = {}
 
 
@@ -227,12 +206,37 @@ def _region(code: str) -> bytes:
 def encode_quote(quote: model.Quote) -> bytes:
     """The serialised GetQuoteResponse for a quote."""
     parts = [_region(quote.region_code)]
+    append, extend = parts.append, parts.extend
     for o in quote.options:
-        option = encode_option(o)
-        size = len(option)
-        parts.append(_T_OPTIONS + (_ONE_BYTE[size] if size < 128 else varint(size)) + option)
+        # An option is its lane's template, its price fields, its delivery estimate, then its
+        # weights: each part cached apart (few lanes, few price points, few estimates), so no
+        # cache multiplies their counts. Fields may come in any order on the wire.
+        notes, table = o.notes, o.table
+        cached = _TEMPLATES.get((id(notes), id(table), id(o.product), o.zone))
+        template = cached[2] if cached is not None and cached[0] is notes and cached[1] is table else _template(o)
+        postage, insurance, compensation = o.postage_jpy, o.insurance_jpy, o.compensation_jpy
+        prices = _PRICES.get((postage, insurance, compensation)) or _prices(postage, insurance, compensation)
+        estimate = o.delivery
+        if estimate is None:
+            delivery = b""
+        else:
+            known = _DELIVERIES.get(id(estimate))
+            delivery = known[1] if known is not None and known[0] is estimate else _delivery(estimate)
+        head_size = len(template) + len(prices) + len(delivery)
+        weight = varint(o.billable_weight_g)
+        parcels = o.parcels
+        # The option's pieces go into one list joined once at the end: concatenating them here
+        # would copy the head (hundreds of bytes) several times per option.
+        if len(parcels) == 1:
+            parcel = _parcel(parcels[0])
+            size = head_size + _WEIGHT_TAG_SIZE + len(weight) + len(parcel)
+            extend((_T_OPTIONS, _ONE_BYTE[size] if size < 128 else varint(size), template, prices, delivery, _T_WEIGHT, weight, parcel))
+        else:
+            priced = list(map(_parcel, parcels))
+            size = head_size + _WEIGHT_TAG_SIZE + len(weight) + sum(map(len, priced))
+            extend((_T_OPTIONS, _ONE_BYTE[size] if size < 128 else varint(size), template, prices, delivery, _T_WEIGHT, weight, *priced))
     for u in quote.unavailable:
-        parts.append(_unavailable(u))
+        append(_unavailable(u))
     return b"".join(parts)
 
 
