@@ -229,12 +229,19 @@ class QuoteEngine:
         parcels = request.parcels
         limit = lane.limit
         if limit is not None:
-            max_weight = limit.max_weight_g
+            # One comparison chain per parcel; _check_limit, which words the refusal, runs only for a
+            # parcel that breaks a limit.
+            max_weight, max_length, max_girth, max_sides, min_length, min_width = _bounds(limit)
             for index, parcel in enumerate(parcels):
-                if parcel.weight_g > max_weight or parcel.length_mm:  # else nothing to check
-                    refusal = _check_limit(lane.name, limit, index, parcel)
-                    if refusal is not None:
-                        return refusal
+                if parcel.weight_g <= max_weight:
+                    if not parcel.length_mm:
+                        continue
+                    a, b, c = parcel.sides
+                    if a <= max_length and a + 2 * (b + c) <= max_girth and a + b + c <= max_sides and a >= min_length and b >= min_width:
+                        continue
+                refusal = _check_limit(lane.name, limit, index, parcel)
+                if refusal is not None:
+                    return refusal
 
         ship_date = request.ship_date
         version = lane.on_ship_date.get(ship_date)
@@ -405,6 +412,29 @@ def _notes_for(note: str, service: str) -> list[str]:
         if wanted:
             keep.append(part)
     return keep
+
+
+_NO_MAXIMUM = 1 << 62
+_LIMIT_BOUNDS: dict[int, tuple[Limit, tuple[int, int, int, int, int, int]]] = {}
+
+
+def _bounds(limit: Limit) -> tuple[int, int, int, int, int, int]:
+    """A limit's six bounds as plain ints (no maximum: a huge one; no minimum: 0), remembered."""
+    known = _LIMIT_BOUNDS.get(id(limit))
+    if known is not None and known[0] is limit:
+        return known[1]
+    bounds = (
+        limit.max_weight_g,
+        _NO_MAXIMUM if limit.max_length_mm is None else limit.max_length_mm,
+        _NO_MAXIMUM if limit.max_length_plus_girth_mm is None else limit.max_length_plus_girth_mm,
+        _NO_MAXIMUM if limit.max_sum_of_sides_mm is None else limit.max_sum_of_sides_mm,
+        limit.min_length_mm or 0,
+        limit.min_width_mm or 0,
+    )
+    if len(_LIMIT_BOUNDS) > 4096:
+        _LIMIT_BOUNDS.clear()
+    _LIMIT_BOUNDS[id(limit)] = (limit, bounds)
+    return bounds
 
 
 def _check_limit(name: str, limit: Limit, index: int, parcel: Parcel) -> _Refusal | None:
