@@ -7,7 +7,10 @@
    empty RPC through the same interceptor); a grpc.aio client keeps a fixed number of calls in
    flight with pre-serialised requests. Target: ratio >= 0.8.
 
-    .venv/bin/python bench/quote.py [--seconds 5] [--concurrency 32]
+    .venv/bin/python bench/quote.py [--seconds 5] [--concurrency 32] [--workers 1] [--connections N]
+
+--workers 2 runs the server as server.py does by default on two cores (one worker per core, one
+port with SO_REUSEPORT); the client then opens 8 connections so the kernel spreads them.
 
 Prints a table and one JSON line with every figure.
 """
@@ -79,11 +82,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def closed_loop(address: str, method: str, payloads: list[bytes], seconds: float, concurrency: int, server_pid: int) -> dict[str, float]:
-    async with grpc.aio.insecure_channel(address) as channel:
-        call = channel.unary_unary(method)
-        for p in payloads[:50]:
-            await call(p)
+async def closed_loop(
+    address: str, method: str, payloads: list[bytes], seconds: float, concurrency: int, server_pid: int | list[int], connections: int = 1
+) -> dict[str, float]:
+    # Several connections let SO_REUSEPORT spread the calls over several workers; each channel
+    # gets its own subchannel pool, else grpc would share one connection between them.
+    channels = [grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)]) for _ in range(connections)]
+    pids = server_pid if isinstance(server_pid, list) else [server_pid]
+    try:
+        calls = [channel.unary_unary(method) for channel in channels]
+        for k, p in enumerate(payloads[: max(50, 10 * connections)]):
+            await calls[k % connections](p)
         latencies: list[int] = []
         stop = time.perf_counter() + seconds
         count = 0
@@ -91,6 +100,7 @@ async def closed_loop(address: str, method: str, payloads: list[bytes], seconds:
         async def worker(offset: int) -> None:
             nonlocal count
             i = offset
+            call = calls[offset % connections]
             clock = time.perf_counter_ns
             while time.perf_counter() < stop:
                 t = clock()
@@ -100,10 +110,13 @@ async def closed_loop(address: str, method: str, payloads: list[bytes], seconds:
                 i += concurrency
 
         started = time.perf_counter()
-        cpu_before = cpu_seconds(server_pid)
+        cpu_before = sum(map(cpu_seconds, pids))
         await asyncio.gather(*(worker(k) for k in range(concurrency)))
         elapsed = time.perf_counter() - started
-        cpu = cpu_seconds(server_pid) - cpu_before
+        cpu = sum(map(cpu_seconds, pids)) - cpu_before
+    finally:
+        for channel in channels:
+            await channel.close()
     latencies.sort()
     return {
         "rps": count / elapsed,
@@ -113,12 +126,14 @@ async def closed_loop(address: str, method: str, payloads: list[bytes], seconds:
     }
 
 
-def over_grpc(seconds: float, concurrency: int, log_requests: bool) -> dict[str, float]:
+def over_grpc(seconds: float, concurrency: int, log_requests: bool, workers: int = 1, connections: int = 1) -> dict[str, float]:
     env = {**os.environ, "SHIPPING_LOG_REQUESTS": "true" if log_requests else "false", "SHIPPING_LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_server.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+    command = [sys.executable, str(ROOT / "bench" / "_server.py"), "--workers", str(workers)]
+    server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
     try:
         assert server.stdout is not None
-        address = json.loads(server.stdout.readline())["address"]
+        serving = json.loads(server.stdout.readline())
+        address, pids = serving["address"], serving["pids"]
         quotes = []
         for region, grams, (length, width, height) in carts(1000):
             msg = rates_pb2.GetQuoteRequest(destination_region_code=region)
@@ -128,8 +143,8 @@ def over_grpc(seconds: float, concurrency: int, log_requests: bool) -> dict[str,
         # Alternate the two so drift on a shared machine hits both alike; keep the better of two runs each.
         runs: dict[str, list[dict[str, float]]] = {"empty": [], "quote": []}
         for _ in range(2):
-            runs["empty"].append(asyncio.run(closed_loop(address, EMPTY, [b""], seconds, concurrency, server.pid)))
-            runs["quote"].append(asyncio.run(closed_loop(address, GET_QUOTE, quotes, seconds, concurrency, server.pid)))
+            runs["empty"].append(asyncio.run(closed_loop(address, EMPTY, [b""], seconds, concurrency, pids, connections)))
+            runs["quote"].append(asyncio.run(closed_loop(address, GET_QUOTE, quotes, seconds, concurrency, pids, connections)))
         for name, rs in runs.items():
             best = max(rs, key=lambda r: r["rps"])
             results.update({f"{name}_{k}": v for k, v in best.items()})
@@ -147,15 +162,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--no-request-log", action="store_true", help="switch off the per-request log line on the server")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (server.py's default is one per core)")
+    parser.add_argument("--connections", type=int, default=0, help="client connections (default: 1, or 8 with several workers)")
     args = parser.parse_args()
+    connections = args.connections or (1 if args.workers == 1 else 8)
     figures: dict[str, object] = {"machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, grpcio {grpc.__version__}"}
     figures.update(in_process(args.samples))
-    figures.update(over_grpc(args.seconds, args.concurrency, not args.no_request_log))
+    figures["workers"], figures["connections"] = args.workers, connections
+    figures.update(over_grpc(args.seconds, args.concurrency, not args.no_request_log, args.workers, connections))
     print(f"machine                     {figures['machine']}")
     print(f"in-process quote p50 / p99  {figures['quote_p50_us']:.1f} us / {figures['quote_p99_us']:.1f} us  (target p50 <= 50 us)")
     print(f"empty RPC                   {figures['empty_rps']:.0f} rps  p50 {figures['empty_p50_ms']:.2f} ms  p99 {figures['empty_p99_ms']:.2f} ms")
     print(f"GetQuote                    {figures['quote_rps']:.0f} rps  p50 {figures['quote_p50_ms']:.2f} ms  p99 {figures['quote_p99_ms']:.2f} ms")
-    print(f"GetQuote / empty RPC        {figures['quote_to_empty_ratio']:.2f}  (target >= 0.8)")
+    print(f"GetQuote / empty RPC        {figures['quote_to_empty_ratio']:.2f}  (target >= 0.8; {args.workers} worker(s), {connections} connection(s))")
     print(f"server CPU per call         empty {figures['empty_server_cpu_us_per_call']:.0f} us, GetQuote {figures['quote_server_cpu_us_per_call']:.0f} us")
     print(json.dumps(figures))
 
