@@ -66,6 +66,8 @@ class _Lane:
     # contents flag -> the rule that bars it for this product and destination
     barred: dict[ContentsFlag, str] = field(default_factory=dict)
     consolidation: ConsolidationLane | None = None
+    # The limit's six bounds as plain ints (see _bounds), for the per-parcel check.
+    bounds: tuple[int, int, int, int, int, int] | None = None
     # Worked out on first use for each ship date and order date a quote asks about (nearly always
     # today), so a quote does not search the versions or count delivery days again.
     on_ship_date: dict[date, _Version | _Refusal] = field(default_factory=dict, compare=False)
@@ -128,13 +130,15 @@ class QuoteEngine:
         if versions and not versions[-1].table.ref.effective_from_confirmed:
             latest = versions[-1].table
             notes.append(f"{latest.ref.table_id}: effective date not confirmed by a source ({latest.notes})")
+        limit = book.limit(product, region)
         return _Lane(
             product=product,
             name=info.name,
             zone=zone,
             tracked=info.tracked,
             refusal=refusal,
-            limit=book.limit(product, region),
+            limit=limit,
+            bounds=_bounds(limit) if limit is not None else None,
             notes=tuple(notes),
             versions=versions,
             insurance=book.insurance.get(product),
@@ -228,10 +232,10 @@ class QuoteEngine:
 
         parcels = request.parcels
         limit = lane.limit
-        if limit is not None:
+        if limit is not None and lane.bounds is not None:
             # One comparison chain per parcel; _check_limit, which words the refusal, runs only for a
             # parcel that breaks a limit.
-            max_weight, max_length, max_girth, max_sides, min_length, min_width = _bounds(limit)
+            max_weight, max_length, max_girth, max_sides, min_length, min_width = lane.bounds
             for index, parcel in enumerate(parcels):
                 if parcel.weight_g <= max_weight:
                     if not parcel.length_mm:
@@ -415,15 +419,11 @@ def _notes_for(note: str, service: str) -> list[str]:
 
 
 _NO_MAXIMUM = 1 << 62
-_LIMIT_BOUNDS: dict[int, tuple[Limit, tuple[int, int, int, int, int, int]]] = {}
 
 
 def _bounds(limit: Limit) -> tuple[int, int, int, int, int, int]:
-    """A limit's six bounds as plain ints (no maximum: a huge one; no minimum: 0), remembered."""
-    known = _LIMIT_BOUNDS.get(id(limit))
-    if known is not None and known[0] is limit:
-        return known[1]
-    bounds = (
+    """A limit's six bounds as plain ints: no maximum is a huge one, no minimum is 0."""
+    return (
         limit.max_weight_g,
         _NO_MAXIMUM if limit.max_length_mm is None else limit.max_length_mm,
         _NO_MAXIMUM if limit.max_length_plus_girth_mm is None else limit.max_length_plus_girth_mm,
@@ -431,10 +431,6 @@ def _bounds(limit: Limit) -> tuple[int, int, int, int, int, int]:
         limit.min_length_mm or 0,
         limit.min_width_mm or 0,
     )
-    if len(_LIMIT_BOUNDS) > 4096:
-        _LIMIT_BOUNDS.clear()
-    _LIMIT_BOUNDS[id(limit)] = (limit, bounds)
-    return bounds
 
 
 def _check_limit(name: str, limit: Limit, index: int, parcel: Parcel) -> _Refusal | None:
