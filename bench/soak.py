@@ -35,9 +35,7 @@ import argparse
 import json
 import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,8 +50,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 import grpc  # noqa: E402
-import redis  # noqa: E402
 from labels_support import proto_request  # noqa: E402
+from tracking_helpers import OwnRedis  # noqa: E402
 
 from domain import s10  # noqa: E402
 from kokokara.shipping.v1 import labels_pb2_grpc, rates_pb2, rates_pb2_grpc, tracking_pb2, tracking_pb2_grpc  # noqa: E402
@@ -64,12 +62,6 @@ NUMBERS = [s10.make("EE", 93_000_000 + i) for i in range(40)]
 PAGES = ["in_transit", "in_customs", "delivered", "returned"]
 REGIONS = ["US", "GB", "DE", "FR", "AU", "CA", "KR", "SG", "NZ", "IT", "ES", "NL", "SE", "HK", "TH", "BR", "MX", "ZA"]
 QUOTE_TRIES = 5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float | None:
@@ -98,43 +90,6 @@ def service_reason(error: grpc.RpcError) -> str | None:
 
 def dropped_connection(error: grpc.RpcError) -> bool:
     return error.code() == grpc.StatusCode.UNAVAILABLE and service_reason(error) is None  # type: ignore[attr-defined]
-
-
-class RedisServer:
-    """A redis-server of the soak's own on a spare port, stopped and started on schedule."""
-
-    def __init__(self, workdir: Path):
-        if shutil.which("redis-server") is None:
-            sys.exit("redis-server is not installed (apt-get install redis-server)")
-        self.port = free_port()
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        for _ in range(200):
-            try:
-                client.ping()
-                client.close()
-                return
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 class Server:
@@ -358,7 +313,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, StandInJapanPost(latency_seconds=0.005) as standin:
         for i, number in enumerate(NUMBERS):
             standin.set_scenario(number, PAGES[i % len(PAGES)])
-        own_redis = RedisServer(Path(tmp))
+        own_redis = OwnRedis(Path(tmp), missing=lambda problem: sys.exit(f"{problem} (apt-get install redis-server)"))
         own_redis.start()
         db = Path(tmp) / "labels.sqlite3"
         env = {

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,12 +16,7 @@ import grpc
 
 from kokokara.shipping.v1 import rates_pb2, rates_pb2_grpc
 from tests.conftest import REPO
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.tracking_helpers import free_port
 
 
 def _start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
@@ -54,7 +48,7 @@ def _quote(address: str) -> rates_pb2.GetQuoteResponse:
 
 
 def test_listen_from_environment_and_sigterm_stops_cleanly() -> None:
-    port = _free_port()
+    port = free_port()
     proc, address = _start(["--workers", "1"], {"SHIPPING_LISTEN_ADDR": f"127.0.0.1:{port}"})
     try:
         assert address == f"127.0.0.1:{port}"
@@ -73,7 +67,7 @@ def test_listen_from_environment_and_sigterm_stops_cleanly() -> None:
 
 
 def test_flag_overrides_environment_and_running_calls_finish_on_sigterm() -> None:
-    port = _free_port()
+    port = free_port()
     proc, address = _start(["--listen", f"127.0.0.1:{port}"], {"SHIPPING_LISTEN_ADDR": "127.0.0.1:1"})
     try:
         assert address == f"127.0.0.1:{port}"

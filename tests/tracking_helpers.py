@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,15 +21,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class OwnRedis:
-    """A redis-server process on a spare port that the test can stop and start again."""
+def _skip_without_redis_server(problem: str) -> None:
+    message = f"{problem}: skipping the tests that start their own Redis"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message + "; CI=true requires it")
+    pytest.skip(message)
 
-    def __init__(self, workdir: Path):
+
+class OwnRedis:
+    """A redis-server process on a spare port that the test (or bench/soak.py) can stop and start
+    again. Without redis-server installed, `missing` is called: by default it skips the test, or
+    fails it under CI=true."""
+
+    def __init__(self, workdir: Path, missing: Callable[[str], object] | None = None):
         if shutil.which("redis-server") is None:
-            message = "redis-server is not installed: skipping the tests that start their own Redis"
-            if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-                pytest.fail(message + "; CI=true requires it")
-            pytest.skip(message)
+            (missing or _skip_without_redis_server)("redis-server is not installed")
         self.port = free_port()
         self.workdir = workdir
         self.process: subprocess.Popen[bytes] | None = None
@@ -44,7 +51,7 @@ class OwnRedis:
             stderr=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        for _ in range(100):
+        for _ in range(200):
             try:
                 client.ping()
                 client.close()
