@@ -18,6 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from kokokara.shipping import security
+from kokokara.shipping.interceptors import PoolRouter
 from kokokara.shipping.metrics import Metrics
 from kokokara.shipping.registration import add_servicer
 from kokokara.shipping.reload import TableReloader
@@ -77,6 +78,10 @@ class RunningService:
             close()
 
 
+LABEL_SERVICE = labels_pb2.DESCRIPTOR.services_by_name["LabelService"].full_name
+TRACKING_SERVICE = tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"].full_name
+
+
 def service_names() -> list[str]:
     return [
         rates_pb2.DESCRIPTOR.services_by_name["RateService"].full_name,
@@ -100,9 +105,16 @@ def start(
     credentials = security.server_credentials(settings)  # read before anything is opened
     # Metrics (issue 7): always counted; served, and per-RPC figures taken, only with SHIPPING_METRICS_ADDR.
     metrics = Metrics()
+    # Two pools (see interceptors.PoolRouter): the server's own, small, for the RPCs that only
+    # compute; another for tracking and labels, which wait on Japan Post, Redis or the database
+    # (a WatchTracking stream holds its thread for hours), so those never keep a quote waiting.
+    io_pool = futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc-io")
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc"),
-        interceptors=security.interceptors(settings, keys, metrics.observe_rpc if settings.metrics_addr else None),
+        futures.ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="grpc-compute"),
+        interceptors=[
+            PoolRouter({f"/{name}": io_pool for name in (LABEL_SERVICE, TRACKING_SERVICE)}),
+            *security.interceptors(settings, keys, metrics.observe_rpc if settings.metrics_addr else None),
+        ],
         # Several worker processes share one port only with SO_REUSEPORT (issue 6); off otherwise,
         # so a second server on a taken port fails instead of silently sharing it.
         options=[("grpc.so_reuseport", 1 if settings.reuse_port else 0), *security.grpc_options(settings), *_connection_age_options(settings)],
@@ -132,6 +144,7 @@ def start(
 
     port = security.bind(server, settings.listen_addr, credentials)
     if port == 0:
+        io_pool.shutdown(wait=False)
         label_store.close()
         for close in reversed(tracking_closers):
             close()
@@ -139,6 +152,7 @@ def start(
     server.start()
     service = RunningService(server=server, port=port, health=health_servicer, engines=engines, settings=settings)
     service.closers.append(label_store.close)
+    service.closers.append(lambda: io_pool.shutdown(wait=False))  # closers run in reverse: this first
     service.closers.extend(tracking_closers)
     service.labels = label_service
     service.metrics = metrics

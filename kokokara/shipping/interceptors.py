@@ -132,3 +132,47 @@ class ServingInterceptor(grpc.ServerInterceptor):
 
         factory = grpc.unary_stream_rpc_method_handler if handler.unary_stream else grpc.stream_stream_rpc_method_handler
         return factory(stream_response, handler.request_deserializer, handler.response_serializer)
+
+
+class PoolRouter(grpc.ServerInterceptor):
+    """Runs the RPCs of some services on a thread pool of their own instead of the server's.
+
+    The server's pool stays small for the RPCs that only compute (quotes, rate tables): in one
+    Python process they take turns on the GIL anyway, and every extra thread waiting for it costs
+    context switches on each call. The RPCs that wait on the network or a database (tracking,
+    labels) get a larger pool, so a slow Japan Post or database never keeps a quote waiting.
+
+    grpcio picks a handler's pool from its behaviour's `experimental_thread_pool` attribute
+    (grpc/_server.py, `_select_thread_pool_for_behavior`); tests/test_thread_pools.py fails if a
+    grpcio release stops honouring it. Must be the outermost interceptor, so it sees the behaviour
+    grpcio will call."""
+
+    def __init__(self, pools: dict[str, Any]) -> None:
+        self._pools = pools  # "/package.Service" -> futures.ThreadPoolExecutor
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        pool = self._pools.get(handler_call_details.method.rpartition("/")[0])
+        if pool is None:
+            return handler
+        for kind, factory in (
+            ("unary_unary", grpc.unary_unary_rpc_method_handler),
+            ("unary_stream", grpc.unary_stream_rpc_method_handler),
+            ("stream_unary", grpc.stream_unary_rpc_method_handler),
+            ("stream_stream", grpc.stream_stream_rpc_method_handler),
+        ):
+            behaviour = getattr(handler, kind)
+            if behaviour is not None:
+
+                def routed(request: Any, context: grpc.ServicerContext, _behaviour: Any = behaviour) -> Any:
+                    return _behaviour(request, context)
+
+                routed.experimental_thread_pool = pool  # type: ignore[attr-defined]
+                return factory(routed, handler.request_deserializer, handler.response_serializer)
+        return handler

@@ -31,7 +31,11 @@ class Settings:
     consolidation_file: Path = DEFAULT_CONSOLIDATION_FILE
     # The shop ships within this many days of the order; arrival estimates add it.
     handling_days: int = 3
+    # Threads for the RPCs that wait on I/O (tracking, labels), and for those that only compute
+    # (quotes, rate tables): in one process the latter take turns on the GIL, so more threads
+    # only add hand-overs (docs/performance.md, "Thread pools").
     grpc_threads: int = 16
+    compute_threads: int = 2
     grace_seconds: float = 10.0
     log_level: str = "INFO"
     # One log line per request; benchmarks may switch it off to measure the transport alone.
@@ -122,6 +126,7 @@ class Settings:
             consolidation_file=Path(env.get("SHIPPING_CONSOLIDATION_FILE", str(d.consolidation_file))),
             handling_days=_int(env, "SHIPPING_HANDLING_DAYS", d.handling_days, lo=0, hi=60),
             grpc_threads=_int(env, "SHIPPING_GRPC_THREADS", d.grpc_threads, lo=1, hi=1024),
+            compute_threads=_int(env, "SHIPPING_COMPUTE_THREADS", d.compute_threads, lo=1, hi=1024),
             grace_seconds=float(_int(env, "SHIPPING_GRACE_SECONDS", int(d.grace_seconds), lo=0, hi=600)),
             log_level=env.get("SHIPPING_LOG_LEVEL", d.log_level).upper(),
             log_requests=_bool(env, "SHIPPING_LOG_REQUESTS", d.log_requests),
