@@ -32,10 +32,10 @@ class Settings:
     # The shop ships within this many days of the order; arrival estimates add it.
     handling_days: int = 3
     # Threads for the RPCs that wait on I/O (tracking, labels), and for those that only compute
-    # (quotes, rate tables): in one process the latter take turns on the GIL, so more threads
-    # only add hand-overs (docs/performance.md, "Thread pools").
+    # (quotes, rate tables). A process serving alone did best with 2 compute threads, two workers
+    # on two cores with 16 (docs/performance.md, "Thread pools").
     grpc_threads: int = 16
-    compute_threads: int = 2
+    compute_threads: int = 16
     grace_seconds: float = 10.0
     log_level: str = "INFO"
     # One log line per request; benchmarks may switch it off to measure the transport alone.
