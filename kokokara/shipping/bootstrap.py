@@ -18,6 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from kokokara.shipping import security
+from kokokara.shipping.guard import WATCH_RPC
 from kokokara.shipping.interceptors import PoolRouter
 from kokokara.shipping.metrics import Metrics
 from kokokara.shipping.registration import add_servicer
@@ -80,6 +81,9 @@ class RunningService:
 
 LABEL_SERVICE = labels_pb2.DESCRIPTOR.services_by_name["LabelService"].full_name
 TRACKING_SERVICE = tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"].full_name
+# Threads in the watch pool beyond max_watches: the streams past the limit get a thread at once and
+# are refused (SERVER_WATCHES_FULL) instead of waiting in the pool's queue.
+WATCH_POOL_SPARE = 4
 
 
 def service_names() -> list[str]:
@@ -105,14 +109,15 @@ def start(
     credentials = security.server_credentials(settings)  # read before anything is opened
     # Metrics (issue 7): always counted; served, and per-RPC figures taken, only with SHIPPING_METRICS_ADDR.
     metrics = Metrics()
-    # Two pools (see interceptors.PoolRouter): the server's own, small, for the RPCs that only
-    # compute; another for tracking and labels, which wait on Japan Post, Redis or the database
-    # (a WatchTracking stream holds its thread for hours), so those never keep a quote waiting.
+    # Three pools (see interceptors.PoolRouter): the server's own for the RPCs that only compute;
+    # one for tracking and labels, which wait on Japan Post, Redis or the database; one for
+    # WatchTracking streams, which hold their thread for hours. None can keep another waiting.
     io_pool = futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc-io")
+    watch_pool = futures.ThreadPoolExecutor(max_workers=settings.max_watches + WATCH_POOL_SPARE, thread_name_prefix="grpc-watch")
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="grpc-compute"),
         interceptors=[
-            PoolRouter({f"/{name}": io_pool for name in (LABEL_SERVICE, TRACKING_SERVICE)}),
+            PoolRouter({f"/{LABEL_SERVICE}": io_pool, f"/{TRACKING_SERVICE}": io_pool, WATCH_RPC: watch_pool}),
             *security.interceptors(settings, keys, metrics.observe_rpc if settings.metrics_addr else None),
         ],
         # Several worker processes share one port only with SO_REUSEPORT (issue 6); off otherwise,
@@ -135,7 +140,7 @@ def start(
     )
     labels_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(label_service, engines), server)
     tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics)
-    tracking_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(tracking_lookup), server)
+    tracking_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(tracking_lookup, settings.max_watches), server)
     names = service_names()
     if settings.reflection:
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
@@ -145,6 +150,7 @@ def start(
     port = security.bind(server, settings.listen_addr, credentials)
     if port == 0:
         io_pool.shutdown(wait=False)
+        watch_pool.shutdown(wait=False)
         label_store.close()
         for close in reversed(tracking_closers):
             close()
@@ -152,7 +158,9 @@ def start(
     server.start()
     service = RunningService(server=server, port=port, health=health_servicer, engines=engines, settings=settings)
     service.closers.append(label_store.close)
-    service.closers.append(lambda: io_pool.shutdown(wait=False))  # closers run in reverse: this first
+    # Closers run in reverse, so the pools are shut down first, after the server has stopped.
+    service.closers.append(lambda: watch_pool.shutdown(wait=False))
+    service.closers.append(lambda: io_pool.shutdown(wait=False))
     service.closers.extend(tracking_closers)
     service.labels = label_service
     service.metrics = metrics

@@ -135,12 +135,13 @@ class ServingInterceptor(grpc.ServerInterceptor):
 
 
 class PoolRouter(grpc.ServerInterceptor):
-    """Runs the RPCs of some services on a thread pool of their own instead of the server's.
+    """Runs the RPCs of some services (or single methods) on a thread pool of their own instead of the server's.
 
     The server's pool stays small for the RPCs that only compute (quotes, rate tables): in one
     Python process they take turns on the GIL anyway, and every extra thread waiting for it costs
     context switches on each call. The RPCs that wait on the network or a database (tracking,
-    labels) get a larger pool, so a slow Japan Post or database never keeps a quote waiting.
+    labels) get a larger pool, so a slow Japan Post or database never keeps a quote waiting, and
+    WatchTracking streams, which hold a thread for hours, one more.
 
     grpcio picks a handler's pool from its behaviour's `experimental_thread_pool` attribute
     (grpc/_server.py, `_select_thread_pool_for_behavior`); tests/test_thread_pools.py fails if a
@@ -148,7 +149,9 @@ class PoolRouter(grpc.ServerInterceptor):
     grpcio will call."""
 
     def __init__(self, pools: dict[str, Any]) -> None:
-        self._pools = pools  # "/package.Service" -> futures.ThreadPoolExecutor
+        # "/package.Service/Method" or "/package.Service" -> futures.ThreadPoolExecutor; a method's
+        # own entry wins over its service's.
+        self._pools = pools
 
     def intercept_service(
         self,
@@ -158,7 +161,8 @@ class PoolRouter(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        pool = self._pools.get(handler_call_details.method.rpartition("/")[0])
+        method = handler_call_details.method
+        pool = self._pools.get(method) or self._pools.get(method.rpartition("/")[0])
         if pool is None:
             return handler
         for kind, factory in (

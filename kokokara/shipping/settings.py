@@ -36,6 +36,8 @@ class Settings:
     # on two cores with 16 (docs/performance.md, "Thread pools").
     grpc_threads: int = 16
     compute_threads: int = 16
+    # WatchTracking streams open at once per process, each on a thread of its own pool; more are refused.
+    max_watches: int = 64
     grace_seconds: float = 10.0
     log_level: str = "INFO"
     # One log line per request; benchmarks may switch it off to measure the transport alone.
@@ -127,6 +129,7 @@ class Settings:
             handling_days=_int(env, "SHIPPING_HANDLING_DAYS", d.handling_days, lo=0, hi=60),
             grpc_threads=_int(env, "SHIPPING_GRPC_THREADS", d.grpc_threads, lo=1, hi=1024),
             compute_threads=_int(env, "SHIPPING_COMPUTE_THREADS", d.compute_threads, lo=1, hi=1024),
+            max_watches=_int(env, "SHIPPING_MAX_WATCHES", d.max_watches, lo=1, hi=10_000),
             grace_seconds=float(_int(env, "SHIPPING_GRACE_SECONDS", int(d.grace_seconds), lo=0, hi=600)),
             log_level=env.get("SHIPPING_LOG_LEVEL", d.log_level).upper(),
             log_requests=_bool(env, "SHIPPING_LOG_REQUESTS", d.log_requests),

@@ -14,7 +14,7 @@ import grpc
 from google.protobuf import timestamp_pb2
 from google.type import datetime_pb2
 
-from domain.errors import DeadlineExceeded, FieldViolation, InvalidArgument
+from domain.errors import DeadlineExceeded, FieldViolation, InvalidArgument, ResourceExhausted
 from kokokara.shipping.errors import to_status
 from kokokara.shipping.v1 import tracking_pb2, tracking_pb2_grpc
 from tracking import model
@@ -95,9 +95,14 @@ class TranslatedAnswers:
 
 
 class TrackingServicer(tracking_pb2_grpc.TrackingServiceServicer):
-    def __init__(self, lookup: TrackingLookup):
+    def __init__(self, lookup: TrackingLookup, max_watches: int = 64):
         self._lookup = lookup
         self._answers = TranslatedAnswers()
+        # A WatchTracking stream holds a thread for as long as it runs: past this many at once the
+        # server refuses more rather than queue them behind the open ones (bootstrap sizes the
+        # watch pool a little above it, so a refusal never waits for a thread).
+        self._max_watches = max_watches
+        self._watch_slots = threading.BoundedSemaphore(max_watches)
 
     def GetTracking(self, request: tracking_pb2.GetTrackingRequest, context: grpc.ServicerContext) -> tracking_pb2.Tracking:
         return self._answers.get(self._lookup.get(model.parse_number(request.tracking_number)))
@@ -124,7 +129,17 @@ class TrackingServicer(tracking_pb2_grpc.TrackingServiceServicer):
 
     def WatchTracking(self, request: tracking_pb2.WatchTrackingRequest, context: grpc.ServicerContext) -> Iterator[tracking_pb2.Tracking]:
         number = model.parse_number(request.tracking_number)
-        stop = threading.Event()
-        context.add_callback(stop.set)  # the call ended: deadline, cancellation or shutdown
-        for tracking in self._lookup.watch(number, stop):
-            yield self._answers.get(tracking)
+        if not self._watch_slots.acquire(blocking=False):
+            raise ResourceExhausted(
+                f"this server has {self._max_watches} WatchTracking streams open, its most; retry later, or poll with GetTracking",
+                reason="SERVER_WATCHES_FULL",
+                metadata={"max_watches": str(self._max_watches)},
+                retry_after_seconds=60.0,
+            )
+        try:
+            stop = threading.Event()
+            context.add_callback(stop.set)  # the call ended: deadline, cancellation or shutdown
+            for tracking in self._lookup.watch(number, stop):
+                yield self._answers.get(tracking)
+        finally:
+            self._watch_slots.release()
