@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from kokokara.shipping.lean import skip_pyarrow
@@ -29,13 +30,47 @@ from kokokara.shipping import bootstrap, logs  # noqa: E402
 from kokokara.shipping.settings import Settings  # noqa: E402
 
 EMPTY_METHOD = "/kokokara.bench.Bench/Empty"
+SERVICER_CPU_METHOD = "/kokokara.bench.Bench/ServicerCpu"
+
+# Thread CPU time spent inside RateServicer.GetQuote in this process, and calls: what the quote path
+# costs inside a loaded server, against bench/quote.py's in-process figure.
+_servicer_cpu = {"calls": 0, "ns": 0}
+_servicer_lock = threading.Lock()
+
+
+def _time_get_quote() -> None:
+    from kokokara.shipping.servicers.rates import RateServicer
+
+    untimed = RateServicer.GetQuote
+
+    def timed(self: RateServicer, request: object, context: grpc.ServicerContext) -> bytes:
+        started = time.thread_time_ns()
+        try:
+            return untimed(self, request, context)  # type: ignore[arg-type]
+        finally:
+            spent = time.thread_time_ns() - started
+            with _servicer_lock:
+                _servicer_cpu["calls"] += 1
+                _servicer_cpu["ns"] += spent
+
+    RateServicer.GetQuote = timed  # type: ignore[method-assign]
 
 
 def empty_handler() -> grpc.GenericRpcHandler:
     def empty(request: bytes, context: grpc.ServicerContext) -> bytes:
         return b""
 
-    return grpc.method_handlers_generic_handler("kokokara.bench.Bench", {"Empty": grpc.unary_unary_rpc_method_handler(empty)})
+    def servicer_cpu(request: bytes, context: grpc.ServicerContext) -> bytes:
+        """This process's totals since the last call, as JSON; resets them."""
+        with _servicer_lock:
+            out = json.dumps({**_servicer_cpu, "pid": os.getpid()}).encode()
+            _servicer_cpu.update(calls=0, ns=0)
+        return out
+
+    return grpc.method_handlers_generic_handler(
+        "kokokara.bench.Bench",
+        {"Empty": grpc.unary_unary_rpc_method_handler(empty), "ServicerCpu": grpc.unary_unary_rpc_method_handler(servicer_cpu)},
+    )
 
 
 def main() -> None:
@@ -43,7 +78,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--listen", default="127.0.0.1:0")
     parser.add_argument("--ready-fd", type=int, default=None, help="worker mode (started by the supervisor)")
+    parser.add_argument("--time-servicer", action="store_true", help="time RateServicer.GetQuote (thread CPU); read with ServicerCpu")
     args = parser.parse_args()
+    if args.time_servicer:
+        _time_get_quote()
     settings = dataclasses.replace(Settings.from_env({**os.environ, "SHIPPING_LISTEN_ADDR": args.listen}), workers=args.workers)
     logs.configure(settings.log_level)
     if args.ready_fd is not None:  # a worker: SO_REUSEPORT, say ready, serve until SIGTERM
@@ -59,7 +97,12 @@ def main() -> None:
 
         address, holder = reserve_port(args.listen)
         supervisor = Supervisor(
-            address, args.workers, 1.0, script=Path(__file__), on_serving=lambda pids: print(json.dumps({"address": address, "pids": pids}), flush=True)
+            address,
+            args.workers,
+            1.0,
+            script=Path(__file__),
+            worker_args=["--time-servicer"] if args.time_servicer else [],
+            on_serving=lambda pids: print(json.dumps({"address": address, "pids": pids}), flush=True),
         )
         threading.Thread(target=lambda: (sys.stdin.read(), supervisor.stopping.set()), daemon=True).start()
         signal.signal(signal.SIGTERM, supervisor.request_stop)

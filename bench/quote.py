@@ -7,10 +7,13 @@
    empty RPC through the same interceptor); a grpc.aio client keeps a fixed number of calls in
    flight with pre-serialised requests. Target: ratio >= 0.8.
 
-    .venv/bin/python bench/quote.py [--seconds 5] [--concurrency 32] [--workers 1] [--connections N]
+    .venv/bin/python bench/quote.py [--seconds 5] [--concurrency 32] [--workers 1] [--connections N] [--servicer-cpu]
 
 --workers 2 runs the server as server.py does by default on two cores (one worker per core, one
 port with SO_REUSEPORT); the client then opens 8 connections so the kernel spreads them.
+
+--servicer-cpu also reports the thread CPU time the GetQuote servicer (translation, engine, wire
+encoding) takes per call inside the loaded server, to compare with the in-process figure.
 
 Prints a table and one JSON line with every figure.
 """
@@ -41,6 +44,7 @@ from rates.tables import load_rate_book
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = ["US", "GB", "DE", "FR", "AU", "CA", "CN", "KR", "TW", "HK", "SG", "TH", "BR", "ZA", "MX", "NZ", "IT", "ES", "NL", "SE"]
 EMPTY = "/kokokara.bench.Bench/Empty"
+SERVICER_CPU = "/kokokara.bench.Bench/ServicerCpu"
 GET_QUOTE = "/kokokara.shipping.v1.RateService/GetQuote"
 
 
@@ -126,9 +130,27 @@ async def closed_loop(
     }
 
 
-def over_grpc(seconds: float, concurrency: int, log_requests: bool, workers: int = 1, connections: int = 1) -> dict[str, float]:
+def servicer_cpu(address: str, workers: int) -> float:
+    """Thread CPU per GetQuote inside the servicer, since the last reading, over all workers
+    (bench/_server.py --time-servicer). Each call reads and resets one worker's totals, and the
+    kernel spreads new connections over the workers, so a few fresh channels reach them all."""
+    calls = spent = 0
+    seen: set[int] = set()
+    for _ in range(20 * workers):
+        if len(seen) == workers:
+            break
+        with grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
+            reply = json.loads(channel.unary_unary(SERVICER_CPU)(b"", timeout=5))
+        if reply["calls"]:
+            seen.add(reply["pid"])
+            calls += reply["calls"]
+            spent += reply["ns"]
+    return spent / calls / 1000 if calls else float("nan")
+
+
+def over_grpc(seconds: float, concurrency: int, log_requests: bool, workers: int = 1, connections: int = 1, time_servicer: bool = False) -> dict[str, float]:
     env = {**os.environ, "SHIPPING_LOG_REQUESTS": "true" if log_requests else "false", "SHIPPING_LOG_LEVEL": "WARNING"}
-    command = [sys.executable, str(ROOT / "bench" / "_server.py"), "--workers", str(workers)]
+    command = [sys.executable, str(ROOT / "bench" / "_server.py"), "--workers", str(workers), *(["--time-servicer"] if time_servicer else [])]
     server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
     try:
         assert server.stdout is not None
@@ -145,6 +167,8 @@ def over_grpc(seconds: float, concurrency: int, log_requests: bool, workers: int
         for _ in range(2):
             runs["empty"].append(asyncio.run(closed_loop(address, EMPTY, [b""], seconds, concurrency, pids, connections)))
             runs["quote"].append(asyncio.run(closed_loop(address, GET_QUOTE, quotes, seconds, concurrency, pids, connections)))
+            if time_servicer:
+                runs["quote"][-1]["servicer_cpu_us_per_call"] = servicer_cpu(address, len(pids))
         for name, rs in runs.items():
             best = max(rs, key=lambda r: r["rps"])
             results.update({f"{name}_{k}": v for k, v in best.items()})
@@ -163,19 +187,26 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--no-request-log", action="store_true", help="switch off the per-request log line on the server")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (server.py's default is one per core)")
+    parser.add_argument(
+        "--servicer-cpu",
+        action="store_true",
+        help="also time the GetQuote servicer inside the server (thread CPU per call; adds two thread-clock reads and a lock, about 1-2 us, to each GetQuote)",
+    )
     parser.add_argument("--connections", type=int, default=0, help="client connections (default: 1, or 8 with several workers)")
     args = parser.parse_args()
     connections = args.connections or (1 if args.workers == 1 else 8)
     figures: dict[str, object] = {"machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, grpcio {grpc.__version__}"}
     figures.update(in_process(args.samples))
     figures["workers"], figures["connections"] = args.workers, connections
-    figures.update(over_grpc(args.seconds, args.concurrency, not args.no_request_log, args.workers, connections))
+    figures.update(over_grpc(args.seconds, args.concurrency, not args.no_request_log, args.workers, connections, args.servicer_cpu))
     print(f"machine                     {figures['machine']}")
     print(f"in-process quote p50 / p99  {figures['quote_p50_us']:.1f} us / {figures['quote_p99_us']:.1f} us  (target p50 <= 50 us)")
     print(f"empty RPC                   {figures['empty_rps']:.0f} rps  p50 {figures['empty_p50_ms']:.2f} ms  p99 {figures['empty_p99_ms']:.2f} ms")
     print(f"GetQuote                    {figures['quote_rps']:.0f} rps  p50 {figures['quote_p50_ms']:.2f} ms  p99 {figures['quote_p99_ms']:.2f} ms")
     print(f"GetQuote / empty RPC        {figures['quote_to_empty_ratio']:.2f}  (target >= 0.8; {args.workers} worker(s), {connections} connection(s))")
     print(f"server CPU per call         empty {figures['empty_server_cpu_us_per_call']:.0f} us, GetQuote {figures['quote_server_cpu_us_per_call']:.0f} us")
+    if args.servicer_cpu:
+        print(f"GetQuote servicer, loaded   {figures['quote_servicer_cpu_us_per_call']:.0f} us thread CPU per call (the quote path inside the server)")
     print(json.dumps(figures))
 
 
