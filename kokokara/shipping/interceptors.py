@@ -137,11 +137,11 @@ class ServingInterceptor(grpc.ServerInterceptor):
 class PoolRouter(grpc.ServerInterceptor):
     """Runs the RPCs of some services (or single methods) on a thread pool of their own instead of the server's.
 
-    The server's pool stays small for the RPCs that only compute (quotes, rate tables): in one
-    Python process they take turns on the GIL anyway, and every extra thread waiting for it costs
-    context switches on each call. The RPCs that wait on the network or a database (tracking,
-    labels) get a larger pool, so a slow Japan Post or database never keeps a quote waiting, and
-    WatchTracking streams, which hold a thread for hours, one more.
+    The server's own pool serves the RPCs that only compute (quotes, rate tables), sized for them
+    (SHIPPING_COMPUTE_THREADS: in one process they take turns on the GIL, so their best thread count
+    is measured, not guessed; docs/performance.md). The RPCs that wait on the network or a database
+    (tracking, labels) get a pool of their own, so a slow Japan Post or database never keeps a quote
+    waiting, and WatchTracking streams, which hold a thread for hours, another.
 
     grpcio picks a handler's pool from its behaviour's `experimental_thread_pool` attribute
     (grpc/_server.py, `_select_thread_pool_for_behavior`); tests/test_thread_pools.py fails if a
