@@ -55,6 +55,13 @@ def varint(n: int) -> bytes:
     return bytes(out)
 
 
+# Varints of 0-32767 ready-made: per-quote weights (grams, at most 30 kg for Japan Post), option and
+# message lengths all fall in it, and indexing a list costs a fraction of a call to varint(). About
+# 1 MB per process.
+_SMALL = 1 << 15
+_VARINTS = [varint(i) for i in range(_SMALL)]
+
+
 def tag(number: int, wire_type: int) -> bytes:
     return varint(number << 3 | wire_type)
 
@@ -169,7 +176,8 @@ def _parcel(p: model.ParcelPrice) -> bytes:
         if len(_PARCEL_TAILS) > 8192:
             _PARCEL_TAILS.clear()
         _PARCEL_TAILS[key] = tail
-    body = _T_P_WEIGHT + varint(p.billable_weight_g) + tail
+    grams = p.billable_weight_g
+    body = _T_P_WEIGHT + (_VARINTS[grams] if grams < _SMALL else varint(grams)) + tail
     return _T_PARCELS + _ONE_BYTE[len(body)] + body
 
 
@@ -185,8 +193,10 @@ _T_UNAVAILABLE = tag(_F_UNAVAILABLE, 2)
 
 def _unavailable(u: model.UnavailableMethod) -> bytes:
     message = u.message.encode()
-    body = _UNAVAILABLE_HEADS[id(u.method), id(u.reason)] + varint(len(message)) + message
-    return _T_UNAVAILABLE + varint(len(body)) + body
+    length = len(message)
+    body = _UNAVAILABLE_HEADS[id(u.method), id(u.reason)] + (_VARINTS[length] if length < _SMALL else varint(length)) + message
+    size = len(body)
+    return _T_UNAVAILABLE + (_VARINTS[size] if size < _SMALL else varint(size)) + body
 
 
 _T_OPTIONS = tag(_F_OPTIONS, 2)
@@ -223,18 +233,19 @@ def encode_quote(quote: model.Quote) -> bytes:
             known = _DELIVERIES.get(id(estimate))
             delivery = known[1] if known is not None and known[0] is estimate else _delivery(estimate)
         head_size = len(template) + len(prices) + len(delivery)
-        weight = varint(o.billable_weight_g)
+        grams = o.billable_weight_g
+        weight = _VARINTS[grams] if grams < _SMALL else varint(grams)
         parcels = o.parcels
         # The option's pieces go into one list joined once at the end: concatenating them here
         # would copy the head (hundreds of bytes) several times per option.
         if len(parcels) == 1:
             parcel = _parcel(parcels[0])
             size = head_size + _WEIGHT_TAG_SIZE + len(weight) + len(parcel)
-            extend((_T_OPTIONS, _ONE_BYTE[size] if size < 128 else varint(size), template, prices, delivery, _T_WEIGHT, weight, parcel))
+            extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), template, prices, delivery, _T_WEIGHT, weight, parcel))
         else:
             priced = list(map(_parcel, parcels))
             size = head_size + _WEIGHT_TAG_SIZE + len(weight) + sum(map(len, priced))
-            extend((_T_OPTIONS, _ONE_BYTE[size] if size < 128 else varint(size), template, prices, delivery, _T_WEIGHT, weight, *priced))
+            extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), template, prices, delivery, _T_WEIGHT, weight, *priced))
     for u in quote.unavailable:
         append(_unavailable(u))
     return b"".join(parts)
