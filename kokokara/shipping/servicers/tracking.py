@@ -95,7 +95,7 @@ class TranslatedAnswers:
 
 
 class TrackingServicer(tracking_pb2_grpc.TrackingServiceServicer):
-    def __init__(self, lookup: TrackingLookup, max_watches: int = 64):
+    def __init__(self, lookup: TrackingLookup, max_watches: int):
         self._lookup = lookup
         self._answers = TranslatedAnswers()
         # A WatchTracking stream holds a thread for as long as it runs: past this many at once the
