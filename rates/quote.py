@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from rates.model import (
@@ -27,6 +27,7 @@ from rates.model import (
     QuoteOption,
     QuoteRequest,
     Reason,
+    TableRef,
     UnavailableMethod,
 )
 from rates.tables import Brackets, ConsolidationLane, DeliveryRule, InsuranceRule, Limit, RateBook, RateTable
@@ -74,6 +75,39 @@ class _Lane:
     arrivals: dict[date, DeliveryEstimate | None] = field(default_factory=dict, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class PricedLane:
+    """A lane that can price, resolved for one ship date and order date: the table version in force,
+    the fixed compensation per parcel and the arrival estimate are looked up once, not per quote."""
+
+    method: Method
+    method_value: str
+    product: Product
+    name: str
+    zone: int
+    tracked: bool
+    notes: tuple[str, ...]
+    table: TableRef | None
+    arrival: DeliveryEstimate | None
+    limit: Limit | None
+    bounds: tuple[int, int, int, int, int, int] | None
+    # Why the lane cannot price at all (destination not served, suspended), given first, and why it
+    # cannot price on the ship date (no table in force), given after the limits: _price's order.
+    closed: _Refusal | None
+    refusal: _Refusal | None
+    max_weights: tuple[int, ...] = ()
+    prices: tuple[int, ...] = ()
+    each: int | None = 0  # compensation per parcel; None: by weight, from `uninsured`
+    uninsured: Brackets | None = None
+    consolidation: ConsolidationLane | None = None
+
+
+# A plain quote's option: (total JPY, the method's value, lane, postage, billable weight,
+# compensation, ((billable grams, postage, bracket upper weight), ...)). The first two are the sort
+# key of Quote.options, so a list of them sorts cheapest first.
+PlainOption = tuple[int, str, PricedLane, int, int, int, tuple[tuple[int, int, int], ...]]
+
+
 _UNKNOWN = object()
 _NOWHERE = _Refusal(Reason.DESTINATION_NOT_SERVED, "")
 
@@ -103,6 +137,8 @@ class QuoteEngine:
         for region in regions:
             self._plans[region] = tuple((method, tuple(self._build_lane(region, product) for product in METHOD_PRODUCTS[method])) for method in ALL_METHODS)
         self._arrivals: dict[tuple[int, date], DeliveryEstimate] = {}
+        # (region, ship date, order date) -> ((method, UnavailableMethod or None, lanes), ...)
+        self._resolved: dict[tuple[str, date, date], tuple[tuple[Method, UnavailableMethod | None, tuple[PricedLane, ...]], ...]] = {}
 
     # -- built once per destination ---------------------------------------------------------------
 
@@ -282,7 +318,7 @@ class QuoteEngine:
             grams = parcel.weight_g
             i = bisect_left(max_weights, grams)
             if i == past_table:
-                return _Refusal(Reason.NO_PUBLISHED_RATE, f"parcels[{index}]: no published {lane.name} rate for {_grams(grams)} to zone {lane.zone}")
+                return _past_table(lane.name, index, grams, lane.zone)
             price = prices[i]
             priced.append(ParcelPrice(grams, price, fee, max_weights[i]))
             postage += price
@@ -307,6 +343,90 @@ class QuoteEngine:
             version.table.ref,
             tuple(priced),
             lane.notes,
+        )
+
+    # -- plain requests ---------------------------------------------------------------------------
+
+    def quote_plain(
+        self, region: str, parcels: list[tuple[int, int, int, int]], ship_date: date, order_date: date
+    ) -> tuple[list[PlainOption], list[UnavailableMethod]] | None:
+        """quote() for the common request, answered with less work: every method, no contents, no
+        insurance. `parcels` are (grams, sides longest first), sides 0 when not given. Options come
+        cheapest first as PlainOption tuples, reasons in method order, exactly as quote() gives
+        them (tests/test_plain_quotes.py compares the two); None for a region with no plan.
+
+        What a destination's lanes need on a ship date and order date (table version, compensation,
+        arrival, refusals that do not depend on the cart) is resolved on first use and kept, so a
+        quote here is the limit check, a bisection and a few sums per lane."""
+        resolved = self._resolved.get((region, ship_date, order_date))
+        if resolved is None:
+            if region not in self._plans:
+                return None
+            resolved = self._resolve(region, ship_date, order_date)
+        options: list[PlainOption] = []
+        unavailable: list[UnavailableMethod] = []
+        for method, fixed, lanes in resolved:
+            if fixed is not None:
+                unavailable.append(fixed)
+            elif len(lanes) == 1:
+                result = _price_plain(lanes[0], parcels)
+                if type(result) is _Refusal:
+                    unavailable.append(UnavailableMethod(method, result.reason, result.message))  # type: ignore[union-attr]
+                else:
+                    options.append(result)  # type: ignore[arg-type]
+            else:
+                best: PlainOption | None = None
+                refusals: list[tuple[str, _Refusal]] = []
+                for lane in lanes:
+                    result = _price_plain(lane, parcels)
+                    if type(result) is _Refusal:
+                        refusals.append((lane.name, result))  # type: ignore[arg-type]
+                    elif best is None or (result[0], not lane.tracked) < (best[0], not best[2].tracked):  # type: ignore[index]
+                        best = result  # type: ignore[assignment]
+                if best is not None:
+                    options.append(best)
+                else:
+                    unavailable.append(_combine(method, refusals))
+        options.sort()
+        return options, unavailable
+
+    def _resolve(self, region: str, ship_date: date, order_date: date) -> tuple[tuple[Method, UnavailableMethod | None, tuple[PricedLane, ...]], ...]:
+        resolved = []
+        for method, lanes in self._plans[region]:
+            priced = tuple(self._priced_lane(method, lane, ship_date, order_date, region) for lane in lanes)
+            closed = [(p.name, p.closed) for p in priced if p.closed is not None]
+            fixed = None
+            if len(closed) == len(priced):  # refused whatever the cart: one answer, made once
+                fixed = UnavailableMethod(method, closed[0][1].reason, closed[0][1].message) if len(closed) == 1 else _combine(method, closed)
+            resolved.append((method, fixed, priced))
+        if len(self._resolved) >= 4096:
+            self._resolved.clear()
+        found = tuple(resolved)
+        self._resolved[region, ship_date, order_date] = found
+        return found
+
+    def _priced_lane(self, method: Method, lane: _Lane, ship_date: date, order_date: date, region: str) -> PricedLane:
+        closed = PricedLane(
+            method, method.value, lane.product, lane.name, lane.zone, lane.tracked, lane.notes, None, None, lane.limit, lane.bounds, lane.refusal, None
+        )
+        if lane.refusal is not None:
+            return closed
+        arrival = self._arrival(lane, order_date)
+        if lane.consolidation is not None:
+            return replace(closed, table=self.book.consolidation.ref, arrival=arrival, consolidation=lane.consolidation)
+        version = lane.on_ship_date.get(ship_date) or self._version_on(lane, ship_date, region)
+        if type(version) is _Refusal:
+            return replace(closed, arrival=arrival, refusal=version)
+        assert type(version) is _Version and version.brackets is not None
+        insurance = lane.insurance
+        return replace(
+            closed,
+            table=version.table.ref,
+            arrival=arrival,
+            max_weights=version.brackets.max_weights,
+            prices=version.brackets.prices,
+            each=0 if insurance is None or not insurance.insurable else (insurance.included_cover_jpy or None),
+            uninsured=lane.uninsured,
         )
 
     def _version_on(self, lane: _Lane, ship_date: date, region: str) -> _Version | _Refusal:
@@ -348,11 +468,7 @@ class QuoteEngine:
                 billable = max(billable, -(-volume_mm3 // contract.volumetric_divisor))
             found = contract.brackets.price_for(billable)
             if found is None:
-                return _Refusal(
-                    Reason.OVER_WEIGHT_LIMIT,
-                    f"parcels[{index}]: billable weight {_grams(billable)} (actual or volumetric, divisor {contract.volumetric_divisor})"
-                    f" is over the contract's {_grams(top_weight)}",
-                )
+                return _over_contract(index, billable, contract.volumetric_divisor, top_weight)
             price, top = found
             parcels.append(ParcelPrice(billable, price, 0, top))
             postage += price
@@ -390,6 +506,70 @@ class QuoteEngine:
             self._arrivals.clear()
         self._arrivals[key] = estimate
         return estimate
+
+
+def _price_plain(lane: PricedLane, parcels: list[tuple[int, int, int, int]]) -> PlainOption | _Refusal:
+    """_price for a plain request (no contents, no insurance), on a resolved lane."""
+    if lane.closed is not None:
+        return lane.closed
+    priced = []
+    postage = weight = compensation = 0
+    contract = lane.consolidation
+    if contract is not None:
+        brackets, divisor = contract.brackets, contract.volumetric_divisor
+        for index, (grams, a, b, c) in enumerate(parcels):
+            billable = max(grams, -(-(a * b * c) // divisor)) if a else grams
+            found = brackets.price_for(billable)
+            if found is None:
+                return _over_contract(index, billable, divisor, brackets.max_weights[-1])
+            price, top = found
+            priced.append((billable, price, top))
+            postage += price
+            weight += billable
+        return postage, lane.method_value, lane, postage, weight, 0, tuple(priced)
+
+    if lane.bounds is not None:
+        max_weight, max_length, max_girth, max_sides, min_length, min_width = lane.bounds
+        for index, (grams, a, b, c) in enumerate(parcels):
+            if grams <= max_weight:
+                if not a:
+                    continue
+                if a <= max_length and a + 2 * (b + c) <= max_girth and a + b + c <= max_sides and a >= min_length and b >= min_width:
+                    continue
+            assert lane.limit is not None
+            refusal = _check_limit(lane.name, lane.limit, index, Parcel(grams, a, b, c))
+            if refusal is not None:
+                return refusal
+    if lane.refusal is not None:
+        return lane.refusal
+
+    max_weights, prices, each, uninsured = lane.max_weights, lane.prices, lane.each, lane.uninsured
+    past_table = len(max_weights)
+    for index, (grams, _, _, _) in enumerate(parcels):
+        i = bisect_left(max_weights, grams)
+        if i == past_table:
+            return _past_table(lane.name, index, grams, lane.zone)
+        price = prices[i]
+        priced.append((grams, price, max_weights[i]))
+        postage += price
+        weight += grams
+        if each is not None:
+            compensation += each
+        elif uninsured is not None:
+            found = uninsured.price_for(grams)
+            compensation += found[0] if found else 0
+    return postage, lane.method_value, lane, postage, weight, compensation, tuple(priced)
+
+
+def _past_table(name: str, index: int, grams: int, zone: int) -> _Refusal:
+    return _Refusal(Reason.NO_PUBLISHED_RATE, f"parcels[{index}]: no published {name} rate for {_grams(grams)} to zone {zone}")
+
+
+def _over_contract(index: int, billable: int, divisor: int, top_weight: int) -> _Refusal:
+    return _Refusal(
+        Reason.OVER_WEIGHT_LIMIT,
+        f"parcels[{index}]: billable weight {_grams(billable)} (actual or volumetric, divisor {divisor}) is over the contract's {_grams(top_weight)}",
+    )
 
 
 def _cheapest_first(option: QuoteOption) -> tuple[int, str]:

@@ -15,6 +15,7 @@ from datetime import date
 
 from kokokara.shipping.v1 import common_pb2, rates_pb2
 from rates import model
+from rates.quote import PlainOption
 
 _METHOD = {m: common_pb2.ShippingMethod.Value(f"SHIPPING_METHOD_{m.name}") for m in model.Method}
 _PRODUCT = {p: common_pb2.Product.Value(f"PRODUCT_{p.name}") for p in model.Product}
@@ -94,19 +95,22 @@ _DELIVERIES: dict[int, tuple[model.DeliveryEstimate, bytes]] = {}
 
 
 def _template(o: model.QuoteOption) -> bytes:
+    return _template_of(o.method, o.product, o.product_name, o.zone, o.tracked, o.table, o.notes)
+
+
+def _template_of(method: model.Method, product: model.Product, name: str, zone: int, tracked: bool, t: model.TableRef, notes: tuple[str, ...]) -> bytes:
     # Ids rather than the enums: a member hashes through a Python-level __hash__. The product stands
     # for the method too (each product belongs to one method, see METHOD_PRODUCTS).
-    key = (id(o.notes), id(o.table), id(o.product), o.zone)
+    key = (id(notes), id(t), id(product), zone)
     cached = _TEMPLATES.get(key)
-    if cached is not None and cached[0] is o.notes and cached[1] is o.table:
+    if cached is not None and cached[0] is notes and cached[1] is t:
         return cached[2]
-    t = o.table
     option = rates_pb2.QuoteOption(
-        method=_METHOD[o.method],
-        product_name=o.product_name,
-        product=_PRODUCT[o.product],
-        zone=o.zone,
-        tracked=o.tracked,
+        method=_METHOD[method],
+        product_name=name,
+        product=_PRODUCT[product],
+        zone=zone,
+        tracked=tracked,
         rate_table=rates_pb2.RateTableRef(
             table_id=t.table_id,
             version=t.effective_from.isoformat(),
@@ -114,12 +118,12 @@ def _template(o: model.QuoteOption) -> bytes:
             source=t.source,
             effective_date_confirmed=t.effective_from_confirmed,
         ),
-        notes=o.notes,
+        notes=notes,
     )
     encoded = option.SerializeToString(deterministic=True)
     if len(_TEMPLATES) > 2048:
         _TEMPLATES.clear()
-    _TEMPLATES[key] = (o.notes, o.table, encoded)
+    _TEMPLATES[key] = (notes, t, encoded)
     return encoded
 
 
@@ -169,14 +173,17 @@ _PARCEL_TAILS: dict[tuple[int, int, int], bytes] = {}
 
 
 def _parcel(p: model.ParcelPrice) -> bytes:
-    key = (p.postage_jpy, p.insurance_jpy, p.bracket_max_g)
+    return _parcel_of(p.billable_weight_g, p.postage_jpy, p.insurance_jpy, p.bracket_max_g)
+
+
+def _parcel_of(grams: int, postage: int, insurance: int, bracket_max: int) -> bytes:
+    key = (postage, insurance, bracket_max)
     tail = _PARCEL_TAILS.get(key)
     if tail is None:
-        tail = _money(_T_P_POSTAGE, p.postage_jpy) + _money(_T_P_INSURANCE, p.insurance_jpy) + _T_P_BRACKET + varint(p.bracket_max_g)
+        tail = _money(_T_P_POSTAGE, postage) + _money(_T_P_INSURANCE, insurance) + _T_P_BRACKET + varint(bracket_max)
         if len(_PARCEL_TAILS) > 8192:
             _PARCEL_TAILS.clear()
         _PARCEL_TAILS[key] = tail
-    grams = p.billable_weight_g
     body = _T_P_WEIGHT + (_VARINTS[grams] if grams < _SMALL else varint(grams)) + tail
     return _T_PARCELS + _ONE_BYTE[len(body)] + body
 
@@ -248,6 +255,57 @@ def encode_quote(quote: model.Quote) -> bytes:
             extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), template, prices, delivery, _T_WEIGHT, weight, *priced))
     for u in quote.unavailable:
         append(_unavailable(u))
+    return b"".join(parts)
+
+
+# Encoded UnavailableMethod entries by the identity of the object: quote_plain shares one object per
+# destination for a refusal that does not depend on the cart (destination not served, service
+# suspended), so most entries are found here. Entries made for one cart pass through and are
+# dropped with the rest when the cache is full. Each entry keeps its object, so an id is not reused.
+_FIXED_UNAVAILABLE: dict[int, tuple[model.UnavailableMethod, bytes]] = {}
+
+
+def encode_plain(region_code: str, options: list[PlainOption], unavailable: list[model.UnavailableMethod]) -> bytes:
+    """The serialised GetQuoteResponse for QuoteEngine.quote_plain's answer: the same bytes as
+    encode_quote gives for quote()'s answer to the same request (tests/test_plain_quotes.py)."""
+    parts = [_region(region_code)]
+    extend = parts.extend
+    for _, _, lane, postage, grams, compensation, parcels in options:
+        notes, table = lane.notes, lane.table
+        cached = _TEMPLATES.get((id(notes), id(table), id(lane.product), lane.zone))
+        if cached is not None and cached[0] is notes and cached[1] is table:
+            template = cached[2]
+        else:
+            assert table is not None  # a lane that priced has its table
+            template = _template_of(lane.method, lane.product, lane.name, lane.zone, lane.tracked, table, notes)
+        prices = _PRICES.get((postage, 0, compensation)) or _prices(postage, 0, compensation)
+        estimate = lane.arrival
+        if estimate is None:
+            delivery = b""
+        else:
+            known = _DELIVERIES.get(id(estimate))
+            delivery = known[1] if known is not None and known[0] is estimate else _delivery(estimate)
+        weight = _VARINTS[grams] if grams < _SMALL else varint(grams)
+        if len(parcels) == 1:
+            p = parcels[0]
+            parcel = _parcel_of(p[0], p[1], 0, p[2])
+            size = len(template) + len(prices) + len(delivery) + _WEIGHT_TAG_SIZE + len(weight) + len(parcel)
+            extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), template, prices, delivery, _T_WEIGHT, weight, parcel))
+        else:
+            priced = [_parcel_of(g, price, 0, top) for g, price, top in parcels]
+            size = len(template) + len(prices) + len(delivery) + _WEIGHT_TAG_SIZE + len(weight) + sum(map(len, priced))
+            extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), template, prices, delivery, _T_WEIGHT, weight, *priced))
+    append = parts.append
+    for u in unavailable:
+        known_u = _FIXED_UNAVAILABLE.get(id(u))
+        if known_u is not None and known_u[0] is u:
+            append(known_u[1])
+        else:
+            encoded = _unavailable(u)
+            if len(_FIXED_UNAVAILABLE) > 4096:
+                _FIXED_UNAVAILABLE.clear()
+            _FIXED_UNAVAILABLE[id(u)] = (u, encoded)
+            append(encoded)
     return b"".join(parts)
 
 

@@ -92,6 +92,55 @@ def quote_request_from_proto(msg: rates_pb2.GetQuoteRequest, known_regions: froz
     return model.QuoteRequest(region, tuple(parcels), ship_date, order_date, methods, contents, declared, msg.insure, postal_code)
 
 
+def plain_request(msg: rates_pb2.GetQuoteRequest, known_regions: frozenset[str], today: date) -> tuple[str, list[tuple[int, int, int, int]], date, date] | None:
+    """What QuoteEngine.quote_plain needs from a request that asks for every method, with no
+    contents and no insurance: (region, [(grams, sides longest first)], ship date, order date).
+    None for any other request, and for one with anything wrong: quote_request_from_proto then
+    takes it and names every bad field."""
+    if msg.methods or msg.contents or msg.insure:
+        return None
+    region = msg.destination_region_code
+    given = msg.parcels
+    if region not in known_regions or not 0 < len(given) <= MAX_PARCELS or len(msg.postal_code) > 32:
+        return None
+    parcels = []
+    for p in given:
+        weight, length, width, height = p.weight_grams, p.length_mm, p.width_mm, p.height_mm
+        if not 0 < weight <= MAX_WEIGHT_G:
+            return None
+        if length or width or height:
+            if not (0 < length <= MAX_SIDE_MM and 0 < width <= MAX_SIDE_MM and 0 < height <= MAX_SIDE_MM):
+                return None
+            a, b, c = sorted((length, width, height), reverse=True)
+            parcels.append((weight, a, b, c))
+        else:
+            parcels.append((weight, 0, 0, 0))
+    ship_date = order_date = today
+    if msg.HasField("declared_value") or msg.HasField("ship_date") or msg.HasField("order_date"):
+        errors = ViolationCollector()  # checked as quote_request_from_proto checks them; used only if valid
+        if msg.HasField("declared_value"):
+            yen_from_proto(msg.declared_value, "declared_value", errors, maximum=MAX_VALUE_JPY)
+        if msg.HasField("ship_date"):
+            ship_date = date_from_proto(msg.ship_date, "ship_date", errors, today)
+        if msg.HasField("order_date"):
+            order_date = date_from_proto(msg.order_date, "order_date", errors, today)
+        if errors.violations:
+            return None
+    return region, parcels, ship_date, order_date
+
+
+def quote_response(engine: QuoteEngine, known_regions: frozenset[str], msg: rates_pb2.GetQuoteRequest, today: date) -> bytes:
+    """The serialised GetQuoteResponse for a request: through QuoteEngine.quote_plain when the
+    request is plain (most checkout requests), else through QuoteEngine.quote. Both give the same
+    bytes for a plain request."""
+    plain = plain_request(msg, known_regions, today)
+    if plain is not None:
+        answer = engine.quote_plain(*plain)
+        if answer is not None:
+            return wire.encode_plain(plain[0], *answer)
+    return wire.encode_quote(engine.quote(quote_request_from_proto(msg, known_regions, today)))
+
+
 def _methods(given: Sequence[common_pb2.ShippingMethod], errors: ViolationCollector) -> tuple[model.Method, ...]:
     if len(given) > MAX_METHODS:
         errors.add("methods", f"at most {MAX_METHODS} methods, got {len(given)}")
@@ -155,7 +204,7 @@ class RateServicer(rates_pb2_grpc.RateServiceServicer):
 
     def GetQuote(self, request: rates_pb2.GetQuoteRequest, context: grpc.ServicerContext) -> bytes:  # type: ignore[override]
         engine, regions = self._engines.get()
-        return wire.encode_quote(engine.quote(quote_request_from_proto(request, regions, self._today())))
+        return quote_response(engine, regions, request, self._today())
 
     def BatchGetQuotes(self, request: rates_pb2.BatchGetQuotesRequest, context: grpc.ServicerContext) -> bytes:  # type: ignore[override]
         if not request.requests:
@@ -171,7 +220,7 @@ class RateServicer(rates_pb2_grpc.RateServiceServicer):
             if i % 64 == 63 and context.time_remaining() <= 0:  # issue 7: stop once the caller's deadline has passed
                 raise DeadlineExceeded("the caller's deadline passed during the batch", reason="DEADLINE_EXCEEDED")
             try:
-                parts.append(wire.batch_result(response=wire.encode_quote(engine.quote(quote_request_from_proto(item, regions, today)))))
+                parts.append(wire.batch_result(response=quote_response(engine, regions, item, today)))
             except ShippingError as error:
                 parts.append(wire.batch_result(error=to_status(error).SerializeToString()))
         return b"".join(parts)
