@@ -365,11 +365,12 @@ class QuoteEngine:
             resolved = self._resolve(region, ship_date, order_date)
         options: list[PlainOption] = []
         unavailable: list[UnavailableMethod] = []
+        price = _price_one if len(parcels) == 1 else _price_plain
         for method, fixed, lanes in resolved:
             if fixed is not None:
                 unavailable.append(fixed)
             elif len(lanes) == 1:
-                result = _price_plain(lanes[0], parcels)
+                result = price(lanes[0], parcels)
                 if type(result) is _Refusal:
                     unavailable.append(UnavailableMethod(method, result.reason, result.message))  # type: ignore[union-attr]
                 else:
@@ -378,7 +379,7 @@ class QuoteEngine:
                 best: PlainOption | None = None
                 refusals: list[tuple[str, _Refusal]] = []
                 for lane in lanes:
-                    result = _price_plain(lane, parcels)
+                    result = price(lane, parcels)
                     if type(result) is _Refusal:
                         refusals.append((lane.name, result))  # type: ignore[arg-type]
                     elif best is None or (result[0], not lane.tracked) < (best[0], not best[2].tracked):  # type: ignore[index]
@@ -559,6 +560,30 @@ def _price_plain(lane: PricedLane, parcels: list[tuple[int, int, int, int]]) -> 
             found = uninsured.price_for(grams)
             compensation += found[0] if found else 0
     return postage, lane.method_value, lane, postage, weight, compensation, tuple(priced)
+
+
+def _price_one(lane: PricedLane, parcels: list[tuple[int, int, int, int]]) -> PlainOption | _Refusal:
+    """_price_plain for a cart of one parcel (most carts), without the loops."""
+    if lane.closed is not None or lane.consolidation is not None:
+        return _price_plain(lane, parcels)
+    grams, a, b, c = parcels[0]
+    bounds = lane.bounds
+    if bounds is not None and not (
+        grams <= bounds[0] and (not a or (a <= bounds[1] and a + 2 * (b + c) <= bounds[2] and a + b + c <= bounds[3] and a >= bounds[4] and b >= bounds[5]))
+    ):
+        return _price_plain(lane, parcels)  # words the refusal, or finds the limit kept after all
+    if lane.refusal is not None:
+        return lane.refusal
+    max_weights = lane.max_weights
+    i = bisect_left(max_weights, grams)
+    if i == len(max_weights):
+        return _past_table(lane.name, 0, grams, lane.zone)
+    price = lane.prices[i]
+    each = lane.each
+    if each is None:
+        found = lane.uninsured.price_for(grams) if lane.uninsured is not None else None
+        each = found[0] if found else 0
+    return price, lane.method_value, lane, price, grams, each, ((grams, price, max_weights[i]),)
 
 
 def _past_table(name: str, index: int, grams: int, zone: int) -> _Refusal:

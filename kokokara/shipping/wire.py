@@ -177,15 +177,17 @@ def _parcel(p: model.ParcelPrice) -> bytes:
 
 
 def _parcel_of(grams: int, postage: int, insurance: int, bracket_max: int) -> bytes:
-    key = (postage, insurance, bracket_max)
-    tail = _PARCEL_TAILS.get(key)
-    if tail is None:
-        tail = _money(_T_P_POSTAGE, postage) + _money(_T_P_INSURANCE, insurance) + _T_P_BRACKET + varint(bracket_max)
-        if len(_PARCEL_TAILS) > 8192:
-            _PARCEL_TAILS.clear()
-        _PARCEL_TAILS[key] = tail
+    tail = _PARCEL_TAILS.get((postage, insurance, bracket_max)) or _parcel_tail(postage, insurance, bracket_max)
     body = _T_P_WEIGHT + (_VARINTS[grams] if grams < _SMALL else varint(grams)) + tail
     return _T_PARCELS + _ONE_BYTE[len(body)] + body
+
+
+def _parcel_tail(postage: int, insurance: int, bracket_max: int) -> bytes:
+    tail = _money(_T_P_POSTAGE, postage) + _money(_T_P_INSURANCE, insurance) + _T_P_BRACKET + varint(bracket_max)
+    if len(_PARCEL_TAILS) > 8192:
+        _PARCEL_TAILS.clear()
+    _PARCEL_TAILS[postage, insurance, bracket_max] = tail
+    return tail
 
 
 # UnavailableMethod: method and reason encoded once per pair; the message, which often names the
@@ -225,7 +227,7 @@ def encode_quote(quote: model.Quote) -> bytes:
     parts = [_region(quote.region_code)]
     append, extend = parts.append, parts.extend
     for o in quote.options:
-        # An option is its lane's template, its price fields, its delivery estimate, then its
+        # An option is its lane's template, its delivery estimate, its price fields, then its
         # weights: each part cached apart (few lanes, few price points, few estimates), so no
         # cache multiplies their counts. Fields may come in any order on the wire.
         notes, table = o.notes, o.table
@@ -248,14 +250,56 @@ def encode_quote(quote: model.Quote) -> bytes:
         if len(parcels) == 1:
             parcel = _parcel(parcels[0])
             size = head_size + _WEIGHT_TAG_SIZE + len(weight) + len(parcel)
-            extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), template, prices, delivery, _T_WEIGHT, weight, parcel))
+            extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), template, delivery, prices, _T_WEIGHT, weight, parcel))
         else:
             priced = list(map(_parcel, parcels))
             size = head_size + _WEIGHT_TAG_SIZE + len(weight) + sum(map(len, priced))
-            extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), template, prices, delivery, _T_WEIGHT, weight, *priced))
+            extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), template, delivery, prices, _T_WEIGHT, weight, *priced))
     for u in quote.unavailable:
         append(_unavailable(u))
     return b"".join(parts)
+
+
+# A priced lane's template and delivery estimate, joined, by the identity of quote_plain's lane
+# object (one per destination, product, ship date and order date). Each entry keeps its lane.
+# Heads are interned: lanes that encode alike (same product, zone, notes, table and estimate)
+# share one bytes object, which keys _ONE_PARCEL.
+_LANE_HEADS: dict[int, tuple[PricedLane, bytes]] = {}
+_HEADS: dict[bytes, bytes] = {}  # one object per distinct head
+_PARCELS_TAG_SIZE, _P_WEIGHT_TAG_SIZE = len(_T_PARCELS), len(_T_P_WEIGHT)
+
+
+def _lane_head(lane: PricedLane) -> bytes:
+    assert lane.table is not None  # a lane that priced has its table
+    head = _template_of(lane.method, lane.product, lane.name, lane.zone, lane.tracked, lane.table, lane.notes)
+    if lane.arrival is not None:
+        head += _delivery(lane.arrival)
+    head = _HEADS.setdefault(head, head)
+    if len(_LANE_HEADS) > 4096:
+        _LANE_HEADS.clear()
+        _HEADS.clear()
+    _LANE_HEADS[id(lane)] = (lane, head)
+    return head
+
+
+# Single-parcel options by (head id, postage, bracket, compensation, size of the weight's varint):
+# the bytes before the option's weight, between it and the parcel's, and after. Heads are interned
+# (_lane_head), so destinations of one zone with the same notes share entries.
+_ONE_PARCEL: dict[tuple[int, int, int, int, int], tuple[bytes, bytes, bytes, bytes]] = {}
+
+
+def _one_parcel(head: bytes, key: tuple[int, int, int, int, int]) -> tuple[bytes, bytes, bytes]:
+    _, price, top, compensation, weight_size = key
+    prices = _PRICES.get((price, 0, compensation)) or _prices(price, 0, compensation)
+    tail = _PARCEL_TAILS.get((price, 0, top)) or _parcel_tail(price, 0, top)
+    body = _P_WEIGHT_TAG_SIZE + weight_size + len(tail)
+    size = len(head) + len(prices) + _WEIGHT_TAG_SIZE + weight_size + _PARCELS_TAG_SIZE + 1 + body
+    before = _T_OPTIONS + (_VARINTS[size] if size < _SMALL else varint(size)) + head + prices + _T_WEIGHT
+    between = _T_PARCELS + _ONE_BYTE[body] + _T_P_WEIGHT
+    if len(_ONE_PARCEL) > 16384:
+        _ONE_PARCEL.clear()
+    _ONE_PARCEL[key] = (head, before, between, tail)
+    return before, between, tail
 
 
 # Encoded UnavailableMethod entries by the identity of the object: quote_plain shares one object per
@@ -271,30 +315,27 @@ def encode_plain(region_code: str, options: list[PlainOption], unavailable: list
     parts = [_region(region_code)]
     extend = parts.extend
     for _, _, lane, postage, grams, compensation, parcels in options:
-        notes, table = lane.notes, lane.table
-        cached = _TEMPLATES.get((id(notes), id(table), id(lane.product), lane.zone))
-        if cached is not None and cached[0] is notes and cached[1] is table:
-            template = cached[2]
-        else:
-            assert table is not None  # a lane that priced has its table
-            template = _template_of(lane.method, lane.product, lane.name, lane.zone, lane.tracked, table, notes)
-        prices = _PRICES.get((postage, 0, compensation)) or _prices(postage, 0, compensation)
-        estimate = lane.arrival
-        if estimate is None:
-            delivery = b""
-        else:
-            known = _DELIVERIES.get(id(estimate))
-            delivery = known[1] if known is not None and known[0] is estimate else _delivery(estimate)
         weight = _VARINTS[grams] if grams < _SMALL else varint(grams)
         if len(parcels) == 1:
-            p = parcels[0]
-            parcel = _parcel_of(p[0], p[1], 0, p[2])
-            size = len(template) + len(prices) + len(delivery) + _WEIGHT_TAG_SIZE + len(weight) + len(parcel)
-            extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), template, prices, delivery, _T_WEIGHT, weight, parcel))
-        else:
-            priced = [_parcel_of(g, price, 0, top) for g, price, top in parcels]
-            size = len(template) + len(prices) + len(delivery) + _WEIGHT_TAG_SIZE + len(weight) + sum(map(len, priced))
-            extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), template, prices, delivery, _T_WEIGHT, weight, *priced))
+            # One parcel: the option is its lane's, bracket's and compensation's bytes around the
+            # weight, twice (the parcel's billable weight is the option's); cached by those.
+            _, price, top = parcels[0]
+            known = _LANE_HEADS.get(id(lane))
+            head = known[1] if known is not None and known[0] is lane else _lane_head(lane)
+            key = (id(head), price, top, compensation, len(weight))
+            known_one = _ONE_PARCEL.get(key)
+            if known_one is not None and known_one[0] is head:
+                _, before, between, after = known_one
+            else:
+                before, between, after = _one_parcel(head, key)
+            extend((before, weight, between, weight, after))
+            continue
+        known = _LANE_HEADS.get(id(lane))
+        head = known[1] if known is not None and known[0] is lane else _lane_head(lane)
+        prices = _PRICES.get((postage, 0, compensation)) or _prices(postage, 0, compensation)
+        priced = [_parcel_of(g, price, 0, top) for g, price, top in parcels]
+        size = len(head) + len(prices) + _WEIGHT_TAG_SIZE + len(weight) + sum(map(len, priced))
+        extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), head, prices, _T_WEIGHT, weight, *priced))
     append = parts.append
     for u in unavailable:
         known_u = _FIXED_UNAVAILABLE.get(id(u))
