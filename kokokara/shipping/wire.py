@@ -15,7 +15,7 @@ from datetime import date
 
 from kokokara.shipping.v1 import common_pb2, rates_pb2
 from rates import model
-from rates.quote import PlainOption
+from rates.quote import PlainOption, PricedLane
 
 _METHOD = {m: common_pb2.ShippingMethod.Value(f"SHIPPING_METHOD_{m.name}") for m in model.Method}
 _PRODUCT = {p: common_pb2.Product.Value(f"PRODUCT_{p.name}") for p in model.Product}
