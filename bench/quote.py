@@ -222,9 +222,8 @@ def main() -> None:
     figures.update(over_grpc(args.seconds, args.concurrency, not args.no_request_log, args.workers, connections, args.servicer_cpu))
     print(f"machine                     {figures['machine']}")
     print(f"in-process quote p50 / p99  {figures['quote_p50_us']:.1f} us / {figures['quote_p99_us']:.1f} us  (target p50 <= 50 us)")
-    print(
-        f"servicer path p50 / p99     {figures['servicer_path_p50_us']:.1f} us / {figures['servicer_path_p99_us']:.1f} us  (request message to response bytes, in-process)"
-    )
+    path = f"{figures['servicer_path_p50_us']:.1f} us / {figures['servicer_path_p99_us']:.1f} us"
+    print(f"servicer path p50 / p99     {path}  (request message to response bytes, in-process)")
     print(f"empty RPC                   {figures['empty_rps']:.0f} rps  p50 {figures['empty_p50_ms']:.2f} ms  p99 {figures['empty_p99_ms']:.2f} ms")
     print(f"GetQuote                    {figures['quote_rps']:.0f} rps  p50 {figures['quote_p50_ms']:.2f} ms  p99 {figures['quote_p99_ms']:.2f} ms")
     print(f"GetQuote / empty RPC        {figures['quote_to_empty_ratio']:.2f}  (target >= 0.8; {args.workers} worker(s), {connections} connection(s))")
