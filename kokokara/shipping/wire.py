@@ -284,7 +284,8 @@ def _lane_head(lane: PricedLane) -> bytes:
 
 # Single-parcel options by (head id, postage, bracket, compensation, size of the weight's varint):
 # the bytes before the option's weight, between it and the parcel's, and after. Heads are interned
-# (_lane_head), so destinations of one zone with the same notes share entries.
+# (_lane_head), so destinations of one zone with the same notes share entries: 1,110 entries cover
+# the load harness's 20,000 carts to every destination.
 _ONE_PARCEL: dict[tuple[int, int, int, int, int], tuple[bytes, bytes, bytes, bytes]] = {}
 
 
@@ -296,7 +297,7 @@ def _one_parcel(head: bytes, key: tuple[int, int, int, int, int]) -> tuple[bytes
     size = len(head) + len(prices) + _WEIGHT_TAG_SIZE + weight_size + _PARCELS_TAG_SIZE + 1 + body
     before = _T_OPTIONS + (_VARINTS[size] if size < _SMALL else varint(size)) + head + prices + _T_WEIGHT
     between = _T_PARCELS + _ONE_BYTE[body] + _T_P_WEIGHT
-    if len(_ONE_PARCEL) > 16384:
+    if len(_ONE_PARCEL) > 8192:  # each entry holds a copy of its head (about 1 KB): at most ~10 MB
         _ONE_PARCEL.clear()
     _ONE_PARCEL[key] = (head, before, between, tail)
     return before, between, tail
