@@ -155,6 +155,26 @@ def test_batch_answers_each_request_on_its_own(stub: rates_pb2_grpc.RateServiceS
     assert response.results[2].response.destination_region_code == "GB"
 
 
+def test_batch_results_are_the_quotes_getquote_gives(stub: rates_pb2_grpc.RateServiceStub) -> None:
+    carts = [
+        request("US", (1200, 300, 200, 100)),
+        request("DE", (400, 0, 0, 0), (2500, 500, 300, 200)),
+        request("BR", (31_000, 0, 0, 0)),
+        request("RU", (900, 0, 0, 0)),
+        request("AU", (1500, 0, 0, 0), methods=[common_pb2.SHIPPING_METHOD_EMS]),
+        request("ZZ"),
+        request("CN", (20, 100, 90, 5)),
+    ]
+    response = stub.BatchGetQuotes(rates_pb2.BatchGetQuotesRequest(requests=carts), timeout=10)
+    for cart, result in zip(carts, response.results, strict=True):
+        if result.WhichOneof("result") == "error":
+            with pytest.raises(grpc.RpcError):
+                stub.GetQuote(cart, timeout=10)
+        else:
+            assert result.response == stub.GetQuote(cart, timeout=10)
+    assert [r.WhichOneof("result") for r in response.results].count("error") == 1
+
+
 def test_batch_limits(stub: rates_pb2_grpc.RateServiceStub) -> None:
     full = stub.BatchGetQuotes(rates_pb2.BatchGetQuotesRequest(requests=[request("US")] * 1000), timeout=60)
     assert len(full.results) == 1000

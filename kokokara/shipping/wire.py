@@ -356,11 +356,16 @@ _T_RESULT_RESPONSE = tag(_BATCH_RESULT["response"], 2)
 _T_RESULT_ERROR = tag(_BATCH_RESULT["error"], 2)
 
 
-def batch_result(response: bytes | None = None, error: bytes | None = None) -> bytes:
-    """One serialised BatchGetQuotesResponse.results entry: a GetQuoteResponse or a google.rpc.Status."""
+def batch_result(response: bytes | None = None, error: bytes | None = None) -> tuple[bytes, ...]:
+    """One serialised BatchGetQuotesResponse.results entry, a GetQuoteResponse or a google.rpc.Status,
+    as pieces to join with the others: the response (1-3 KB) is not copied into each enclosing
+    message in turn."""
     if response is not None:
-        inner = _T_RESULT_RESPONSE + varint(len(response)) + response
+        size = len(response)
+        head = _T_RESULT_RESPONSE + (_VARINTS[size] if size < _SMALL else varint(size))
     else:
         assert error is not None
-        inner = _T_RESULT_ERROR + varint(len(error)) + error
-    return _T_RESULTS + varint(len(inner)) + inner
+        response, size = error, len(error)
+        head = _T_RESULT_ERROR + varint(size)
+    inner = len(head) + size
+    return _T_RESULTS + (_VARINTS[inner] if inner < _SMALL else varint(inner)) + head, response

@@ -215,12 +215,12 @@ class RateServicer(rates_pb2_grpc.RateServiceServicer):
             )
         engine, regions = self._engines.get()
         today = self._today()
-        parts = []
+        parts: list[bytes] = []
         for i, item in enumerate(request.requests):
             if i % 64 == 63 and context.time_remaining() <= 0:  # issue 7: stop once the caller's deadline has passed
                 raise DeadlineExceeded("the caller's deadline passed during the batch", reason="DEADLINE_EXCEEDED")
             try:
-                parts.append(wire.batch_result(response=quote_response(engine, regions, item, today)))
+                parts.extend(wire.batch_result(response=quote_response(engine, regions, item, today)))
             except ShippingError as error:
-                parts.append(wire.batch_result(error=to_status(error).SerializeToString()))
+                parts.extend(wire.batch_result(error=to_status(error).SerializeToString()))
         return b"".join(parts)
