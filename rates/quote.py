@@ -229,9 +229,10 @@ class QuoteEngine:
         options: list[QuoteOption] = []
         unavailable: list[UnavailableMethod] = []
         price = self._price
+        boxes = _boxes(request.parcels)
         for method, lanes in plan:
             if len(lanes) == 1:  # one product behind the method: its answer is the method's
-                result = price(method, lanes[0], request, flags)
+                result = price(method, lanes[0], request, flags, boxes)
                 if type(result) is _Refusal:
                     unavailable.append(UnavailableMethod(method, result.reason, result.message))  # type: ignore[union-attr]
                 else:
@@ -240,7 +241,7 @@ class QuoteEngine:
             best: QuoteOption | None = None
             refusals: list[tuple[str, _Refusal]] = []
             for lane in lanes:
-                result = price(method, lane, request, flags)
+                result = price(method, lane, request, flags, boxes)
                 if type(result) is _Refusal:
                     refusals.append((lane.name, result))
                 elif best is None or (result.total_jpy, not result.tracked) < (best.total_jpy, not best.tracked):  # type: ignore[union-attr]
@@ -254,7 +255,11 @@ class QuoteEngine:
         options.sort(key=_cheapest_first)
         return Quote(region, tuple(options), tuple(unavailable))
 
-    def _price(self, method: Method, lane: _Lane, request: QuoteRequest, flags: list[tuple[int, ContentsFlag]]) -> QuoteOption | _Refusal:
+    def _price(
+        self, method: Method, lane: _Lane, request: QuoteRequest, flags: list[tuple[int, ContentsFlag]], boxes: list[tuple[int, int, int, int]]
+    ) -> QuoteOption | _Refusal:
+        """One product's option for the request, or why it cannot be offered. `boxes` are the
+        request's parcels as _boxes gives them, made once per quote."""
         if lane.refusal is not None:
             return lane.refusal
         if flags:
@@ -264,24 +269,13 @@ class QuoteEngine:
                     return _Refusal(Reason.PROHIBITED_CONTENTS, f"contents[{index}] ({flag.value}): {barred[flag]}")
 
         if lane.consolidation is not None:
-            return self._price_consolidation(method, lane, lane.consolidation, request)
+            return self._price_consolidation(method, lane, lane.consolidation, request, boxes)
 
         parcels = request.parcels
-        limit = lane.limit
-        if limit is not None and lane.bounds is not None:
-            # One comparison chain per parcel; _check_limit, which words the refusal, runs only for a
-            # parcel that breaks a limit.
-            max_weight, max_length, max_girth, max_sides, min_length, min_width = lane.bounds
-            for index, parcel in enumerate(parcels):
-                if parcel.weight_g <= max_weight:
-                    if not parcel.length_mm:
-                        continue
-                    a, b, c = parcel.sides
-                    if a <= max_length and a + 2 * (b + c) <= max_girth and a + b + c <= max_sides and a >= min_length and b >= min_width:
-                        continue
-                refusal = _check_limit(lane.name, limit, index, parcel)
-                if refusal is not None:
-                    return refusal
+        if lane.limit is not None and lane.bounds is not None:
+            refusal = _over_limit(lane.name, lane.limit, lane.bounds, boxes)
+            if refusal is not None:
+                return refusal
 
         ship_date = request.ship_date
         version = lane.on_ship_date.get(ship_date)
@@ -308,26 +302,10 @@ class QuoteEngine:
             each = 0
         else:
             each = insurance.included_cover_jpy or None
-        uninsured = lane.uninsured
-
-        max_weights, prices = brackets.max_weights, brackets.prices
-        past_table = len(max_weights)
-        priced: list[ParcelPrice] = []
-        postage = weight = compensation = 0
-        for index, parcel in enumerate(parcels):
-            grams = parcel.weight_g
-            i = bisect_left(max_weights, grams)
-            if i == past_table:
-                return _past_table(lane.name, index, grams, lane.zone)
-            price = prices[i]
-            priced.append(ParcelPrice(grams, price, fee, max_weights[i]))
-            postage += price
-            weight += grams
-            if each is not None:
-                compensation += each
-            elif uninsured is not None:
-                found = uninsured.price_for(grams)
-                compensation += found[0] if found else 0
+        found = _in_brackets(lane.name, lane.zone, brackets.max_weights, brackets.prices, each, lane.uninsured, [b[0] for b in boxes])
+        if type(found) is _Refusal:
+            return found
+        priced, postage, weight, compensation = found  # type: ignore[misc]
 
         return QuoteOption(
             method,
@@ -341,7 +319,7 @@ class QuoteEngine:
             compensation,
             self._arrival(lane, request.order_date),
             version.table.ref,
-            tuple(priced),
+            tuple(ParcelPrice(grams, price, fee, top) for grams, price, top in priced),
             lane.notes,
         )
 
@@ -456,24 +434,15 @@ class QuoteEngine:
         arrivals[order_date] = estimate
         return estimate
 
-    def _price_consolidation(self, method: Method, lane: _Lane, contract: ConsolidationLane, request: QuoteRequest) -> QuoteOption | _Refusal:
+    def _price_consolidation(
+        self, method: Method, lane: _Lane, contract: ConsolidationLane, request: QuoteRequest, boxes: list[tuple[int, int, int, int]]
+    ) -> QuoteOption | _Refusal:
         if request.insure:
             return _Refusal(Reason.INSURANCE_NOT_AVAILABLE, "the consolidation contract offers no insurance")
-        parcels: list[ParcelPrice] = []
-        postage = weight = 0
-        top_weight = contract.brackets.max_weights[-1]
-        for index, parcel in enumerate(request.parcels):
-            billable = parcel.weight_g
-            if parcel.length_mm:
-                volume_mm3 = parcel.length_mm * parcel.width_mm * parcel.height_mm
-                billable = max(billable, -(-volume_mm3 // contract.volumetric_divisor))
-            found = contract.brackets.price_for(billable)
-            if found is None:
-                return _over_contract(index, billable, contract.volumetric_divisor, top_weight)
-            price, top = found
-            parcels.append(ParcelPrice(billable, price, 0, top))
-            postage += price
-            weight += billable
+        found = _in_contract(contract, boxes)
+        if type(found) is _Refusal:
+            return found
+        priced, postage, weight = found  # type: ignore[misc]
         return QuoteOption(
             method,
             Product.CONSOLIDATION,
@@ -486,7 +455,7 @@ class QuoteEngine:
             0,
             self._arrival(lane, request.order_date),
             self.book.consolidation.ref,
-            tuple(parcels),
+            tuple(ParcelPrice(billable, price, 0, top) for billable, price, top in priced),
             lane.notes,
         )
 
@@ -513,43 +482,82 @@ def _price_plain(lane: PricedLane, parcels: list[tuple[int, int, int, int]]) -> 
     """_price for a plain request (no contents, no insurance), on a resolved lane."""
     if lane.closed is not None:
         return lane.closed
-    priced = []
-    postage = weight = compensation = 0
-    contract = lane.consolidation
-    if contract is not None:
-        brackets, divisor = contract.brackets, contract.volumetric_divisor
-        for index, (grams, a, b, c) in enumerate(parcels):
-            billable = max(grams, -(-(a * b * c) // divisor)) if a else grams
-            found = brackets.price_for(billable)
-            if found is None:
-                return _over_contract(index, billable, divisor, brackets.max_weights[-1])
-            price, top = found
-            priced.append((billable, price, top))
-            postage += price
-            weight += billable
+    if lane.consolidation is not None:
+        by_contract = _in_contract(lane.consolidation, parcels)
+        if type(by_contract) is _Refusal:
+            return by_contract
+        priced, postage, weight = by_contract  # type: ignore[misc]
         return postage, lane.method_value, lane, postage, weight, 0, tuple(priced)
 
-    if lane.bounds is not None:
-        max_weight, max_length, max_girth, max_sides, min_length, min_width = lane.bounds
-        for index, (grams, a, b, c) in enumerate(parcels):
-            if grams <= max_weight:
-                if not a:
-                    continue
-                if a <= max_length and a + 2 * (b + c) <= max_girth and a + b + c <= max_sides and a >= min_length and b >= min_width:
-                    continue
-            assert lane.limit is not None
-            refusal = _check_limit(lane.name, lane.limit, index, Parcel(grams, a, b, c))
-            if refusal is not None:
-                return refusal
+    if lane.limit is not None and lane.bounds is not None:
+        refusal = _over_limit(lane.name, lane.limit, lane.bounds, parcels)
+        if refusal is not None:
+            return refusal
     if lane.refusal is not None:
         return lane.refusal
 
-    max_weights, prices, each, uninsured = lane.max_weights, lane.prices, lane.each, lane.uninsured
+    found = _in_brackets(lane.name, lane.zone, lane.max_weights, lane.prices, lane.each, lane.uninsured, [p[0] for p in parcels])
+    if type(found) is _Refusal:
+        return found
+    in_brackets, postage, weight, compensation = found  # type: ignore[misc]
+    return postage, lane.method_value, lane, postage, weight, compensation, tuple(in_brackets)
+
+
+def _boxes(parcels: tuple[Parcel, ...]) -> list[tuple[int, int, int, int]]:
+    """Parcels as the helpers below take them: (grams, sides longest first), sides 0 when no size is given."""
+    return [(p.weight_g, *p.sides) if p.length_mm else (p.weight_g, 0, 0, 0) for p in parcels]
+
+
+def _over_limit(name: str, limit: Limit, bounds: tuple[int, int, int, int, int, int], parcels: list[tuple[int, int, int, int]]) -> _Refusal | None:
+    """Why the first parcel that breaks the lane's limit cannot go, or None. `parcels` are (grams,
+    sides longest first), sides 0 when not given. One comparison chain per parcel; _check_limit,
+    which words the refusal, runs only for a parcel that breaks a limit."""
+    max_weight, max_length, max_girth, max_sides, min_length, min_width = bounds
+    for index, (grams, a, b, c) in enumerate(parcels):
+        if grams <= max_weight:
+            if not a:
+                continue
+            if a <= max_length and a + 2 * (b + c) <= max_girth and a + b + c <= max_sides and a >= min_length and b >= min_width:
+                continue
+        refusal = _check_limit(name, limit, index, Parcel(grams, a, b, c))
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def _in_contract(contract: ConsolidationLane, parcels: list[tuple[int, int, int, int]]) -> tuple[list[tuple[int, int, int]], int, int] | _Refusal:
+    """Each parcel priced by the consolidation contract on the larger of its actual and volumetric
+    weight, as (billable grams, price, bracket upper weight), with postage and weight summed; or
+    OVER_WEIGHT_LIMIT for the first parcel past the contract's table."""
+    brackets, divisor = contract.brackets, contract.volumetric_divisor
+    priced = []
+    postage = weight = 0
+    for index, (grams, a, b, c) in enumerate(parcels):
+        billable = max(grams, -(-(a * b * c) // divisor)) if a else grams
+        found = brackets.price_for(billable)
+        if found is None:
+            return _over_contract(index, billable, divisor, brackets.max_weights[-1])
+        price, top = found
+        priced.append((billable, price, top))
+        postage += price
+        weight += billable
+    return priced, postage, weight
+
+
+def _in_brackets(
+    name: str, zone: int, max_weights: tuple[int, ...], prices: tuple[int, ...], each: int | None, uninsured: Brackets | None, weights: list[int]
+) -> tuple[list[tuple[int, int, int]], int, int, int] | _Refusal:
+    """Each parcel priced by its weight rounded up into its bracket, as (grams, price, bracket upper
+    weight), with the postage, weight and compensation summed; NO_PUBLISHED_RATE for the first
+    parcel past the table. `each` is the compensation per parcel, or None to look it up by weight in
+    `uninsured` (products that pay by weight when uninsured)."""
     past_table = len(max_weights)
-    for index, (grams, _, _, _) in enumerate(parcels):
+    priced = []
+    postage = weight = compensation = 0
+    for index, grams in enumerate(weights):
         i = bisect_left(max_weights, grams)
         if i == past_table:
-            return _past_table(lane.name, index, grams, lane.zone)
+            return _past_table(name, index, grams, zone)
         price = prices[i]
         priced.append((grams, price, max_weights[i]))
         postage += price
@@ -559,7 +567,7 @@ def _price_plain(lane: PricedLane, parcels: list[tuple[int, int, int, int]]) -> 
         elif uninsured is not None:
             found = uninsured.price_for(grams)
             compensation += found[0] if found else 0
-    return postage, lane.method_value, lane, postage, weight, compensation, tuple(priced)
+    return priced, postage, weight, compensation
 
 
 def _price_one(lane: PricedLane, parcels: list[tuple[int, int, int, int]]) -> PlainOption | _Refusal:

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from rates.model import Method, Parcel, Product, QuoteRequest
-from rates.quote import QuoteEngine
+from rates.quote import QuoteEngine, _boxes
 from rates.tables import RateBook
 
 DAY = date(2026, 11, 26)
@@ -116,7 +116,7 @@ def _priced(engine: QuoteEngine, region: str, grams: int, product: Product):
     lanes = dict(engine._plans[region])[Method.AIRMAIL]
     lane = next(lane for lane in lanes if lane.product is product)
     request = QuoteRequest(region, (Parcel(grams),), DAY, DAY, methods=(Method.AIRMAIL,))
-    result = engine._price(Method.AIRMAIL, lane, request, [])
+    result = engine._price(Method.AIRMAIL, lane, request, [], _boxes(request.parcels))
     return result if hasattr(result, "postage_jpy") else None
 
 
