@@ -3,9 +3,10 @@
 The types made for every quote (the request, its parcels, the options and reasons of the answer)
 are slotted dataclasses that are not `frozen`: frozen dataclasses set each field through
 object.__setattr__, which made a 13-field QuoteOption cost 1.9 us to build against 0.3 us, and a
-quote builds a dozen of them. They are still values: nothing changes them once built, and the
-engine shares none of them between quotes. Shared, cached values (TableRef, DeliveryEstimate) stay
-frozen.
+quote builds a dozen of them. They are still values: nothing changes them once built. The engine
+shares none of them between quotes except the UnavailableMethod of a refusal that does not depend
+on the cart (QuoteEngine.quote_plain: destination not served, service suspended), made once per
+destination. Shared, cached values (TableRef, DeliveryEstimate) stay frozen.
 """
 
 from __future__ import annotations

@@ -5,6 +5,12 @@ consolidation contract uses the larger of actual and volumetric weight. Several 
 one by one and summed per method. Everything that depends only on the destination (zone,
 acceptance, limits, notes) is worked out once per destination when the engine is built, so a quote
 is a handful of dictionary look-ups and bisections.
+
+Two entry points give the same answers: quote() takes any QuoteRequest and answers with value
+objects; quote_plain() takes the common request (every method, no contents, no insurance) as plain
+numbers and answers with tuples, doing less work per lane, for the gRPC edge to encode directly.
+Both price parcels with the same helpers (_over_limit, _in_brackets, _in_contract) and word refusals
+with the same functions; tests/test_plain_quotes.py checks that their encoded answers are identical.
 """
 
 from __future__ import annotations
