@@ -41,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,18 +106,27 @@ class Server:
         self.pids: list[int] = []
         self.events: list[dict[str, Any]] = []
         self.address = ""
+        self.tail: deque[str] = deque(maxlen=40)  # the server's last lines, for a failure's message
         self._serving = threading.Event()
         threading.Thread(target=self._follow, daemon=True).start()
         if not self._serving.wait(120):
+            status = self.proc.poll()
             self.proc.kill()
-            raise RuntimeError("server did not report serving")
+            said = "".join(self.tail) or "(nothing)\n"
+            raise RuntimeError(f"server did not report serving in 120 s (exit status {status}); its last lines:\n{said}")
 
     def _follow(self) -> None:
+        # Reads every line to the end, whatever it holds: a reader that stopped would leave the
+        # server blocked on a full pipe.
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
+            self.tail.append(line)
             if not line.startswith("{"):
                 continue
-            entry = json.loads(line)
+            try:
+                entry = json.loads(line)
+            except ValueError:  # e.g. a traceback's first line, or two processes' lines run together
+                continue
             message = entry.get("message")
             if message == "serving" and "pids" in entry:
                 self.pids, self.address = list(entry["pids"]), entry["address"]
