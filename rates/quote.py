@@ -391,21 +391,22 @@ class QuoteEngine:
         return found
 
     def _priced_lane(self, method: Method, lane: _Lane, ship_date: date, order_date: date, region: str) -> PricedLane:
-        closed = PricedLane(
+        # What every lane has; a lane the destination refuses (closed) needs nothing more.
+        base = PricedLane(
             method, method.value, lane.product, lane.name, lane.zone, lane.tracked, lane.notes, None, None, lane.limit, lane.bounds, lane.refusal, None
         )
         if lane.refusal is not None:
-            return closed
+            return base
         arrival = self._arrival(lane, order_date)
         if lane.consolidation is not None:
-            return replace(closed, table=self.book.consolidation.ref, arrival=arrival, consolidation=lane.consolidation)
+            return replace(base, table=self.book.consolidation.ref, arrival=arrival, consolidation=lane.consolidation)
         version = lane.on_ship_date.get(ship_date) or self._version_on(lane, ship_date, region)
         if type(version) is _Refusal:
-            return replace(closed, arrival=arrival, refusal=version)
+            return replace(base, arrival=arrival, refusal=version)
         assert type(version) is _Version and version.brackets is not None
         insurance = lane.insurance
         return replace(
-            closed,
+            base,
             table=version.table.ref,
             arrival=arrival,
             max_weights=version.brackets.max_weights,

@@ -307,7 +307,7 @@ def _one_parcel(head: bytes, key: tuple[int, int, int, int, int]) -> tuple[bytes
 # destination for a refusal that does not depend on the cart (destination not served, service
 # suspended), so most entries are found here. Entries made for one cart pass through and are
 # dropped with the rest when the cache is full. Each entry keeps its object, so an id is not reused.
-_FIXED_UNAVAILABLE: dict[int, tuple[model.UnavailableMethod, bytes]] = {}
+_UNAVAILABLE_BY_ID: dict[int, tuple[model.UnavailableMethod, bytes]] = {}
 
 
 def encode_plain(region_code: str, options: list[PlainOption], unavailable: list[model.UnavailableMethod]) -> bytes:
@@ -339,14 +339,14 @@ def encode_plain(region_code: str, options: list[PlainOption], unavailable: list
         extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), head, prices, _T_WEIGHT, weight, *priced))
     append = parts.append
     for u in unavailable:
-        known_u = _FIXED_UNAVAILABLE.get(id(u))
+        known_u = _UNAVAILABLE_BY_ID.get(id(u))
         if known_u is not None and known_u[0] is u:
             append(known_u[1])
         else:
             encoded = _unavailable(u)
-            if len(_FIXED_UNAVAILABLE) > 4096:
-                _FIXED_UNAVAILABLE.clear()
-            _FIXED_UNAVAILABLE[id(u)] = (u, encoded)
+            if len(_UNAVAILABLE_BY_ID) > 4096:
+                _UNAVAILABLE_BY_ID.clear()
+            _UNAVAILABLE_BY_ID[id(u)] = (u, encoded)
             append(encoded)
     return b"".join(parts)
 
