@@ -118,12 +118,32 @@ _UNKNOWN = object()
 _NOWHERE = _Refusal(Reason.DESTINATION_NOT_SERVED, "")
 
 
-def _grams(weight_g: int) -> str:
+# How a refusal that names the cart's own parcels is worded: one template each, filled in by
+# str.format here and, with the same templates, by the gRPC edge's compiled quote kernel
+# (kokokara/shipping/_quotekernel.pyx), so the sentences have one source.
+OVER_WEIGHT = "parcels[{index}] weighs {weight}; {name} takes at most {limit}"
+TOO_LONG = "parcels[{index}] is {length} long; {name} takes at most {limit}"
+OVER_GIRTH = "parcels[{index}] measures {girth} in length plus girth; {name} takes at most {limit}"
+OVER_SIDES = "parcels[{index}] measures {sides} in length + width + height; {name} takes at most {limit}"
+UNDER_SIZE = "parcels[{index}] is {length} x {width}; {name} needs at least {min_length} x {min_width}"
+PAST_TABLE = "parcels[{index}]: no published {name} rate for {weight} to zone {zone}"
+OVER_CONTRACT = "parcels[{index}]: billable weight {weight} (actual or volumetric, divisor {divisor}) is over the contract's {limit}"
+# A method whose every product refused: each product's reason, named and joined.
+COMBINED = "{name}: {message}"
+COMBINED_SEPARATOR = "; "
+
+
+def grams_text(weight_g: int) -> str:
+    """A weight as refusals word it: 850 g, 1.2 kg."""
     return f"{weight_g / 1000:g} kg" if weight_g >= 1000 else f"{weight_g} g"
 
 
-def _cm(mm: int) -> str:
+def cm_text(mm: int) -> str:
+    """A length as refusals word it: 15.5 cm."""
     return f"{mm / 10:g} cm"
+
+
+_grams, _cm = grams_text, cm_text
 
 
 def add_months(day: date, months: int) -> date:
@@ -375,6 +395,15 @@ class QuoteEngine:
         options.sort()
         return options, unavailable
 
+    def resolved(self, region: str, ship_date: date, order_date: date) -> tuple[tuple[Method, UnavailableMethod | None, tuple[PricedLane, ...]], ...] | None:
+        """What quote_plain works from for one destination, ship date and order date: per method, in
+        ALL_METHODS order, the refusal that holds whatever the cart (or None) and its resolved lanes.
+        None for a region with no plan. The gRPC edge compiles this for its quote kernel."""
+        found = self._resolved.get((region, ship_date, order_date))
+        if found is None and region in self._plans:
+            found = self._resolve(region, ship_date, order_date)
+        return found
+
     def _resolve(self, region: str, ship_date: date, order_date: date) -> tuple[tuple[Method, UnavailableMethod | None, tuple[PricedLane, ...]], ...]:
         resolved = []
         for method, lanes in self._plans[region]:
@@ -602,14 +631,11 @@ def _price_one(lane: PricedLane, parcels: list[tuple[int, int, int, int]]) -> Pl
 
 
 def _past_table(name: str, index: int, grams: int, zone: int) -> _Refusal:
-    return _Refusal(Reason.NO_PUBLISHED_RATE, f"parcels[{index}]: no published {name} rate for {_grams(grams)} to zone {zone}")
+    return _Refusal(Reason.NO_PUBLISHED_RATE, PAST_TABLE.format(index=index, name=name, weight=_grams(grams), zone=zone))
 
 
 def _over_contract(index: int, billable: int, divisor: int, top_weight: int) -> _Refusal:
-    return _Refusal(
-        Reason.OVER_WEIGHT_LIMIT,
-        f"parcels[{index}]: billable weight {_grams(billable)} (actual or volumetric, divisor {divisor}) is over the contract's {_grams(top_weight)}",
-    )
+    return _Refusal(Reason.OVER_WEIGHT_LIMIT, OVER_CONTRACT.format(index=index, weight=_grams(billable), divisor=divisor, limit=_grams(top_weight)))
 
 
 def _cheapest_first(option: QuoteOption) -> tuple[int, str]:
@@ -655,29 +681,24 @@ def _bounds(limit: Limit) -> tuple[int, int, int, int, int, int]:
 
 def _check_limit(name: str, limit: Limit, index: int, parcel: Parcel) -> _Refusal | None:
     if parcel.weight_g > limit.max_weight_g:
-        return _Refusal(
-            Reason.OVER_WEIGHT_LIMIT,
-            f"parcels[{index}] weighs {_grams(parcel.weight_g)}; {name} takes at most {_grams(limit.max_weight_g)}",
-        )
+        return _Refusal(Reason.OVER_WEIGHT_LIMIT, OVER_WEIGHT.format(index=index, weight=_grams(parcel.weight_g), name=name, limit=_grams(limit.max_weight_g)))
     if not parcel.length_mm:
         return None
     a, b, c = parcel.sides
     if limit.max_length_mm is not None and a > limit.max_length_mm:
-        return _Refusal(Reason.OVER_SIZE_LIMIT, f"parcels[{index}] is {_cm(a)} long; {name} takes at most {_cm(limit.max_length_mm)}")
+        return _Refusal(Reason.OVER_SIZE_LIMIT, TOO_LONG.format(index=index, length=_cm(a), name=name, limit=_cm(limit.max_length_mm)))
     if limit.max_length_plus_girth_mm is not None and a + 2 * (b + c) > limit.max_length_plus_girth_mm:
         return _Refusal(
-            Reason.OVER_SIZE_LIMIT,
-            f"parcels[{index}] measures {_cm(a + 2 * (b + c))} in length plus girth; {name} takes at most {_cm(limit.max_length_plus_girth_mm)}",
+            Reason.OVER_SIZE_LIMIT, OVER_GIRTH.format(index=index, girth=_cm(a + 2 * (b + c)), name=name, limit=_cm(limit.max_length_plus_girth_mm))
         )
     if limit.max_sum_of_sides_mm is not None and a + b + c > limit.max_sum_of_sides_mm:
-        return _Refusal(
-            Reason.OVER_SIZE_LIMIT,
-            f"parcels[{index}] measures {_cm(a + b + c)} in length + width + height; {name} takes at most {_cm(limit.max_sum_of_sides_mm)}",
-        )
+        return _Refusal(Reason.OVER_SIZE_LIMIT, OVER_SIDES.format(index=index, sides=_cm(a + b + c), name=name, limit=_cm(limit.max_sum_of_sides_mm)))
     if (limit.min_length_mm is not None and a < limit.min_length_mm) or (limit.min_width_mm is not None and b < limit.min_width_mm):
         return _Refusal(
             Reason.UNDER_SIZE_LIMIT,
-            f"parcels[{index}] is {_cm(a)} x {_cm(b)}; {name} needs at least {_cm(limit.min_length_mm or 0)} x {_cm(limit.min_width_mm or 0)}",
+            UNDER_SIZE.format(
+                index=index, length=_cm(a), width=_cm(b), name=name, min_length=_cm(limit.min_length_mm or 0), min_width=_cm(limit.min_width_mm or 0)
+            ),
         )
     return None
 
@@ -700,4 +721,4 @@ def _combine(method: Method, refusals: list[tuple[str, _Refusal]]) -> Unavailabl
     reason = refusals[-1][1].reason
     if len(refusals) == 1:
         return UnavailableMethod(method, reason, refusals[0][1].message)
-    return UnavailableMethod(method, reason, "; ".join(f"{name}: {r.message}" for name, r in refusals))
+    return UnavailableMethod(method, reason, COMBINED_SEPARATOR.join(COMBINED.format(name=name, message=r.message) for name, r in refusals))
