@@ -10,7 +10,8 @@ GEN_DIR := kokokara/shipping/v1
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# setup.py builds the compiled quote kernel from its .pyx: a change to either reinstalls.
+$(STAMP): pyproject.toml setup.py kokokara/shipping/_quotekernel.pyx
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -51,7 +52,7 @@ bench-tracking: $(STAMP)
 	$(PY) bench/tracking_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info kokokara/shipping/_quotekernel.c kokokara/shipping/_quotekernel*.so
 
 ## Labels (issue 4): CreateLabel throughput with SQLite and PostgreSQL.
 bench-labels: $(STAMP)

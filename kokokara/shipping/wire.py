@@ -369,3 +369,54 @@ def batch_result(response: bytes | None = None, error: bytes | None = None) -> t
         head = _T_RESULT_ERROR + varint(size)
     inner = len(head) + size
     return _T_RESULTS + (_VARINTS[inner] if inner < _SMALL else varint(inner)) + head, response
+
+
+# --- what the compiled quote kernel (kokokara/shipping/_quotekernel.pyx) writes ----------------
+# It writes the same pieces as encode_plain: these constants, the lane heads and the encoded
+# refusals below, so the bytes come from one place.
+
+METHODS: tuple[model.Method, ...] = tuple(model.Method)  # a method's index in the kernel's tables
+REASONS: tuple[model.Reason, ...] = tuple(model.Reason)
+
+
+def kernel_tags() -> dict[str, bytes]:
+    return {
+        "options": _T_OPTIONS,
+        "weight": _T_WEIGHT,
+        "total": _T_TOTAL,
+        "breakdown": _T_BREAKDOWN,
+        "compensation": _T_COMP,
+        "postage": _T_POSTAGE,
+        "insurance": _T_INSURANCE,
+        "parcels": _T_PARCELS,
+        "parcel_weight": _T_P_WEIGHT,
+        "parcel_postage": _T_P_POSTAGE,
+        "parcel_insurance": _T_P_INSURANCE,
+        "parcel_bracket": _T_P_BRACKET,
+        "unavailable": _T_UNAVAILABLE,
+        "jpy": _JPY,
+        "units": _UNITS,
+        "results": _T_RESULTS,
+        "result_response": _T_RESULT_RESPONSE,
+    }
+
+
+def kernel_unavailable_heads() -> tuple[bytes, ...]:
+    """UnavailableMethod's method, reason and message tag, indexed method * len(REASONS) + reason."""
+    return tuple(_UNAVAILABLE_HEADS[id(m), id(r)] for m in METHODS for r in REASONS)
+
+
+def lane_head(lane: PricedLane) -> bytes:
+    """A priced lane's option template and delivery estimate, as encode_plain writes them."""
+    known = _LANE_HEADS.get(id(lane))
+    return known[1] if known is not None and known[0] is lane else _lane_head(lane)
+
+
+def unavailable(u: model.UnavailableMethod) -> bytes:
+    """One encoded GetQuoteResponse.unavailable entry."""
+    return _unavailable(u)
+
+
+def region_field(code: str) -> bytes:
+    """GetQuoteResponse.destination_region_code, encoded."""
+    return _region(code)
