@@ -126,7 +126,7 @@ def start(
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    engines = EngineHolder()
+    engines = EngineHolder(use_kernel=settings.quote_kernel)
     add_servicer(RateTablesServicer(engines), rates_pb2.DESCRIPTOR.services_by_name["RateService"], server)
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
@@ -203,7 +203,12 @@ def load_into(service: RunningService) -> None:
         service.health.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info(
         "rate tables loaded",
-        extra={"tables": sum(len(v) for v in book.tables.values()), "seconds": round(time.perf_counter() - started, 3)},
+        extra={
+            "tables": sum(len(v) for v in book.tables.values()),
+            "seconds": round(time.perf_counter() - started, 3),
+            # plain quotes in the compiled kernel, or all in Python (SHIPPING_QUOTE_KERNEL, or not built)
+            "quote_kernel": service.engines.kernel_in_use,
+        },
     )
 
 

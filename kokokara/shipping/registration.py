@@ -1,4 +1,5 @@
-"""Registers a servicer for a proto service, letting methods answer with pre-serialised bytes.
+"""Registers a servicer for a proto service, letting methods answer with pre-serialised bytes
+and, where the servicer asks (RAW_REQUESTS), take their requests as wire bytes.
 
 The generated add_*Servicer_to_server functions serialise every response with the message's
 SerializeToString. Servicers that build their responses as wire bytes (kokokara/shipping/wire.py)
@@ -25,6 +26,8 @@ def add_servicer(servicer: object, service: descriptor.ServiceDescriptor, server
     """Adds every method of `service` that `servicer` implements to `server`."""
     database = symbol_database.Default()
     handlers: dict[str, grpc.RpcMethodHandler] = {}
+    # Methods the servicer reads from their wire bytes (e.g. RateServicer.RAW_REQUESTS): no deserializer.
+    raw: frozenset[str] = getattr(servicer, "RAW_REQUESTS", frozenset())
     for method in service.methods:
         request_type = database.GetSymbol(method.input_type.full_name)
         behaviour: Callable[..., Any] = getattr(servicer, method.name)
@@ -36,5 +39,6 @@ def add_servicer(servicer: object, service: descriptor.ServiceDescriptor, server
             factory = grpc.unary_stream_rpc_method_handler
         else:
             factory = grpc.unary_unary_rpc_method_handler
-        handlers[method.name] = factory(behaviour, request_deserializer=request_type.FromString, response_serializer=_serialize)
+        deserializer = None if method.name in raw else request_type.FromString
+        handlers[method.name] = factory(behaviour, request_deserializer=deserializer, response_serializer=_serialize)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))

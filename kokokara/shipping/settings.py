@@ -42,6 +42,9 @@ class Settings:
     log_level: str = "INFO"
     # One log line per request; benchmarks may switch it off to measure the transport alone.
     log_requests: bool = True
+    # Plain quotes through the compiled quote kernel (kokokara/shipping/fastquote.py) when it is
+    # built; false answers every quote through the Python path (the same bytes, slower).
+    quote_kernel: bool = True
     # Labels (issue 4): SQLite file unless a PostgreSQL URL is given; S10 ranges; CN22/CN23 limit.
     database_path: Path = DEFAULT_DATABASE_PATH
     database_url: str = ""
@@ -133,6 +136,7 @@ class Settings:
             grace_seconds=float(_int(env, "SHIPPING_GRACE_SECONDS", int(d.grace_seconds), lo=0, hi=600)),
             log_level=env.get("SHIPPING_LOG_LEVEL", d.log_level).upper(),
             log_requests=_bool(env, "SHIPPING_LOG_REQUESTS", d.log_requests),
+            quote_kernel=_bool(env, "SHIPPING_QUOTE_KERNEL", d.quote_kernel),
             database_path=Path(env.get("SHIPPING_DATABASE_PATH", str(d.database_path))),
             database_url=env.get("SHIPPING_DATABASE_URL", d.database_url),
             s10_ranges_file=Path(env.get("SHIPPING_S10_RANGES_FILE", str(d.s10_ranges_file))),

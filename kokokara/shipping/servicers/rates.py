@@ -6,9 +6,10 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from domain.errors import DeadlineExceeded, FieldViolation, InvalidArgument, ShippingError, Unavailable, ViolationCollector
-from kokokara.shipping import wire
+from kokokara.shipping import fastquote, wire
 from kokokara.shipping.convert import date_from_proto, today_in_japan, yen_from_proto
 from kokokara.shipping.errors import to_status
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
@@ -24,6 +25,10 @@ MAX_SIDE_MM = 5_000
 MAX_VALUE_JPY = 1_000_000_000
 MAX_QUANTITY = 1_000_000
 MAX_METHODS = 20
+MAX_POSTAL_CODE = 32
+# What the quote kernel (kokokara/shipping/fastquote.py) checks before it takes a request: the same
+# bounds as plain_request below.
+KERNEL_LIMITS = fastquote.Limits(MAX_PARCELS, MAX_WEIGHT_G, MAX_SIDE_MM, MAX_VALUE_JPY, MAX_POSTAL_CODE, MAX_BATCH)
 
 METHOD_FROM_PROTO = {
     common_pb2.SHIPPING_METHOD_EMS: model.Method.EMS,
@@ -85,8 +90,8 @@ def quote_request_from_proto(msg: rates_pb2.GetQuoteRequest, known_regions: froz
     ship_date = date_from_proto(msg.ship_date, "ship_date", errors, today) if msg.HasField("ship_date") else today
     order_date = date_from_proto(msg.order_date, "order_date", errors, today) if msg.HasField("order_date") else today
     postal_code = msg.postal_code
-    if len(postal_code) > 32:
-        errors.add("postal_code", "must be at most 32 characters")
+    if len(postal_code) > MAX_POSTAL_CODE:
+        errors.add("postal_code", f"must be at most {MAX_POSTAL_CODE} characters")
     if errors.violations:
         errors.raise_if_any("INVALID_QUOTE_REQUEST")
     return model.QuoteRequest(region, tuple(parcels), ship_date, order_date, methods, contents, declared, msg.insure, postal_code)
@@ -101,7 +106,7 @@ def plain_request(msg: rates_pb2.GetQuoteRequest, known_regions: frozenset[str],
         return None
     region = msg.destination_region_code
     given = msg.parcels
-    if region not in known_regions or not 0 < len(given) <= MAX_PARCELS or len(msg.postal_code) > 32:
+    if region not in known_regions or not 0 < len(given) <= MAX_PARCELS or len(msg.postal_code) > MAX_POSTAL_CODE:
         return None
     parcels = []
     for p in given:
@@ -178,49 +183,101 @@ def quote_to_proto(quote: model.Quote) -> rates_pb2.GetQuoteResponse:
 
 
 class EngineHolder:
-    """The engine in use. Empty until the tables are loaded; swapped whole on a reload."""
+    """The engine in use. Empty until the tables are loaded; swapped whole on a reload, together
+    with the quote kernel bound to it (none when the kernel is off or not built)."""
 
-    def __init__(self) -> None:
-        self._engine: QuoteEngine | None = None
-        self._regions: frozenset[str] = frozenset()
+    def __init__(self, *, use_kernel: bool = True) -> None:
+        self._current: tuple[QuoteEngine, frozenset[str], fastquote.FastQuotes | None] | None = None
+        self._use_kernel = use_kernel and fastquote.available()
 
     def set(self, engine: QuoteEngine, known_regions: frozenset[str]) -> None:
-        self._engine, self._regions = engine, known_regions
+        fast = fastquote.FastQuotes(engine, known_regions, KERNEL_LIMITS) if self._use_kernel else None
+        self._current = (engine, known_regions, fast)
+
+    @property
+    def kernel_in_use(self) -> bool:
+        return self._use_kernel
 
     def get(self) -> tuple[QuoteEngine, frozenset[str]]:
-        engine = self._engine
-        if engine is None:
+        engine, regions, _ = self.get_with_kernel()
+        return engine, regions
+
+    def get_with_kernel(self) -> tuple[QuoteEngine, frozenset[str], fastquote.FastQuotes | None]:
+        current = self._current
+        if current is None:
             raise Unavailable("rate tables are still loading; retry shortly", reason="TABLES_NOT_LOADED")
-        return engine, self._regions
+        return current
+
+
+def parse_request(message_type: type, data: bytes) -> object:
+    """A request message from its wire bytes; bytes that are not one are INVALID_ARGUMENT."""
+    try:
+        return message_type.FromString(data)  # type: ignore[attr-defined]
+    except DecodeError:
+        raise InvalidArgument([FieldViolation("request", "is not a valid serialised message")], reason="MALFORMED_REQUEST") from None
 
 
 class RateServicer(rates_pb2_grpc.RateServiceServicer):
+    # GetQuote and BatchGetQuotes take their requests as wire bytes (kokokara.shipping.registration
+    # hands them over undecoded) so the quote kernel can read them; any other caller may pass the
+    # messages. Both answer with serialised bytes (kokokara/shipping/wire.py), passed through as they are.
+    RAW_REQUESTS = frozenset({"GetQuote", "BatchGetQuotes"})
+
     def __init__(self, engines: EngineHolder, today: Callable[[], date] = today_in_japan):
         self._engines = engines
         self._today = today
 
-    # GetQuote and BatchGetQuotes answer with serialised bytes (see kokokara/shipping/wire.py);
-    # kokokara.shipping.registration passes bytes through untouched.
+    def GetQuote(self, request: rates_pb2.GetQuoteRequest | bytes, context: grpc.ServicerContext) -> bytes:  # type: ignore[override]
+        engine, regions, fast = self._engines.get_with_kernel()
+        today = self._today()
+        if type(request) is bytes:
+            if fast is not None:
+                answer = fast.quote(request, today)
+                if answer is not None:
+                    return answer
+            request = parse_request(rates_pb2.GetQuoteRequest, request)  # type: ignore[assignment]
+        return quote_response(engine, regions, request, today)  # type: ignore[arg-type]
 
-    def GetQuote(self, request: rates_pb2.GetQuoteRequest, context: grpc.ServicerContext) -> bytes:  # type: ignore[override]
-        engine, regions = self._engines.get()
-        return quote_response(engine, regions, request, self._today())
+    def BatchGetQuotes(self, request: rates_pb2.BatchGetQuotesRequest | bytes, context: grpc.ServicerContext) -> bytes:  # type: ignore[override]
+        engine, regions, fast = self._engines.get_with_kernel()
+        today = self._today()
 
-    def BatchGetQuotes(self, request: rates_pb2.BatchGetQuotesRequest, context: grpc.ServicerContext) -> bytes:  # type: ignore[override]
+        def one(item: rates_pb2.GetQuoteRequest) -> tuple[bytes, ...]:
+            try:
+                return wire.batch_result(response=quote_response(engine, regions, item, today))
+            except ShippingError as error:
+                return wire.batch_result(error=to_status(error).SerializeToString())
+
+        def check_deadline() -> None:  # issue 7: stop once the caller's deadline has passed
+            if context.time_remaining() <= 0:
+                raise DeadlineExceeded("the caller's deadline passed during the batch", reason="DEADLINE_EXCEEDED")
+
+        if type(request) is bytes:
+            if fast is not None:
+
+                def fallback(item: bytes) -> bytes:
+                    # a request the kernel does not take; bytes the batch framed but that are no
+                    # GetQuoteRequest fail on their own, as any bad request of a batch does
+                    try:
+                        message = parse_request(rates_pb2.GetQuoteRequest, item)
+                    except ShippingError as error:
+                        return b"".join(wire.batch_result(error=to_status(error).SerializeToString()))
+                    return b"".join(one(message))  # type: ignore[arg-type]
+
+                answer = fast.batch(request, today, fallback, check_deadline)
+                if answer is not None:
+                    return answer
+            request = parse_request(rates_pb2.BatchGetQuotesRequest, request)  # type: ignore[assignment]
+        assert not isinstance(request, bytes)
         if not request.requests:
             raise InvalidArgument([FieldViolation("requests", "at least one request is required")], reason="INVALID_BATCH")
         if len(request.requests) > MAX_BATCH:
             raise InvalidArgument(
                 [FieldViolation("requests", f"at most {MAX_BATCH} requests per batch, got {len(request.requests)}")], reason="BATCH_TOO_LARGE"
             )
-        engine, regions = self._engines.get()
-        today = self._today()
         parts: list[bytes] = []
         for i, item in enumerate(request.requests):
-            if i % 64 == 63 and context.time_remaining() <= 0:  # issue 7: stop once the caller's deadline has passed
-                raise DeadlineExceeded("the caller's deadline passed during the batch", reason="DEADLINE_EXCEEDED")
-            try:
-                parts.extend(wire.batch_result(response=quote_response(engine, regions, item, today)))
-            except ShippingError as error:
-                parts.extend(wire.batch_result(error=to_status(error).SerializeToString()))
+            if i % 64 == 63:
+                check_deadline()
+            parts.extend(one(item))
         return b"".join(parts)
