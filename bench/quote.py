@@ -1,8 +1,9 @@
 """Quote benchmarks.
 
 1. In-process: latency of QuoteEngine.quote for one parcel and all five methods over varied real
-   carts (p50, p99). Target: p50 <= 50 us. Also the servicer's whole path for the same carts, as
-   GetQuote runs it: request message to response bytes (quote_plain and the wire encoding).
+   carts (p50, p99). Target: p50 <= 50 us. Also the servicer's whole path for the same carts:
+   the Python path (request message to response bytes: quote_plain and the wire encoding) and the
+   compiled quote kernel, which GetQuote uses by default (request bytes to response bytes).
 2. Over gRPC: GetQuote throughput against an empty RPC on the same server in the same run, as a
    ratio. The server runs in its own process (bench/_server.py: the real composition root plus one
    empty RPC through the same interceptor); a grpc.aio client keeps a fixed number of calls in
@@ -36,7 +37,8 @@ from pathlib import Path
 
 import grpc
 
-from kokokara.shipping.servicers.rates import quote_response
+from kokokara.shipping import fastquote
+from kokokara.shipping.servicers.rates import KERNEL_LIMITS, quote_response
 from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
 from kokokara.shipping.v1 import rates_pb2
 from rates.model import Parcel, QuoteRequest
@@ -87,7 +89,23 @@ def in_process(n: int) -> dict[str, float]:
         quote_response(engine, regions, msg, day)
         path.append(clock() - t)
     path.sort()
+    # The same carts through the compiled quote kernel, as GetQuote serves them by default: request
+    # bytes to response bytes (kokokara/shipping/fastquote.py).
+    kernel_path: list[int] = []
+    if fastquote.available():
+        fast = fastquote.FastQuotes(engine, regions, KERNEL_LIMITS)
+        payloads = [m.SerializeToString() for m in messages]
+        for data in payloads:
+            assert fast.quote(data, day) is not None
+        for i in range(n):
+            data = payloads[i % len(payloads)]
+            t = clock()
+            fast.quote(data, day)
+            kernel_path.append(clock() - t)
+        kernel_path.sort()
     return {
+        "kernel_path_p50_us": kernel_path[len(kernel_path) // 2] / 1000 if kernel_path else float("nan"),
+        "kernel_path_p99_us": kernel_path[int(len(kernel_path) * 0.99)] / 1000 if kernel_path else float("nan"),
         "quote_p50_us": samples[len(samples) // 2] / 1000,
         "quote_p99_us": samples[int(len(samples) * 0.99)] / 1000,
         "quote_mean_us": statistics.fmean(samples) / 1000,
@@ -223,7 +241,9 @@ def main() -> None:
     print(f"machine                     {figures['machine']}")
     print(f"in-process quote p50 / p99  {figures['quote_p50_us']:.1f} us / {figures['quote_p99_us']:.1f} us  (target p50 <= 50 us)")
     path = f"{figures['servicer_path_p50_us']:.1f} us / {figures['servicer_path_p99_us']:.1f} us"
-    print(f"servicer path p50 / p99     {path}  (request message to response bytes, in-process)")
+    print(f"Python path p50 / p99       {path}  (request message to response bytes, in-process)")
+    kernel = f"{figures['kernel_path_p50_us']:.1f} us / {figures['kernel_path_p99_us']:.1f} us"
+    print(f"kernel path p50 / p99       {kernel}  (request bytes to response bytes, compiled kernel, in-process)")
     print(f"empty RPC                   {figures['empty_rps']:.0f} rps  p50 {figures['empty_p50_ms']:.2f} ms  p99 {figures['empty_p99_ms']:.2f} ms")
     print(f"GetQuote                    {figures['quote_rps']:.0f} rps  p50 {figures['quote_p50_ms']:.2f} ms  p99 {figures['quote_p99_ms']:.2f} ms")
     print(f"GetQuote / empty RPC        {figures['quote_to_empty_ratio']:.2f}  (target >= 0.8; {args.workers} worker(s), {connections} connection(s))")
