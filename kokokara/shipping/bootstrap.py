@@ -127,6 +127,8 @@ def start(
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     engines = EngineHolder(use_kernel=settings.quote_kernel)
+    if settings.quote_kernel and not engines.kernel_in_use:
+        log.warning("the quote kernel is not built (no C compiler at install time): every quote takes the slower Python path")
     add_servicer(RateTablesServicer(engines), rates_pb2.DESCRIPTOR.services_by_name["RateService"], server)
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
