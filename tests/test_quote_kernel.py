@@ -176,6 +176,9 @@ def test_wire_details() -> None:
     assert FAST.quote(base[:-1], TODAY) is None  # cut short: malformed
     assert FAST.quote(b"\xff" * 11, TODAY) is None
     assert FAST.quote(b"", TODAY) is None
+    # weights as ten-byte varints: -1 (two's complement) is handed back; so is one past 64 bits
+    check(b"\x0a\x02US\x1a\x0b\x08" + b"\xff" * 9 + b"\x01", taken=False)
+    assert FAST.quote(b"\x0a\x02US\x1a\x0b\x08" + b"\xe8\x87" + b"\x80" * 7 + b"\x02", TODAY) is None
     # a parcel with a repeated field: the last one wins, in both
     check(b"\x0a\x02US\x1a\x06\x08\xe8\x07\x08\x90\x4e", taken=True)
 
@@ -325,3 +328,29 @@ def test_bytes_that_are_no_request_are_invalid_argument(channel: grpc.Channel, s
     found = status_details(failure.value)
     assert found.reason == "MALFORMED_REQUEST" and "request" in found.fields
     assert stub.GetQuote(request("US", (500, 0, 0, 0)), timeout=10).options  # and the server goes on
+
+
+def test_on_equal_price_the_tracked_product_wins_whichever_comes_first() -> None:
+    # No shipped table has airmail's two products at one price, so the tie-break is checked on a
+    # plan made by hand: two lanes at 500 JPY, told apart by the product name in their heads.
+    kernel = fastquote.kernel
+
+    def lane(name: str, tracked: bool) -> object:
+        head = rates_pb2.QuoteOption(product_name=name).SerializeToString()
+        return kernel.Lane(
+            {
+                "tracked": tracked,
+                "combined": fastquote.template(f"{name}: \x00m"),
+                "head": head,
+                "brackets": ((2000,), (500,), fastquote.template("past \x00w")),
+                "each": 0,
+            }
+        )
+
+    airmail = wire.METHODS.index(next(m for m in wire.METHODS if m.value == "airmail"))
+    data = request("ZZ", (800, 0, 0, 0)).SerializeToString()
+    for lanes in ((lane("untracked", False), lane("tracked", True)), (lane("tracked", True), lane("untracked", False))):
+        plan = kernel.Plan(wire.region_field("ZZ"), (kernel.MethodPlan(airmail, 0, None, lanes),))
+        answer = rates_pb2.GetQuoteResponse.FromString(kernel.quote(data, {b"ZZ": plan}, lambda region: None))
+        assert [o.product_name for o in answer.options] == ["tracked"]
+        assert answer.options[0].total_price.units == 500

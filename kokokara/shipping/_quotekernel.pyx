@@ -374,6 +374,8 @@ cdef inline bint read_varint(const uint8_t** pp, const uint8_t* end, uint64_t* o
     while p < end and shift < 64:
         byte = p[0]
         p += 1
+        if shift == 63 and byte > 1:
+            return False  # past 64 bits: whatever protobuf makes of it, the Python path decides
         v |= (<uint64_t>(byte & 0x7F)) << shift
         if byte < 0x80:
             pp[0] = p
