@@ -9,10 +9,11 @@
    empty RPC through the same interceptor); a grpc.aio client keeps a fixed number of calls in
    flight with pre-serialised requests. Target: ratio >= 0.8.
 
-    .venv/bin/python bench/quote.py [--seconds 5] [--concurrency 32] [--workers 1] [--connections N] [--servicer-cpu]
+    .venv/bin/python bench/quote.py [--seconds 5] [--concurrency 32] [--workers N] [--connections N] [--servicer-cpu]
 
---workers 2 runs the server as server.py does by default on two cores (one worker per core, one
-port with SO_REUSEPORT); the client then opens 8 connections so the kernel spreads them.
+By default the server runs as server.py does by default: one worker per core, one port with
+SO_REUSEPORT; with several workers the client opens 8 connections so the kernel spreads them.
+--workers 1 measures one process (it swings more from run to run: docs/performance.md).
 
 --servicer-cpu also reports the thread CPU time the GetQuote servicer (translation, engine, wire
 encoding) takes per call inside the loaded server, to compare with the in-process figure.
@@ -225,7 +226,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--no-request-log", action="store_true", help="switch off the per-request log line on the server")
-    parser.add_argument("--workers", type=int, default=1, help="server worker processes (server.py's default is one per core)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="server worker processes (default: one per core, as server.py runs by default)"
+    )
     parser.add_argument(
         "--servicer-cpu",
         action="store_true",

@@ -172,21 +172,17 @@ cdef int put_cm(Buf* b, int64_t mm) except -1:
     return put(b, tmp, n)
 
 
-def format_grams(long long grams):
-    """The kernel's wording of a weight, for tests."""
+def wording(str unit, long long value):
+    """The kernel's wording of a weight in grams (unit "g") or a length in millimetres ("mm"), for
+    tests to compare with the domain's."""
     cdef Buf b = Buf(NULL, 0, 0)
     try:
-        put_grams(&b, grams)
-        return PyBytes_FromStringAndSize(b.data, b.size).decode()
-    finally:
-        PyMem_Free(b.data)
-
-
-def format_cm(long long mm):
-    """The kernel's wording of a length, for tests."""
-    cdef Buf b = Buf(NULL, 0, 0)
-    try:
-        put_cm(&b, mm)
+        if unit == "g":
+            put_grams(&b, value)
+        elif unit == "mm":
+            put_cm(&b, value)
+        else:
+            raise ValueError(unit)
         return PyBytes_FromStringAndSize(b.data, b.size).decode()
     finally:
         PyMem_Free(b.data)
