@@ -354,3 +354,14 @@ def test_on_equal_price_the_tracked_product_wins_whichever_comes_first() -> None
         answer = rates_pb2.GetQuoteResponse.FromString(kernel.quote(data, {b"ZZ": plan}, lambda region: None))
         assert [o.product_name for o in answer.options] == ["tracked"]
         assert answer.options[0].total_price.units == 500
+
+
+def test_plans_are_compiled_before_the_engine_is_swapped_in() -> None:
+    from kokokara.shipping.servicers.rates import EngineHolder
+
+    holder = EngineHolder(today=lambda: TODAY)
+    holder.set(ENGINE, KNOWN)
+    _, _, fast = holder.get_with_kernel()
+    assert fast is not None
+    day = fast._day(TODAY)
+    assert sum(plan is not None for plan in day.plans.values()) == len([r for r in KNOWN if ENGINE.resolved(r, TODAY, TODAY) is not None]) > 200

@@ -214,6 +214,12 @@ class FastQuotes:
             current = self._today = _Day(today, self._engine, self._known)
         return current
 
+    def prepare(self, today: date) -> int:
+        """Compiles every destination's plan for `today` now (about 0.3 ms each, 227 destinations:
+        70 ms) rather than on each destination's first quote; returns how many have a plan."""
+        day = self._day(today)
+        return sum(day.resolve(region.encode()) is not None for region in sorted(self._known))
+
     def quote(self, request: bytes, today: date) -> bytes | None:
         """The serialised GetQuoteResponse, or None: the Python path answers that request."""
         day = self._day(today)

@@ -186,12 +186,16 @@ class EngineHolder:
     """The engine in use. Empty until the tables are loaded; swapped whole on a reload, together
     with the quote kernel bound to it (none when the kernel is off or not built)."""
 
-    def __init__(self, *, use_kernel: bool = True) -> None:
+    def __init__(self, *, use_kernel: bool = True, today: Callable[[], date] = today_in_japan) -> None:
         self._current: tuple[QuoteEngine, frozenset[str], fastquote.FastQuotes | None] | None = None
         self._use_kernel = use_kernel and fastquote.available()
+        self._today = today
 
     def set(self, engine: QuoteEngine, known_regions: frozenset[str]) -> None:
-        fast = fastquote.FastQuotes(engine, known_regions, KERNEL_LIMITS) if self._use_kernel else None
+        fast = None
+        if self._use_kernel:
+            fast = fastquote.FastQuotes(engine, known_regions, KERNEL_LIMITS)
+            fast.prepare(self._today())  # before the swap: no caller waits for a plan to compile
         self._current = (engine, known_regions, fast)
 
     @property
