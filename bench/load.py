@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -368,6 +369,19 @@ def run_scenario(
     return figures
 
 
+def alternated_pairs(pool: ProcessPoolExecutor, server: BenchServer, args: argparse.Namespace, regions: list[str], run: str, standin: Any) -> list[float]:
+    """GetQuote's throughput over the empty RPC's, measured as pairs of short runs taken one right
+    after the other: the machine's drift (the empty RPC alone moves by 30% within a minute here)
+    then hits both sides of a pair alike, which a ratio to empty runs a minute apart does not."""
+    short = argparse.Namespace(**{**vars(args), "seconds": args.pair_seconds})
+    ratios = []
+    for i in range(args.pairs):  # every other pair starts with GetQuote, so a steady drift cancels out
+        order = ("empty", "get_quote") if i % 2 == 0 else ("get_quote", "empty")
+        found = {name: run_scenario(pool, server, name, short, regions, f"{run}-p{i}{name}", standin) for name in order}
+        ratios.append(found["get_quote"]["rps"] / found["empty"]["rps"])
+    return ratios
+
+
 def startup_times(workers: int, runs: int, db_dir: Path) -> dict[str, float]:
     """Seconds from starting `server.py --workers N` to its "serving" log line (every worker SERVING)."""
     times = []
@@ -414,6 +428,13 @@ def main() -> int:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--startup-runs", type=int, default=3)
     parser.add_argument("--request-log", action="store_true", help="leave the per-request log line on")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="also alternate the empty RPC and GetQuote this many times (--pair-seconds each) and give the median of the pairs' ratios",
+    )
+    parser.add_argument("--pair-seconds", type=float, default=2.0)
     args = parser.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s != "empty"]
     worker_counts = [int(w) for w in args.workers.split(",")]
@@ -436,14 +457,21 @@ def main() -> int:
                 for scenario in scenarios:
                     rows.append(run_scenario(pool, server, scenario, args, regions, f"{run_id}-{workers}-{scenario}", standin))
                 rows.append(run_scenario(pool, server, "empty", args, regions, f"{run_id}-{workers}-e1", standin))
+                pairs = alternated_pairs(pool, server, args, regions, f"{run_id}-{workers}", standin) if args.pairs else None
                 loaded = {str(p): rss_mb(p) for p in server.pids}
             finally:
                 server.stop()
             empty_rps = (rows[0]["rps"] + rows[-1]["rps"]) / 2
             for row in rows:
                 row["ratio_to_empty"] = row["rps"] / empty_rps
-            report["runs"][str(workers)] = {"scenarios": rows, "rss_idle": idle, "rss_after": loaded, "empty_rps_mean": empty_rps}
+            report["runs"][str(workers)] = {"scenarios": rows, "rss_idle": idle, "rss_after": loaded, "empty_rps_mean": empty_rps, "pairs": pairs}
             print_table(workers, rows, idle, loaded)
+            if pairs:
+                ratios = sorted(pairs)
+                print(
+                    f"  GetQuote / empty over {len(ratios)} alternated pairs of {args.pair_seconds:g} s: "
+                    f"median {statistics.median(ratios):.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+                )
         report["startup"] = {str(w): startup_times(w, args.startup_runs, Path(tmp)) for w in worker_counts} if args.startup_runs else {}
     if len(worker_counts) > 1:
         one, many = report["runs"][str(worker_counts[0])]["scenarios"], report["runs"][str(worker_counts[-1])]["scenarios"]
