@@ -664,7 +664,7 @@ cdef int answer(Plan plan, Request* r, Buf* out) except -1:
     cdef Buf messages = Buf(NULL, 0, 0)
     cdef MethodPlan method
     cdef Lane lane, other
-    cdef Py_ssize_t start, body, combined
+    cdef Py_ssize_t start, combined
     try:
         for m in range(len(plan.methods)):
             method = <MethodPlan>plan.methods[m]
