@@ -18,16 +18,12 @@ import pycountry
 
 from domain.errors import NotFound
 from rates.model import ALL_METHODS, Method, Parcel, Product, QuoteRequest, Reason
-from rates.quote import QuoteEngine
+from rates.quote import QuoteEngine, grams_text
 from rates.tables import ZONE_SCHEME_ZONES, RateBook, RateTable
 
 # A light parcel: what ListDestinations prices to learn whether a method is offered at all.
 PROBE_WEIGHT_G = 100
 ZONE_FAMILIES = ("ems", "parcel", "letter_post")
-
-
-def _grams(weight_g: int) -> str:
-    return f"{weight_g / 1000:g} kg" if weight_g >= 1000 else f"{weight_g} g"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +80,11 @@ def completeness(table: RateTable, rows: Sequence[TableRow], product_max_weight_
     missing = tuple(z for z in ZONE_SCHEME_ZONES[table.zone_scheme] if z not in tops)
     heaviest = max(tops.values(), default=0)
     notes = [f"zone {z} has no published rate" for z in missing]
-    notes += [f"zone {z} is priced only up to {_grams(top)} (other zones up to {_grams(heaviest)})" for z, top in sorted(tops.items()) if top < heaviest]
+    notes += [
+        f"zone {z} is priced only up to {grams_text(top)} (other zones up to {grams_text(heaviest)})" for z, top in sorted(tops.items()) if top < heaviest
+    ]
     if product_max_weight_g is not None and heaviest < product_max_weight_g:
-        notes.append(f"priced only up to {_grams(heaviest)}; the product takes up to {_grams(product_max_weight_g)}")
+        notes.append(f"priced only up to {grams_text(heaviest)}; the product takes up to {grams_text(product_max_weight_g)}")
     return zones, missing, heaviest, tuple(notes)
 
 

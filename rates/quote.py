@@ -143,9 +143,6 @@ def cm_text(mm: int) -> str:
     return f"{mm / 10:g} cm"
 
 
-_grams, _cm = grams_text, cm_text
-
-
 def add_months(day: date, months: int) -> date:
     month = day.month - 1 + months
     year = day.year + month // 12
@@ -631,11 +628,11 @@ def _price_one(lane: PricedLane, parcels: list[tuple[int, int, int, int]]) -> Pl
 
 
 def _past_table(name: str, index: int, grams: int, zone: int) -> _Refusal:
-    return _Refusal(Reason.NO_PUBLISHED_RATE, PAST_TABLE.format(index=index, name=name, weight=_grams(grams), zone=zone))
+    return _Refusal(Reason.NO_PUBLISHED_RATE, PAST_TABLE.format(index=index, name=name, weight=grams_text(grams), zone=zone))
 
 
 def _over_contract(index: int, billable: int, divisor: int, top_weight: int) -> _Refusal:
-    return _Refusal(Reason.OVER_WEIGHT_LIMIT, OVER_CONTRACT.format(index=index, weight=_grams(billable), divisor=divisor, limit=_grams(top_weight)))
+    return _Refusal(Reason.OVER_WEIGHT_LIMIT, OVER_CONTRACT.format(index=index, weight=grams_text(billable), divisor=divisor, limit=grams_text(top_weight)))
 
 
 def _cheapest_first(option: QuoteOption) -> tuple[int, str]:
@@ -681,23 +678,30 @@ def _bounds(limit: Limit) -> tuple[int, int, int, int, int, int]:
 
 def _check_limit(name: str, limit: Limit, index: int, parcel: Parcel) -> _Refusal | None:
     if parcel.weight_g > limit.max_weight_g:
-        return _Refusal(Reason.OVER_WEIGHT_LIMIT, OVER_WEIGHT.format(index=index, weight=_grams(parcel.weight_g), name=name, limit=_grams(limit.max_weight_g)))
+        return _Refusal(
+            Reason.OVER_WEIGHT_LIMIT, OVER_WEIGHT.format(index=index, weight=grams_text(parcel.weight_g), name=name, limit=grams_text(limit.max_weight_g))
+        )
     if not parcel.length_mm:
         return None
     a, b, c = parcel.sides
     if limit.max_length_mm is not None and a > limit.max_length_mm:
-        return _Refusal(Reason.OVER_SIZE_LIMIT, TOO_LONG.format(index=index, length=_cm(a), name=name, limit=_cm(limit.max_length_mm)))
+        return _Refusal(Reason.OVER_SIZE_LIMIT, TOO_LONG.format(index=index, length=cm_text(a), name=name, limit=cm_text(limit.max_length_mm)))
     if limit.max_length_plus_girth_mm is not None and a + 2 * (b + c) > limit.max_length_plus_girth_mm:
         return _Refusal(
-            Reason.OVER_SIZE_LIMIT, OVER_GIRTH.format(index=index, girth=_cm(a + 2 * (b + c)), name=name, limit=_cm(limit.max_length_plus_girth_mm))
+            Reason.OVER_SIZE_LIMIT, OVER_GIRTH.format(index=index, girth=cm_text(a + 2 * (b + c)), name=name, limit=cm_text(limit.max_length_plus_girth_mm))
         )
     if limit.max_sum_of_sides_mm is not None and a + b + c > limit.max_sum_of_sides_mm:
-        return _Refusal(Reason.OVER_SIZE_LIMIT, OVER_SIDES.format(index=index, sides=_cm(a + b + c), name=name, limit=_cm(limit.max_sum_of_sides_mm)))
+        return _Refusal(Reason.OVER_SIZE_LIMIT, OVER_SIDES.format(index=index, sides=cm_text(a + b + c), name=name, limit=cm_text(limit.max_sum_of_sides_mm)))
     if (limit.min_length_mm is not None and a < limit.min_length_mm) or (limit.min_width_mm is not None and b < limit.min_width_mm):
         return _Refusal(
             Reason.UNDER_SIZE_LIMIT,
             UNDER_SIZE.format(
-                index=index, length=_cm(a), width=_cm(b), name=name, min_length=_cm(limit.min_length_mm or 0), min_width=_cm(limit.min_width_mm or 0)
+                index=index,
+                length=cm_text(a),
+                width=cm_text(b),
+                name=name,
+                min_length=cm_text(limit.min_length_mm or 0),
+                min_width=cm_text(limit.min_width_mm or 0),
             ),
         )
     return None

@@ -408,8 +408,7 @@ def kernel_unavailable_heads() -> tuple[bytes, ...]:
 
 def lane_head(lane: PricedLane) -> bytes:
     """A priced lane's option template and delivery estimate, as encode_plain writes them."""
-    known = _LANE_HEADS.get(id(lane))
-    return known[1] if known is not None and known[0] is lane else _lane_head(lane)
+    return _lane_head(lane)
 
 
 def unavailable(u: model.UnavailableMethod) -> bytes:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from typing import TypeVar
 
 import grpc
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
 from domain.errors import DeadlineExceeded, FieldViolation, InvalidArgument, ShippingError, Unavailable, ViolationCollector
 from kokokara.shipping import fastquote, wire
@@ -26,6 +27,7 @@ MAX_VALUE_JPY = 1_000_000_000
 MAX_QUANTITY = 1_000_000
 MAX_METHODS = 20
 MAX_POSTAL_CODE = 32
+RequestT = TypeVar("RequestT", bound=Message)
 # What the quote kernel (kokokara/shipping/fastquote.py) checks before it takes a request: the same
 # bounds as plain_request below.
 KERNEL_LIMITS = fastquote.Limits(MAX_PARCELS, MAX_WEIGHT_G, MAX_SIDE_MM, MAX_VALUE_JPY, MAX_POSTAL_CODE, MAX_BATCH)
@@ -213,10 +215,10 @@ class EngineHolder:
         return current
 
 
-def parse_request(message_type: type, data: bytes) -> object:
+def parse_request(message_type: type[RequestT], data: bytes) -> RequestT:
     """A request message from its wire bytes; bytes that are not one are INVALID_ARGUMENT."""
     try:
-        return message_type.FromString(data)  # type: ignore[attr-defined]
+        return message_type.FromString(data)
     except DecodeError:
         raise InvalidArgument([FieldViolation("request", "is not a valid serialised message")], reason="MALFORMED_REQUEST") from None
 
@@ -234,13 +236,13 @@ class RateServicer(rates_pb2_grpc.RateServiceServicer):
     def GetQuote(self, request: rates_pb2.GetQuoteRequest | bytes, context: grpc.ServicerContext) -> bytes:  # type: ignore[override]
         engine, regions, fast = self._engines.get_with_kernel()
         today = self._today()
-        if type(request) is bytes:
+        if isinstance(request, bytes):
             if fast is not None:
                 answer = fast.quote(request, today)
                 if answer is not None:
                     return answer
-            request = parse_request(rates_pb2.GetQuoteRequest, request)  # type: ignore[assignment]
-        return quote_response(engine, regions, request, today)  # type: ignore[arg-type]
+            request = parse_request(rates_pb2.GetQuoteRequest, request)
+        return quote_response(engine, regions, request, today)
 
     def BatchGetQuotes(self, request: rates_pb2.BatchGetQuotesRequest | bytes, context: grpc.ServicerContext) -> bytes:  # type: ignore[override]
         engine, regions, fast = self._engines.get_with_kernel()
@@ -256,7 +258,7 @@ class RateServicer(rates_pb2_grpc.RateServiceServicer):
             if context.time_remaining() <= 0:
                 raise DeadlineExceeded("the caller's deadline passed during the batch", reason="DEADLINE_EXCEEDED")
 
-        if type(request) is bytes:
+        if isinstance(request, bytes):
             if fast is not None:
 
                 def fallback(item: bytes) -> bytes:
@@ -266,13 +268,12 @@ class RateServicer(rates_pb2_grpc.RateServiceServicer):
                         message = parse_request(rates_pb2.GetQuoteRequest, item)
                     except ShippingError as error:
                         return b"".join(wire.batch_result(error=to_status(error).SerializeToString()))
-                    return b"".join(one(message))  # type: ignore[arg-type]
+                    return b"".join(one(message))
 
                 answer = fast.batch(request, today, fallback, check_deadline)
                 if answer is not None:
                     return answer
-            request = parse_request(rates_pb2.BatchGetQuotesRequest, request)  # type: ignore[assignment]
-        assert not isinstance(request, bytes)
+            request = parse_request(rates_pb2.BatchGetQuotesRequest, request)
         if not request.requests:
             raise InvalidArgument([FieldViolation("requests", "at least one request is required")], reason="INVALID_BATCH")
         if len(request.requests) > MAX_BATCH:
