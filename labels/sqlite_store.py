@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -86,6 +87,26 @@ def _label(row: sqlite3.Row) -> Label:
     )
 
 
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """PRAGMA journal_mode=WAL, retried while another connection holds the lock it needs.
+
+    Switching a new file to WAL takes an exclusive lock, and SQLite reports "database is locked" at
+    once, without its busy handler, when another connection is opening the same new file (two
+    workers of `server.py --workers 2` starting on a fresh database did). Once the file is in WAL
+    mode, which is kept in the file, the pragma changes nothing and takes no such lock."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 class SqliteLabelStore:
     def __init__(self, path: Path):
         self.path = path
@@ -102,7 +123,7 @@ class SqliteLabelStore:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             # Erased personal data is overwritten in the file, not left in free pages (issue 7).

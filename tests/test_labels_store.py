@@ -20,6 +20,7 @@ from labels.model import LabelStatus
 from labels.postgres_store import MIGRATIONS, PostgresLabelStore
 from labels.ranges import SerialRange
 from labels.service import LabelService
+from labels.sqlite_store import MIGRATIONS as SQLITE_MIGRATIONS
 from labels.sqlite_store import SqliteLabelStore
 from labels.store import LabelStore
 from rates.model import Product
@@ -212,6 +213,27 @@ def test_postgres_migrations_from_two_processes_at_once(pg_url: str) -> None:
         assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (len(MIGRATIONS),)
     for s in stores:
         s.close()
+
+
+def test_sqlite_stores_opened_at_once_on_a_new_file(tmp_path: Path) -> None:
+    # server.py --workers 2 on a fresh database: the workers open the same new file at once. Putting
+    # a new file into WAL mode used to fail one of them with "database is locked" (about one round
+    # in ten of this test); each round is a new file opened by six connections released together.
+    for round_ in range(50):
+        path = tmp_path / f"labels-{round_}.sqlite3"
+        start = threading.Barrier(6)
+
+        def open_at_once(_: int, path: Path = path, start: threading.Barrier = start) -> SqliteLabelStore:
+            start.wait()
+            return SqliteLabelStore(path)
+
+        with ThreadPoolExecutor(6) as pool:
+            stores = list(pool.map(open_at_once, range(6)))
+        versions = stores[0]._conn().execute("SELECT count(*) FROM schema_migrations").fetchone()
+        mode = stores[0]._conn().execute("PRAGMA journal_mode").fetchone()
+        for store in stores:
+            store.close()
+        assert versions == (len(SQLITE_MIGRATIONS),) and mode == ("wal",)
 
 
 def test_created_at_is_kept(open_store: Opener, engine: QuoteEngine) -> None:

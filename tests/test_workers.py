@@ -42,6 +42,9 @@ class ServerProcess:
         )
         self.lines: queue.Queue[dict] = queue.Queue()
         self.seen: list[dict] = []
+        # What is not a JSON log line (a traceback of a worker that died before logging) is kept
+        # for the failure message.
+        self.other: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -49,6 +52,8 @@ class ServerProcess:
         for line in self.proc.stderr:
             if line.startswith("{"):
                 self.lines.put(json.loads(line))
+            else:
+                self.other.append(line)
 
     def wait_for(self, condition: Callable[[dict], bool], seconds: float = 60) -> dict:
         deadline = time.monotonic() + seconds
@@ -62,7 +67,8 @@ class ServerProcess:
             self.seen.append(entry)
             if condition(entry):
                 return entry
-        raise AssertionError(f"no such log line; seen: {[e['message'] for e in self.seen]}")
+        seen = [e["message"] for e in self.seen]
+        raise AssertionError(f"no such log line; seen: {seen}; other output: {''.join(self.other)[-4000:]!r}")
 
     def drain(self) -> list[dict]:
         while True:
