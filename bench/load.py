@@ -4,6 +4,7 @@ given as a ratio to an empty RPC measured on the same server in the same run.
     .venv/bin/python bench/load.py [--workers 1,2] [--seconds 5] [--clients 2] [--concurrency 64]
                                    [--scenarios empty,get_quote,batch,tracking,create_label,mix]
                                    [--startup-runs 3] [--request-log]
+                                   [--pairs N] [--scaling-pairs N] [--pair-seconds 2]
 
 The server is bench/_server.py: the composition root (bootstrap.start) plus the empty RPC
 /kokokara.bench.Bench/Empty added through `extra_handlers`, so it passes the same threads and
@@ -24,6 +25,12 @@ Scenarios:
                 against the stand-in Japan Post (tracking/standin.py) run by this script
 - create_label  CreateLabel (SQLite, PDF), each request a new request_id
 - mix           70% GetQuote, 10% BatchGetQuotes of 10, 15% cached GetTracking, 5% CreateLabel
+
+--pairs N alternates the empty RPC and GetQuote N times on each server. --scaling-pairs N runs a
+1-worker and a 2-worker server side by side (the idle one takes next to no CPU) and alternates
+short runs of every scenario between them, N pairs each: the machine's drift, which moves the empty
+RPC by 30% within a minute here, then falls on both halves of a pair, as it does not on runs a
+minute apart. Both print the median ratio of the pairs and their range.
 
 Writes bench/results/load.json; docs/performance.md records the figures.
 """
@@ -382,6 +389,22 @@ def alternated_pairs(pool: ProcessPoolExecutor, server: BenchServer, args: argpa
     return ratios
 
 
+def scaling_pairs(
+    pool: ProcessPoolExecutor, servers: dict[int, BenchServer], scenarios: list[str], args: argparse.Namespace, regions: list[str], run: str, standin: Any
+) -> dict[str, list[float]]:
+    """Throughput of the larger server over the smaller one, per scenario, from pairs of short runs
+    taken back to back (each pair alternates which server goes first, so a steady drift cancels)."""
+    short = argparse.Namespace(**{**vars(args), "seconds": args.pair_seconds})
+    few, many = sorted(servers)
+    ratios: dict[str, list[float]] = {name: [] for name in ["empty", *scenarios]}
+    for i in range(args.scaling_pairs):
+        for name in ratios:
+            order = (few, many) if i % 2 == 0 else (many, few)
+            found = {w: run_scenario(pool, servers[w], name, short, regions, f"{run}-s{i}{name}{w}", standin)["rps"] for w in order}
+            ratios[name].append(found[many] / found[few])
+    return ratios
+
+
 def startup_times(workers: int, runs: int, db_dir: Path) -> dict[str, float]:
     """Seconds from starting `server.py --workers N` to its "serving" log line (every worker SERVING)."""
     times = []
@@ -434,6 +457,12 @@ def main() -> int:
         default=0,
         help="also alternate the empty RPC and GetQuote this many times (--pair-seconds each) and give the median of the pairs' ratios",
     )
+    parser.add_argument(
+        "--scaling-pairs",
+        type=int,
+        default=0,
+        help="also run the first and last worker counts side by side and alternate every scenario between them this many times (--pair-seconds each)",
+    )
     parser.add_argument("--pair-seconds", type=float, default=2.0)
     args = parser.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s != "empty"]
@@ -472,6 +501,22 @@ def main() -> int:
                     f"  GetQuote / empty over {len(ratios)} alternated pairs of {args.pair_seconds:g} s: "
                     f"median {statistics.median(ratios):.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})"
                 )
+        if args.scaling_pairs and len(worker_counts) > 1:
+            ends = (worker_counts[0], worker_counts[-1])
+            servers = {w: BenchServer(w, standin.url, Path(tmp), args.request_log) for w in ends}
+            try:
+                for server in servers.values():
+                    if "tracking" in scenarios or "mix" in scenarios:
+                        warm_tracking(server.address)
+                found = scaling_pairs(pool, servers, scenarios, args, regions, f"{run_id}-pairs", standin)
+            finally:
+                for server in servers.values():
+                    server.stop()
+            report["scaling_pairs"] = found
+            print(f"\n{ends[1]} workers / {ends[0]} worker over {args.scaling_pairs} alternated pairs of {args.pair_seconds:g} s (servers side by side):")
+            for name, values in found.items():
+                ordered = sorted(values)
+                print(f"  {name:<18} median {statistics.median(ordered):5.2f}x  ({ordered[0]:.2f}-{ordered[-1]:.2f})")
         report["startup"] = {str(w): startup_times(w, args.startup_runs, Path(tmp)) for w in worker_counts} if args.startup_runs else {}
     if len(worker_counts) > 1:
         one, many = report["runs"][str(worker_counts[0])]["scenarios"], report["runs"][str(worker_counts[-1])]["scenarios"]

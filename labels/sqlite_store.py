@@ -7,6 +7,8 @@ WAL journaling with synchronous=FULL makes a commit durable before CreateLabel a
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -115,6 +117,10 @@ class SqliteLabelStore:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._writer = threading.Lock()
+        # Writers of every process that opens this file queue on an flock of a file beside it (see
+        # _transaction). The descriptor stays open while the store is; the kernel frees the lock
+        # when its process dies, so a crashed worker never leaves it held.
+        self._lock_fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self.migrate()
 
     # -- connections ------------------------------------------------------------------------------
@@ -142,15 +148,44 @@ class SqliteLabelStore:
             for conn in self._all:
                 conn.close()
             self._all.clear()
+            if self._lock_fd >= 0:
+                os.close(self._lock_fd)
+                self._lock_fd = -1
         self._local = threading.local()
+
+    @contextmanager
+    def _between_processes(self) -> Iterator[None]:
+        """Holds the exclusive flock that queues this file's writers across processes.
+
+        Without it, a writer that finds another process's transaction open waits in SQLite's busy
+        handler, which sleeps 1, 2, 5, 10 ... 100 ms between tries: with `--workers 2` one worker's
+        writers slept while the other's took the lock again and again, and CreateLabel gained 1.2x
+        from the second worker on two cores. A try every 0.1-2 ms takes the lock within a couple of
+        milliseconds of its release. The wait is bounded like SQLite's (BUSY_TIMEOUT_S), so a
+        stopped process holding the lock gives DATABASE_BUSY, not a call that never returns."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        pause = 0.0001
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Unavailable("the label database is busy; retry shortly", reason="DATABASE_BUSY") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: BEGIN IMMEDIATE takes the database's write lock (across processes);
-        the process-local lock queues this process's threads in order instead of leaving them to
-        SQLite's sleeping busy handler."""
+        the process-local lock queues this process's threads in order, and an flock queues the
+        processes (_between_processes), instead of leaving them to SQLite's sleeping busy handler."""
         conn = self._conn()
-        with self._writer:
+        with self._writer, self._between_processes():
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:

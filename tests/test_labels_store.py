@@ -4,6 +4,8 @@ pagination and migrations behave the same on both."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from domain.errors import AlreadyExists, InvalidArgument, ResourceExhausted
+from domain.errors import AlreadyExists, InvalidArgument, ResourceExhausted, Unavailable
 from domain.s10 import make, validate
 from labels.customs import CustomsRules
 from labels.model import LabelStatus
@@ -234,6 +236,38 @@ def test_sqlite_stores_opened_at_once_on_a_new_file(tmp_path: Path) -> None:
         for store in stores:
             store.close()
         assert versions == (len(SQLITE_MIGRATIONS),) and mode == ("wal",)
+
+
+def test_sqlite_writers_queue_on_the_lock_file_and_give_up_busy(tmp_path: Path, engine: QuoteEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every process's writers queue on an flock of labels.sqlite3.lock. Another process holding it
+    # is played by a second open file description, which flock treats as another holder.
+    path = tmp_path / "labels.sqlite3"
+    store = SqliteLabelStore(path)
+    store.sync_ranges((EMS_RANGE,))
+    svc = service_for(store, engine)
+    other = os.open(f"{path}.lock", os.O_RDWR)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        done: list[str] = []
+        writer = threading.Thread(target=lambda: done.append(svc.create(domain_request("queued"))[0].tracking_number))
+        writer.start()
+        writer.join(timeout=0.5)
+        assert writer.is_alive() and not done  # waits while the other holder has the lock
+        fcntl.flock(other, fcntl.LOCK_UN)
+        writer.join(timeout=30)
+        assert done == [make("EN", 100)]
+
+        # a holder that never lets go: DATABASE_BUSY once the store's busy timeout is over
+        monkeypatch.setattr("labels.sqlite_store.BUSY_TIMEOUT_S", 0.2)
+        fcntl.flock(other, fcntl.LOCK_EX)
+        with pytest.raises(Unavailable) as busy:
+            svc.create(domain_request("refused"))
+        assert busy.value.reason == "DATABASE_BUSY"
+        fcntl.flock(other, fcntl.LOCK_UN)
+        assert svc.create(domain_request("refused"))[0].tracking_number == make("EN", 101)
+    finally:
+        os.close(other)
+        store.close()
 
 
 def test_created_at_is_kept(open_store: Opener, engine: QuoteEngine) -> None:
