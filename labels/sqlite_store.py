@@ -7,6 +7,7 @@ WAL journaling with synchronous=FULL makes a commit durable before CreateLabel a
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -14,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -109,6 +110,23 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
         pause = min(pause * 2, 0.1)
 
 
+# Labels issued in one transaction at most: enough for every thread of a server, small enough that
+# the write lock is never held long.
+MAX_BATCH = 64
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A label waiting in the group commit queue, and what became of it."""
+
+    request_id: str
+    product: Product
+    build: LabelBuilder
+    done: bool = False
+    result: tuple[Label, bool] | None = None
+    error: Exception | None = None
+
+
 class SqliteLabelStore:
     def __init__(self, path: Path):
         self.path = path
@@ -117,6 +135,7 @@ class SqliteLabelStore:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._writer = threading.Lock()
+        self._queue: list[_Pending] = []  # labels waiting for the next group commit (issue)
         # Writers of every process that opens this file queue on an flock of a file beside it (see
         # _transaction). The descriptor stays open while the store is; the kernel frees the lock
         # when its process dies, so a crashed worker never leaves it held.
@@ -180,12 +199,13 @@ class SqliteLabelStore:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, locked: bool = False) -> Iterator[sqlite3.Connection]:
         """A write transaction: BEGIN IMMEDIATE takes the database's write lock (across processes);
         the process-local lock queues this process's threads in order, and an flock queues the
-        processes (_between_processes), instead of leaving them to SQLite's sleeping busy handler."""
+        processes (_between_processes), instead of leaving them to SQLite's sleeping busy handler.
+        `locked`: the caller already holds the process-local lock."""
         conn = self._conn()
-        with self._writer, self._between_processes():
+        with contextlib.nullcontext() if locked else self._writer, self._between_processes():
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
@@ -195,7 +215,14 @@ class SqliteLabelStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                # A COMMIT that failed (busy, I/O) may leave the transaction open: end it, so the
+                # connection's next BEGIN starts clean.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
 
     # -- schema -----------------------------------------------------------------------------------
 
@@ -224,30 +251,69 @@ class SqliteLabelStore:
     # -- labels -----------------------------------------------------------------------------------
 
     def issue(self, request_id: str, product: Product, build: LabelBuilder) -> tuple[Label, bool]:
-        with self._transaction() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = ?", (request_id,)).fetchone()
-            if row is not None:
-                return _label(row), False
-            number, range_name = self._allocate(conn, product)
-            label = build(number, range_name)
-            cur = conn.execute(
-                "INSERT INTO labels (id, request_id, request_hash, tracking_number, range_name, product, ship_date, status, created_at, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    label.id,
-                    request_id,
-                    label.request_hash,
-                    number,
-                    range_name,
-                    product.value,
-                    label.ship_date.isoformat(),
-                    label.status.value,
-                    label.created_at.isoformat(),
-                    payload(label),
-                ),
-            )
-            seq = cur.lastrowid
-        return replace(label, seq=int(seq or 0)), True
+        """Group commit: the request joins this process's queue; whichever thread holds the writer
+        lock next issues every queued label in one transaction (one flock, one fsync), each in a
+        savepoint of its own, so one that fails (an exhausted range) fails alone. Nobody gets an
+        answer before the transaction that holds their label has committed; a crash before that
+        keeps none of the batch, and its callers retry."""
+        pending = _Pending(request_id, product, build)
+        with self._lock:
+            self._queue.append(pending)
+        with self._writer:
+            while not pending.done:  # FIFO: ours is in the first batch or in one of the next
+                with self._lock:
+                    batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                self._issue_batch(batch)
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    def _issue_batch(self, batch: list[_Pending]) -> None:
+        """Runs with self._writer held. Every item comes out done, with a result or an error."""
+        try:
+            with self._transaction(locked=True) as conn:
+                for item in batch:
+                    conn.execute("SAVEPOINT label")
+                    try:
+                        item.result = self._issue_one(conn, item)
+                    except Exception as error:  # noqa: BLE001 - raised again in its caller's thread; the others go on
+                        conn.execute("ROLLBACK TO label")
+                        item.error = error
+                    conn.execute("RELEASE label")
+        except BaseException as error:  # BEGIN or COMMIT failed: no label of the batch was written
+            lost = error if isinstance(error, Exception) else Unavailable("the label was not written; retry", reason="DATABASE_BUSY")
+            for item in batch:
+                item.result, item.error = None, lost
+            if not isinstance(error, Exception):
+                raise
+        finally:
+            for item in batch:
+                item.done = True
+
+    def _issue_one(self, conn: sqlite3.Connection, item: _Pending) -> tuple[Label, bool]:
+        row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = ?", (item.request_id,)).fetchone()
+        if row is not None:
+            return _label(row), False
+        number, range_name = self._allocate(conn, item.product)
+        label = item.build(number, range_name)
+        cur = conn.execute(
+            "INSERT INTO labels (id, request_id, request_hash, tracking_number, range_name, product, ship_date, status, created_at, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                label.id,
+                item.request_id,
+                label.request_hash,
+                number,
+                range_name,
+                item.product.value,
+                label.ship_date.isoformat(),
+                label.status.value,
+                label.created_at.isoformat(),
+                payload(label),
+            ),
+        )
+        return replace(label, seq=int(cur.lastrowid or 0)), True
 
     @staticmethod
     def _allocate(conn: sqlite3.Connection, product: Product) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -268,6 +269,55 @@ def test_sqlite_writers_queue_on_the_lock_file_and_give_up_busy(tmp_path: Path, 
     finally:
         os.close(other)
         store.close()
+
+
+def test_sqlite_group_commit_issues_queued_labels_together_and_fails_only_the_exhausted(
+    tmp_path: Path, engine: QuoteEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Twelve requests queue while another holder has the write lock; the range has five numbers.
+    # They are issued in batches of MAX_BATCH, each label in a savepoint: five labels, seven
+    # S10_RANGE_EXHAUSTED, and the database holds exactly the five numbers that were answered.
+    path = tmp_path / "labels.sqlite3"
+    store = SqliteLabelStore(path)
+    store.sync_ranges((SerialRange("ems-a", Product.EMS, "EN", 1, 5),))
+    svc = service_for(store, engine)
+    sizes: list[int] = []
+    original = SqliteLabelStore._issue_batch
+
+    def recording(self: SqliteLabelStore, batch: list) -> None:  # type: ignore[type-arg]
+        sizes.append(len(batch))
+        original(self, batch)
+
+    monkeypatch.setattr(SqliteLabelStore, "_issue_batch", recording)
+    monkeypatch.setattr("labels.sqlite_store.MAX_BATCH", 4)
+    outcomes: dict[int, str] = {}
+
+    def create(i: int) -> None:
+        try:
+            outcomes[i] = svc.create(domain_request(f"g{i}"))[0].tracking_number
+        except ResourceExhausted as error:
+            outcomes[i] = error.reason
+
+    other = os.open(f"{path}.lock", os.O_RDWR)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while len(store._queue) + sum(sizes) < 12 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        fcntl.flock(other, fcntl.LOCK_UN)
+        for t in threads:
+            t.join(timeout=30)
+    finally:
+        os.close(other)
+    numbers = sorted(v for v in outcomes.values() if v.startswith("EN"))
+    assert numbers == [make("EN", s) for s in range(1, 6)]
+    assert list(outcomes.values()).count("S10_RANGE_EXHAUSTED") == 7
+    assert sorted(store.issued_numbers()) == numbers
+    assert sum(sizes) == 12 and max(sizes) == 4  # the first may go alone, before the others queued
+    store.close()
 
 
 def test_created_at_is_kept(open_store: Opener, engine: QuoteEngine) -> None:
