@@ -400,8 +400,13 @@ def scaling_pairs(
     for i in range(args.scaling_pairs):
         for name in ratios:
             order = (few, many) if i % 2 == 0 else (many, few)
-            found = {w: run_scenario(pool, servers[w], name, short, regions, f"{run}-s{i}{name}{w}", standin)["rps"] for w in order}
-            ratios[name].append(found[many] / found[few])
+            runs = {w: run_scenario(pool, servers[w], name, short, regions, f"{run}-s{i}{name}{w}", standin) for w in order}
+            for w, figures in runs.items():
+                if figures["labels_ran_out"] or figures["errors"]:
+                    print(f"  pair {i} {name} on {w} worker(s): ran out of label requests or had errors {figures['errors']}; not counted")
+            if any(f["labels_ran_out"] or f["errors"] for f in runs.values()):
+                continue
+            ratios[name].append(runs[many]["rps"] / runs[few]["rps"])
     return ratios
 
 
@@ -516,6 +521,9 @@ def main() -> int:
             print(f"\n{ends[1]} workers / {ends[0]} worker over {args.scaling_pairs} alternated pairs of {args.pair_seconds:g} s (servers side by side):")
             for name, values in found.items():
                 ordered = sorted(values)
+                if not ordered:
+                    print(f"  {name:<18} no pair counted")
+                    continue
                 print(f"  {name:<18} median {statistics.median(ordered):5.2f}x  ({ordered[0]:.2f}-{ordered[-1]:.2f})")
         report["startup"] = {str(w): startup_times(w, args.startup_runs, Path(tmp)) for w in worker_counts} if args.startup_runs else {}
     if len(worker_counts) > 1:
