@@ -25,8 +25,10 @@ from labels.ranges import SerialRange
 from labels.store import (
     ERASE_BATCH,
     MAX_ALLOCATION_ATTEMPTS,
+    GroupCommit,
     LabelBuilder,
     Page,
+    PendingLabel,
     decode_page_token,
     describe_range,
     encode_page_token,
@@ -94,6 +96,7 @@ class PostgresLabelStore:
     def __init__(self, url: str, *, max_idle: int = 16):
         self.url = url
         self._idle: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue(maxsize=max_idle)
+        self._group = GroupCommit(self._issue_batch)  # issue(): labels committed together
         self.migrate()
 
     # -- connections ------------------------------------------------------------------------------
@@ -153,41 +156,59 @@ class PostgresLabelStore:
     # -- labels -----------------------------------------------------------------------------------
 
     def issue(self, request_id: str, product: Product, build: LabelBuilder) -> tuple[Label, bool]:
-        with self._conn() as conn:
-            try:
-                with conn.transaction():
-                    row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = %s", (request_id,)).fetchone()
-                    if row is not None:
-                        return _label(row), False
-                    number, range_name = self._allocate(conn, product)
-                    label = build(number, range_name)
-                    inserted = conn.execute(
-                        "INSERT INTO labels (id, request_id, request_hash, tracking_number, range_name, product, ship_date, status, created_at, data)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq",
-                        (
-                            label.id,
-                            request_id,
-                            label.request_hash,
-                            number,
-                            range_name,
-                            product.value,
-                            label.ship_date,
-                            label.status.value,
-                            label.created_at,
-                            payload(label),
-                        ),
-                    ).fetchone()
-                    assert inserted is not None
-                return replace(label, seq=int(inserted[0])), True
-            except pg_errors.UniqueViolation as error:
-                if error.diag.constraint_name != "labels_request_id_key":
-                    raise
-            # Another process stored this request_id first: its label is the answer.
-            row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = %s", (request_id,)).fetchone()
-            conn.rollback()
-            if row is None:
-                raise Unavailable("the label database changed under a retry; retry shortly", reason="DATABASE_CONFLICT")
+        """Group commit (labels.store.GroupCommit): the labels queued in this process are issued in
+        one transaction, so the range's counter row is locked and committed once per batch, not once
+        per label."""
+        return self._group.issue(request_id, product, build)
+
+    def _issue_batch(self, batch: list[PendingLabel]) -> None:
+        """GroupCommit's commit. Items go in (product, request_id) order, so two batches lock the
+        counter rows (and request ids) in one order and never deadlock each other."""
+        with self._conn() as conn, conn.transaction():
+            for item in sorted(batch, key=lambda i: (i.product.value, i.request_id)):
+                try:
+                    with conn.transaction():  # a savepoint: a failure undoes this label alone
+                        item.result = self._issue_one(conn, item)
+                except psycopg.OperationalError:
+                    raise  # the connection or the transaction is lost: the whole batch fails
+                except pg_errors.UniqueViolation as error:
+                    if error.diag.constraint_name != "labels_request_id_key":
+                        item.error = error
+                        continue
+                    # Another process stored this request_id first (and has committed: the insert
+                    # waited for it): its label is the answer.
+                    row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = %s", (item.request_id,)).fetchone()
+                    if row is None:
+                        item.error = Unavailable("the label database changed under a retry; retry shortly", reason="DATABASE_CONFLICT")
+                    else:
+                        item.result = (_label(row), False)
+                except Exception as error:  # noqa: BLE001 - raised again in its caller's thread; the others go on
+                    item.error = error
+
+    def _issue_one(self, conn: psycopg.Connection[Any], item: PendingLabel) -> tuple[Label, bool]:
+        row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = %s", (item.request_id,)).fetchone()
+        if row is not None:
             return _label(row), False
+        number, range_name = self._allocate(conn, item.product)
+        label = item.build(number, range_name)
+        inserted = conn.execute(
+            "INSERT INTO labels (id, request_id, request_hash, tracking_number, range_name, product, ship_date, status, created_at, data)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq",
+            (
+                label.id,
+                item.request_id,
+                label.request_hash,
+                number,
+                range_name,
+                item.product.value,
+                label.ship_date,
+                label.status.value,
+                label.created_at,
+                payload(label),
+            ),
+        ).fetchone()
+        assert inserted is not None
+        return replace(label, seq=int(inserted[0])), True
 
     @staticmethod
     def _allocate(conn: psycopg.Connection[Any], product: Product) -> tuple[str, str]:

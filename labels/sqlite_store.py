@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -26,8 +26,10 @@ from labels.ranges import SerialRange
 from labels.store import (
     ERASE_BATCH,
     MAX_ALLOCATION_ATTEMPTS,
+    GroupCommit,
     LabelBuilder,
     Page,
+    PendingLabel,
     decode_page_token,
     describe_range,
     encode_page_token,
@@ -110,23 +112,6 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
         pause = min(pause * 2, 0.1)
 
 
-# Labels issued in one transaction at most: enough for every thread of a server, small enough that
-# the write lock is never held long.
-MAX_BATCH = 64
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A label waiting in the group commit queue, and what became of it."""
-
-    request_id: str
-    product: Product
-    build: LabelBuilder
-    done: bool = False
-    result: tuple[Label, bool] | None = None
-    error: Exception | None = None
-
-
 class SqliteLabelStore:
     def __init__(self, path: Path):
         self.path = path
@@ -135,7 +120,7 @@ class SqliteLabelStore:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._writer = threading.Lock()
-        self._queue: list[_Pending] = []  # labels waiting for the next group commit (issue)
+        self._group = GroupCommit(self._issue_batch, self._writer)  # issue(): labels committed together
         # Writers of every process that opens this file queue on an flock of a file beside it (see
         # _transaction). The descriptor stays open while the store is; the kernel frees the lock
         # when its process dies, so a crashed worker never leaves it held.
@@ -251,47 +236,23 @@ class SqliteLabelStore:
     # -- labels -----------------------------------------------------------------------------------
 
     def issue(self, request_id: str, product: Product, build: LabelBuilder) -> tuple[Label, bool]:
-        """Group commit: the request joins this process's queue; whichever thread holds the writer
-        lock next issues every queued label in one transaction (one flock, one fsync), each in a
-        savepoint of its own, so one that fails (an exhausted range) fails alone. Nobody gets an
-        answer before the transaction that holds their label has committed; a crash before that
-        keeps none of the batch, and its callers retry."""
-        pending = _Pending(request_id, product, build)
-        with self._lock:
-            self._queue.append(pending)
-        with self._writer:
-            while not pending.done:  # FIFO: ours is in the first batch or in one of the next
-                with self._lock:
-                    batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                self._issue_batch(batch)
-        if pending.error is not None:
-            raise pending.error
-        assert pending.result is not None
-        return pending.result
+        """Group commit (labels.store.GroupCommit): the labels queued in this process are issued in
+        one transaction, one flock and one fsync."""
+        return self._group.issue(request_id, product, build)
 
-    def _issue_batch(self, batch: list[_Pending]) -> None:
-        """Runs with self._writer held. Every item comes out done, with a result or an error."""
-        try:
-            with self._transaction(locked=True) as conn:
-                for item in batch:
-                    conn.execute("SAVEPOINT label")
-                    try:
-                        item.result = self._issue_one(conn, item)
-                    except Exception as error:  # noqa: BLE001 - raised again in its caller's thread; the others go on
-                        conn.execute("ROLLBACK TO label")
-                        item.error = error
-                    conn.execute("RELEASE label")
-        except BaseException as error:  # BEGIN or COMMIT failed: no label of the batch was written
-            lost = error if isinstance(error, Exception) else Unavailable("the label was not written; retry", reason="DATABASE_BUSY")
+    def _issue_batch(self, batch: list[PendingLabel]) -> None:
+        """GroupCommit's commit; runs with self._writer held."""
+        with self._transaction(locked=True) as conn:
             for item in batch:
-                item.result, item.error = None, lost
-            if not isinstance(error, Exception):
-                raise
-        finally:
-            for item in batch:
-                item.done = True
+                conn.execute("SAVEPOINT label")
+                try:
+                    item.result = self._issue_one(conn, item)
+                except Exception as error:  # noqa: BLE001 - raised again in its caller's thread; the others go on
+                    conn.execute("ROLLBACK TO label")
+                    item.error = error
+                conn.execute("RELEASE label")
 
-    def _issue_one(self, conn: sqlite3.Connection, item: _Pending) -> tuple[Label, bool]:
+    def _issue_one(self, conn: sqlite3.Connection, item: PendingLabel) -> tuple[Label, bool]:
         row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = ?", (item.request_id,)).fetchone()
         if row is not None:
             return _label(row), False

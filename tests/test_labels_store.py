@@ -25,7 +25,7 @@ from labels.ranges import SerialRange
 from labels.service import LabelService
 from labels.sqlite_store import MIGRATIONS as SQLITE_MIGRATIONS
 from labels.sqlite_store import SqliteLabelStore
-from labels.store import LabelStore
+from labels.store import GroupCommit, LabelStore, PendingLabel
 from rates.model import Product
 from rates.quote import QuoteEngine
 from tests.labels_support import domain_request, fresh_database
@@ -271,25 +271,25 @@ def test_sqlite_writers_queue_on_the_lock_file_and_give_up_busy(tmp_path: Path, 
         store.close()
 
 
-def test_sqlite_group_commit_issues_queued_labels_together_and_fails_only_the_exhausted(
-    tmp_path: Path, engine: QuoteEngine, monkeypatch: pytest.MonkeyPatch
+def test_group_commit_issues_queued_labels_together_and_fails_only_the_exhausted(
+    open_store: Opener, engine: QuoteEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Twelve requests queue while another holder has the write lock; the range has five numbers.
+    # Twelve requests queue while the process's writer lock is held; the range has five numbers.
     # They are issued in batches of MAX_BATCH, each label in a savepoint: five labels, seven
     # S10_RANGE_EXHAUSTED, and the database holds exactly the five numbers that were answered.
-    path = tmp_path / "labels.sqlite3"
-    store = SqliteLabelStore(path)
+    store = open_store()
     store.sync_ranges((SerialRange("ems-a", Product.EMS, "EN", 1, 5),))
     svc = service_for(store, engine)
+    group: GroupCommit = store._group  # type: ignore[attr-defined]
     sizes: list[int] = []
-    original = SqliteLabelStore._issue_batch
+    original = GroupCommit._run
 
-    def recording(self: SqliteLabelStore, batch: list) -> None:  # type: ignore[type-arg]
+    def recording(self: GroupCommit, batch: list[PendingLabel]) -> None:
         sizes.append(len(batch))
         original(self, batch)
 
-    monkeypatch.setattr(SqliteLabelStore, "_issue_batch", recording)
-    monkeypatch.setattr("labels.sqlite_store.MAX_BATCH", 4)
+    monkeypatch.setattr(GroupCommit, "_run", recording)
+    monkeypatch.setattr("labels.store.MAX_BATCH", 4)
     outcomes: dict[int, str] = {}
 
     def create(i: int) -> None:
@@ -298,26 +298,67 @@ def test_sqlite_group_commit_issues_queued_labels_together_and_fails_only_the_ex
         except ResourceExhausted as error:
             outcomes[i] = error.reason
 
-    other = os.open(f"{path}.lock", os.O_RDWR)
-    try:
-        fcntl.flock(other, fcntl.LOCK_EX)
+    with group.writer:
         threads = [threading.Thread(target=create, args=(i,)) for i in range(12)]
         for t in threads:
             t.start()
         deadline = time.monotonic() + 30
-        while len(store._queue) + sum(sizes) < 12 and time.monotonic() < deadline:
+        while len(group.queue) < 12 and time.monotonic() < deadline:
             time.sleep(0.01)
-        fcntl.flock(other, fcntl.LOCK_UN)
-        for t in threads:
-            t.join(timeout=30)
-    finally:
-        os.close(other)
+    for t in threads:
+        t.join(timeout=30)
     numbers = sorted(v for v in outcomes.values() if v.startswith("EN"))
     assert numbers == [make("EN", s) for s in range(1, 6)]
     assert list(outcomes.values()).count("S10_RANGE_EXHAUSTED") == 7
-    assert sorted(store.issued_numbers()) == numbers
-    assert sum(sizes) == 12 and max(sizes) == 4  # the first may go alone, before the others queued
-    store.close()
+    assert sorted(store.issued_numbers()) == numbers  # type: ignore[attr-defined]
+    assert sizes == [4, 4, 4]
+
+
+class Crash(BaseException):
+    """What a process dying in the middle of a batch looks like from inside it."""
+
+
+def test_a_batch_that_dies_midway_keeps_none_of_its_labels(open_store: Opener, engine: QuoteEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Four requests in one batch; issuing the third dies. The transaction is rolled back: nobody
+    # gets a label, no number is used up, and the same requests retried get the range's first four.
+    store = open_store()
+    store.sync_ranges((EMS_RANGE,))
+    svc = service_for(store, engine)
+    group: GroupCommit = store._group  # type: ignore[attr-defined]
+    issue_one = store._issue_one  # type: ignore[attr-defined]
+    calls: list[str] = []
+
+    def dying(conn: object, item: PendingLabel) -> tuple[object, bool]:
+        calls.append(item.request_id)
+        if len(calls) == 3:
+            raise Crash
+        return issue_one(conn, item)
+
+    outcomes: dict[int, str] = {}
+
+    def create(i: int) -> None:
+        try:
+            outcomes[i] = svc.create(domain_request(f"d{i}"))[0].tracking_number
+        except Unavailable as error:
+            outcomes[i] = error.reason
+        except Crash:
+            outcomes[i] = "crash"
+
+    with group.writer:
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while len(group.queue) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        monkeypatch.setattr(store, "_issue_one", dying)
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes.values()) == ["DATABASE_UNAVAILABLE"] * 3 + ["crash"]
+    assert store.issued_numbers() == []  # type: ignore[attr-defined]
+    monkeypatch.undo()
+    retried = sorted(svc.create(domain_request(f"d{i}"))[0].tracking_number for i in range(4))
+    assert retried == [make("EN", s) for s in range(100, 104)]
 
 
 def test_created_at_is_kept(open_store: Opener, engine: QuoteEngine) -> None:
