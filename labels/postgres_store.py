@@ -24,6 +24,7 @@ from labels.model import Label, LabelStatus
 from labels.ranges import SerialRange
 from labels.store import (
     ERASE_BATCH,
+    LABEL_COLUMNS,
     MAX_ALLOCATION_ATTEMPTS,
     GroupCommit,
     LabelBuilder,
@@ -35,7 +36,7 @@ from labels.store import (
     erase_payload,
     exhausted,
     label_from_row,
-    payload,
+    label_row,
 )
 from rates.model import Product
 
@@ -192,20 +193,8 @@ class PostgresLabelStore:
         number, range_name = self._allocate(conn, item.product)
         label = item.build(number, range_name)
         inserted = conn.execute(
-            "INSERT INTO labels (id, request_id, request_hash, tracking_number, range_name, product, ship_date, status, created_at, data)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq",
-            (
-                label.id,
-                item.request_id,
-                label.request_hash,
-                number,
-                range_name,
-                item.product.value,
-                label.ship_date,
-                label.status.value,
-                label.created_at,
-                payload(label),
-            ),
+            f"INSERT INTO labels ({LABEL_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq",
+            label_row(label, item.request_id, number, range_name, item.product, dates_as_text=False),
         ).fetchone()
         assert inserted is not None
         return replace(label, seq=int(inserted[0])), True

@@ -25,6 +25,7 @@ from labels.model import Label, LabelStatus
 from labels.ranges import SerialRange
 from labels.store import (
     ERASE_BATCH,
+    LABEL_COLUMNS,
     MAX_ALLOCATION_ATTEMPTS,
     GroupCommit,
     LabelBuilder,
@@ -36,7 +37,7 @@ from labels.store import (
     erase_payload,
     exhausted,
     label_from_row,
-    payload,
+    label_row,
 )
 from rates.model import Product
 
@@ -259,20 +260,8 @@ class SqliteLabelStore:
         number, range_name = self._allocate(conn, item.product)
         label = item.build(number, range_name)
         cur = conn.execute(
-            "INSERT INTO labels (id, request_id, request_hash, tracking_number, range_name, product, ship_date, status, created_at, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                label.id,
-                item.request_id,
-                label.request_hash,
-                number,
-                range_name,
-                item.product.value,
-                label.ship_date.isoformat(),
-                label.status.value,
-                label.created_at.isoformat(),
-                payload(label),
-            ),
+            f"INSERT INTO labels ({LABEL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            label_row(label, item.request_id, number, range_name, item.product, dates_as_text=True),
         )
         return replace(label, seq=int(cur.lastrowid or 0)), True
 

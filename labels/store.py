@@ -183,6 +183,17 @@ def payload(label: Label) -> str:
     )
 
 
+# The columns of a new label's row, in the order of label_row's values.
+LABEL_COLUMNS = "id, request_id, request_hash, tracking_number, range_name, product, ship_date, status, created_at, data"
+
+
+def label_row(label: Label, request_id: str, number: str, range_name: str, product: Product, *, dates_as_text: bool) -> tuple[Any, ...]:
+    """The values of a new label's row, in LABEL_COLUMNS order (SQLite keeps dates as ISO text)."""
+    ship_date: Any = label.ship_date.isoformat() if dates_as_text else label.ship_date
+    created_at: Any = label.created_at.isoformat() if dates_as_text else label.created_at
+    return (label.id, request_id, label.request_hash, number, range_name, product.value, ship_date, label.status.value, created_at, payload(label))
+
+
 def label_from_row(
     *,
     seq: int,
