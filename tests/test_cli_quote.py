@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -43,3 +46,32 @@ def test_quote_error_names_the_field(service: bootstrap.RunningService, capsys: 
     assert main(["--server", service.address, "quote", "--to", "ZZ", "--weight", "1kg"]) == 1
     err = capsys.readouterr().err
     assert "INVALID_ARGUMENT" in err and "destination_region_code:" in err
+
+
+def test_a_reader_that_goes_away_stops_the_command_quietly(service: bootstrap.RunningService) -> None:
+    # `kokokara-shipping quote ... | head -3`: the pipe closes before the table is written. The
+    # command stops with the shell's code for SIGPIPE and no traceback.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from kokokara.shipping.cli import main; raise SystemExit(main())",
+                "--server",
+                service.address,
+                "quote",
+                "--to",
+                "US",
+                "--weight",
+                "1.2kg",
+            ],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141 and "Traceback" not in done.stderr, done.stderr

@@ -56,9 +56,22 @@ def channel(args: argparse.Namespace) -> grpc.Channel:
     return open_channel(args.server, client_auth(args))
 
 
+# What a shell reports for a program stopped by SIGPIPE (128 + 13).
+BROKEN_PIPE_EXIT = 141
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`kokokara-shipping quote ... | head`): stop quietly, as Unix tools
+        # do. stdout now points at /dev/null, so the interpreter's own flush at exit cannot fail
+        # again (the recipe of Python's signal module documentation, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return BROKEN_PIPE_EXIT
     return result
 
 
