@@ -376,11 +376,28 @@ def run_scenario(
     return figures
 
 
+def short_runs(args: argparse.Namespace) -> argparse.Namespace:
+    """The arguments with each run --pair-seconds long, for the alternated pairs."""
+    return argparse.Namespace(**{**vars(args), "seconds": args.pair_seconds})
+
+
+def spread(values: list[float]) -> str:
+    """The median of some pairs' ratios and their range, as printed."""
+    ordered = sorted(values)
+    return f"median {statistics.median(ordered):.2f} ({ordered[0]:.2f}-{ordered[-1]:.2f})" if ordered else "no pair counted"
+
+
+def warm_for(server: BenchServer, scenarios: list[str]) -> None:
+    """Caches the tracked numbers in every worker when a scenario will ask for them."""
+    if "tracking" in scenarios or "mix" in scenarios:
+        warm_tracking(server.address)
+
+
 def alternated_pairs(pool: ProcessPoolExecutor, server: BenchServer, args: argparse.Namespace, regions: list[str], run: str, standin: Any) -> list[float]:
     """GetQuote's throughput over the empty RPC's, measured as pairs of short runs taken one right
     after the other: the machine's drift (the empty RPC alone moves by 30% within a minute here)
     then hits both sides of a pair alike, which a ratio to empty runs a minute apart does not."""
-    short = argparse.Namespace(**{**vars(args), "seconds": args.pair_seconds})
+    short = short_runs(args)
     ratios = []
     for i in range(args.pairs):  # every other pair starts with GetQuote, so a steady drift cancels out
         order = ("empty", "get_quote") if i % 2 == 0 else ("get_quote", "empty")
@@ -394,17 +411,16 @@ def scaling_pairs(
 ) -> dict[str, list[float]]:
     """Throughput of the larger server over the smaller one, per scenario, from pairs of short runs
     taken back to back (each pair alternates which server goes first, so a steady drift cancels)."""
-    short = argparse.Namespace(**{**vars(args), "seconds": args.pair_seconds})
+    short = short_runs(args)
     few, many = sorted(servers)
     ratios: dict[str, list[float]] = {name: [] for name in ["empty", *scenarios]}
     for i in range(args.scaling_pairs):
         for name in ratios:
             order = (few, many) if i % 2 == 0 else (many, few)
             runs = {w: run_scenario(pool, servers[w], name, short, regions, f"{run}-s{i}{name}{w}", standin) for w in order}
-            for w, figures in runs.items():
-                if figures["labels_ran_out"] or figures["errors"]:
-                    print(f"  pair {i} {name} on {w} worker(s): ran out of label requests or had errors {figures['errors']}; not counted")
-            if any(f["labels_ran_out"] or f["errors"] for f in runs.values()):
+            spoilt = {w: f["errors"] for w, f in runs.items() if f["labels_ran_out"] or f["errors"]}
+            if spoilt:
+                print(f"  pair {i} {name}: ran out of label requests or had errors {spoilt} (by worker count); not counted")
                 continue
             ratios[name].append(runs[many]["rps"] / runs[few]["rps"])
     return ratios
@@ -485,8 +501,7 @@ def main() -> int:
             server = BenchServer(workers, standin.url, Path(tmp), args.request_log)
             try:
                 idle = {str(p): rss_mb(p) for p in server.pids}
-                if "tracking" in scenarios or "mix" in scenarios:
-                    warm_tracking(server.address)
+                warm_for(server, scenarios)
                 rows = [run_scenario(pool, server, "empty", args, regions, f"{run_id}-{workers}-e0", standin)]
                 for scenario in scenarios:
                     rows.append(run_scenario(pool, server, scenario, args, regions, f"{run_id}-{workers}-{scenario}", standin))
@@ -501,18 +516,13 @@ def main() -> int:
             report["runs"][str(workers)] = {"scenarios": rows, "rss_idle": idle, "rss_after": loaded, "empty_rps_mean": empty_rps, "pairs": pairs}
             print_table(workers, rows, idle, loaded)
             if pairs:
-                ratios = sorted(pairs)
-                print(
-                    f"  GetQuote / empty over {len(ratios)} alternated pairs of {args.pair_seconds:g} s: "
-                    f"median {statistics.median(ratios):.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})"
-                )
+                print(f"  GetQuote / empty over {len(pairs)} alternated pairs of {args.pair_seconds:g} s: {spread(pairs)}")
         if args.scaling_pairs and len(worker_counts) > 1:
             ends = (worker_counts[0], worker_counts[-1])
             servers = {w: BenchServer(w, standin.url, Path(tmp), args.request_log) for w in ends}
             try:
                 for server in servers.values():
-                    if "tracking" in scenarios or "mix" in scenarios:
-                        warm_tracking(server.address)
+                    warm_for(server, scenarios)
                 found = scaling_pairs(pool, servers, scenarios, args, regions, f"{run_id}-pairs", standin)
             finally:
                 for server in servers.values():
@@ -520,11 +530,7 @@ def main() -> int:
             report["scaling_pairs"] = found
             print(f"\n{ends[1]} workers / {ends[0]} worker over {args.scaling_pairs} alternated pairs of {args.pair_seconds:g} s (servers side by side):")
             for name, values in found.items():
-                ordered = sorted(values)
-                if not ordered:
-                    print(f"  {name:<18} no pair counted")
-                    continue
-                print(f"  {name:<18} median {statistics.median(ordered):5.2f}x  ({ordered[0]:.2f}-{ordered[-1]:.2f})")
+                print(f"  {name:<18} {spread(values)}")
         report["startup"] = {str(w): startup_times(w, args.startup_runs, Path(tmp)) for w in worker_counts} if args.startup_runs else {}
     if len(worker_counts) > 1:
         one, many = report["runs"][str(worker_counts[0])]["scenarios"], report["runs"][str(worker_counts[-1])]["scenarios"]

@@ -93,6 +93,11 @@ def _label(row: tuple[Any, ...]) -> Label:
     )
 
 
+def _by_request_id(conn: psycopg.Connection[Any], request_id: str) -> Label | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = %s", (request_id,)).fetchone()
+    return _label(row) if row else None
+
+
 class PostgresLabelStore:
     def __init__(self, url: str, *, max_idle: int = 16):
         self.url = url
@@ -178,18 +183,18 @@ class PostgresLabelStore:
                         continue
                     # Another process stored this request_id first (and has committed: the insert
                     # waited for it): its label is the answer.
-                    row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = %s", (item.request_id,)).fetchone()
-                    if row is None:
+                    stored = _by_request_id(conn, item.request_id)
+                    if stored is None:
                         item.error = Unavailable("the label database changed under a retry; retry shortly", reason="DATABASE_CONFLICT")
                     else:
-                        item.result = (_label(row), False)
+                        item.result = (stored, False)
                 except Exception as error:  # noqa: BLE001 - raised again in its caller's thread; the others go on
                     item.error = error
 
     def _issue_one(self, conn: psycopg.Connection[Any], item: PendingLabel) -> tuple[Label, bool]:
-        row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = %s", (item.request_id,)).fetchone()
-        if row is not None:
-            return _label(row), False
+        stored = _by_request_id(conn, item.request_id)
+        if stored is not None:
+            return stored, False
         number, range_name = self._allocate(conn, item.product)
         label = item.build(number, range_name)
         inserted = conn.execute(
@@ -236,9 +241,9 @@ class PostgresLabelStore:
 
     def get_by_request_id(self, request_id: str) -> Label | None:
         with self._conn() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = %s", (request_id,)).fetchone()
+            stored = _by_request_id(conn, request_id)
             conn.rollback()
-        return _label(row) if row else None
+        return stored
 
     def list_labels(self, ship_date: date | None, status: LabelStatus | None, page_size: int, page_token: str) -> Page:
         after = decode_page_token(page_token, ship_date, status)

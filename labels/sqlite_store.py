@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -93,6 +93,24 @@ def _label(row: sqlite3.Row) -> Label:
     )
 
 
+def _by_request_id(conn: sqlite3.Connection, request_id: str) -> Label | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = ?", (request_id,)).fetchone()
+    return _label(row) if row else None
+
+
+def _until_busy_timeout(attempt: Callable[[], bool], first_pause: float, longest_pause: float) -> bool:
+    """Calls `attempt` until it returns True, sleeping first_pause, twice that, ... (at most
+    longest_pause) between tries; False once BUSY_TIMEOUT_S has passed without success."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = first_pause
+    while not attempt():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, longest_pause)
+    return True
+
+
 def _enable_wal(conn: sqlite3.Connection) -> None:
     """PRAGMA journal_mode=WAL, retried while another connection holds the lock it needs.
 
@@ -100,17 +118,18 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
     once, without its busy handler, when another connection is opening the same new file (two
     workers of `server.py --workers 2` starting on a fresh database did). Once the file is in WAL
     mode, which is kept in the file, the pragma changes nothing and takes no such lock."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    pause = 0.005
-    while True:
+
+    def attempt() -> bool:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
-            return
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() > deadline:
+            if "locked" not in str(error):
                 raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
+            return False
+        return True
+
+    if not _until_busy_timeout(attempt, 0.005, 0.1):
+        conn.execute("PRAGMA journal_mode=WAL")  # one last try, which raises the lock error
 
 
 class SqliteLabelStore:
@@ -168,17 +187,16 @@ class SqliteLabelStore:
         from the second worker on two cores. A try every 0.1-2 ms takes the lock within a couple of
         milliseconds of its release. The wait is bounded like SQLite's (BUSY_TIMEOUT_S), so a
         stopped process holding the lock gives DATABASE_BUSY, not a call that never returns."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_S
-        pause = 0.0001
-        while True:
+
+        def attempt() -> bool:
             try:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise Unavailable("the label database is busy; retry shortly", reason="DATABASE_BUSY") from None
-                time.sleep(pause)
-                pause = min(pause * 2, 0.002)
+                return False
+            return True
+
+        if not _until_busy_timeout(attempt, 0.0001, 0.002):
+            raise Unavailable("the label database is busy; retry shortly", reason="DATABASE_BUSY")
         try:
             yield
         finally:
@@ -254,9 +272,9 @@ class SqliteLabelStore:
                 conn.execute("RELEASE label")
 
     def _issue_one(self, conn: sqlite3.Connection, item: PendingLabel) -> tuple[Label, bool]:
-        row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = ?", (item.request_id,)).fetchone()
-        if row is not None:
-            return _label(row), False
+        stored = _by_request_id(conn, item.request_id)
+        if stored is not None:
+            return stored, False
         number, range_name = self._allocate(conn, item.product)
         label = item.build(number, range_name)
         cur = conn.execute(
@@ -293,8 +311,7 @@ class SqliteLabelStore:
         return _label(row) if row else None
 
     def get_by_request_id(self, request_id: str) -> Label | None:
-        row = self._conn().execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = ?", (request_id,)).fetchone()
-        return _label(row) if row else None
+        return _by_request_id(self._conn(), request_id)
 
     def list_labels(self, ship_date: date | None, status: LabelStatus | None, page_size: int, page_token: str) -> Page:
         after = decode_page_token(page_token, ship_date, status)

@@ -4,6 +4,7 @@ pagination and migrations behave the same on both."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from domain.errors import AlreadyExists, InvalidArgument, ResourceExhausted, Unavailable
+from domain.errors import AlreadyExists, InvalidArgument, ResourceExhausted, ShippingError, Unavailable
 from domain.s10 import make, validate
 from labels.customs import CustomsRules
 from labels.model import LabelStatus
@@ -271,6 +272,37 @@ def test_sqlite_writers_queue_on_the_lock_file_and_give_up_busy(tmp_path: Path, 
         store.close()
 
 
+class Crash(BaseException):
+    """What a process dying in the middle of a batch looks like from inside it."""
+
+
+@contextlib.contextmanager
+def queued_creates(svc: LabelService, group: GroupCommit, prefix: str, count: int) -> Iterator[dict[int, str]]:
+    """`count` CreateLabel calls (request ids prefix0, prefix1, ...) from threads of their own,
+    queued behind the store's writer lock until the with-block ends; then they are issued and
+    joined. Yields each call's tracking number or error reason ("crash" for a Crash)."""
+    outcomes: dict[int, str] = {}
+
+    def create(i: int) -> None:
+        try:
+            outcomes[i] = svc.create(domain_request(f"{prefix}{i}"))[0].tracking_number
+        except ShippingError as error:
+            outcomes[i] = error.reason
+        except Crash:
+            outcomes[i] = "crash"
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(count)]
+    with group.writer:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while len(group.queue) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        yield outcomes
+    for t in threads:
+        t.join(timeout=30)
+
+
 def test_group_commit_issues_queued_labels_together_and_fails_only_the_exhausted(
     open_store: Opener, engine: QuoteEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -290,32 +322,13 @@ def test_group_commit_issues_queued_labels_together_and_fails_only_the_exhausted
 
     monkeypatch.setattr(GroupCommit, "_run", recording)
     monkeypatch.setattr("labels.store.MAX_BATCH", 4)
-    outcomes: dict[int, str] = {}
-
-    def create(i: int) -> None:
-        try:
-            outcomes[i] = svc.create(domain_request(f"g{i}"))[0].tracking_number
-        except ResourceExhausted as error:
-            outcomes[i] = error.reason
-
-    with group.writer:
-        threads = [threading.Thread(target=create, args=(i,)) for i in range(12)]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 30
-        while len(group.queue) < 12 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    for t in threads:
-        t.join(timeout=30)
+    with queued_creates(svc, group, "g", 12) as outcomes:
+        pass
     numbers = sorted(v for v in outcomes.values() if v.startswith("EN"))
     assert numbers == [make("EN", s) for s in range(1, 6)]
     assert list(outcomes.values()).count("S10_RANGE_EXHAUSTED") == 7
     assert sorted(store.issued_numbers()) == numbers  # type: ignore[attr-defined]
     assert sizes == [4, 4, 4]
-
-
-class Crash(BaseException):
-    """What a process dying in the middle of a batch looks like from inside it."""
 
 
 def test_a_batch_that_dies_midway_keeps_none_of_its_labels(open_store: Opener, engine: QuoteEngine, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -334,26 +347,8 @@ def test_a_batch_that_dies_midway_keeps_none_of_its_labels(open_store: Opener, e
             raise Crash
         return issue_one(conn, item)
 
-    outcomes: dict[int, str] = {}
-
-    def create(i: int) -> None:
-        try:
-            outcomes[i] = svc.create(domain_request(f"d{i}"))[0].tracking_number
-        except Unavailable as error:
-            outcomes[i] = error.reason
-        except Crash:
-            outcomes[i] = "crash"
-
-    with group.writer:
-        threads = [threading.Thread(target=create, args=(i,)) for i in range(4)]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 30
-        while len(group.queue) < 4 and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with queued_creates(svc, group, "d", 4) as outcomes:
         monkeypatch.setattr(store, "_issue_one", dying)
-    for t in threads:
-        t.join(timeout=30)
     assert sorted(outcomes.values()) == ["DATABASE_UNAVAILABLE"] * 3 + ["crash"]
     assert store.issued_numbers() == []  # type: ignore[attr-defined]
     monkeypatch.undo()
