@@ -1,12 +1,13 @@
 """Runs the kokokara-shipping gRPC server.
 
-    python server.py [--listen HOST:PORT] [--workers N] [--insecure]
+    python server.py [--listen HOST:PORT] [--workers N] [--pin-cpus] [--insecure]
 
 The address defaults to SHIPPING_LISTEN_ADDR, else 127.0.0.1:50051. With more than one worker
 (--workers, else SHIPPING_WORKERS, else one per core) a supervisor runs that many server processes
 on the one port (SO_REUSEPORT; see kokokara/shipping/supervisor.py) and restarts any that dies.
 SIGTERM and SIGINT drain running calls (up to SHIPPING_GRACE_SECONDS) before the process exits.
-SIGHUP reloads the rate tables (validated in full; on an error the old ones keep serving); the
+--pin-cpus (SHIPPING_PIN_CPUS) runs each worker on one allowed CPU of its own
+(kokokara/shipping/affinity.py says why and when). SIGHUP reloads the rate tables (validated in full; on an error the old ones keep serving); the
 supervisor passes it on to every worker.
 """
 
@@ -38,20 +39,28 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=settings.workers, help="server processes sharing the port (default %(default)s: SHIPPING_WORKERS or one per core)"
     )
     parser.add_argument(
+        "--pin-cpus",
+        action="store_true",
+        default=settings.pin_cpus,
+        help="pin each worker to one allowed CPU of its own (default: SHIPPING_PIN_CPUS, else off)",
+    )
+    parser.add_argument(
         "--insecure",
         action="store_true",
         help="serve WITHOUT API keys on a non-loopback address (refused otherwise; logged at ERROR)",
     )
     # Internal: a worker started by the supervisor writes "ready" to this file descriptor once SERVING.
     parser.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
+    # Internal: the CPU the supervisor gives this worker.
+    parser.add_argument("--pin-cpu", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not 1 <= args.workers <= 256:
         parser.error("--workers must be between 1 and 256")
-    settings = dataclasses.replace(settings, listen_addr=args.listen, workers=args.workers, insecure=args.insecure)
+    settings = dataclasses.replace(settings, listen_addr=args.listen, workers=args.workers, insecure=args.insecure, pin_cpus=args.pin_cpus)
     logs.configure(settings.log_level)
     if settings.workers > 1:
         return supervise(settings)
-    return serve(settings, ready_fd=args.ready_fd)
+    return serve(settings, ready_fd=args.ready_fd, pin_cpu=args.pin_cpu)
 
 
 def supervise(settings: Settings) -> int:
@@ -63,7 +72,9 @@ def supervise(settings: Settings) -> int:
         print(f"kokokara-shipping: cannot listen on {settings.listen_addr}: {error}", file=sys.stderr)
         return 4
     try:
-        supervisor = Supervisor(address, settings.workers, settings.grace_seconds, worker_args=["--insecure"] if settings.insecure else [])
+        supervisor = Supervisor(
+            address, settings.workers, settings.grace_seconds, worker_args=["--insecure"] if settings.insecure else [], pin_cpus=settings.pin_cpus
+        )
         signal.signal(signal.SIGTERM, supervisor.request_stop)
         signal.signal(signal.SIGINT, supervisor.request_stop)
         signal.signal(signal.SIGHUP, supervisor.forward)
@@ -73,9 +84,22 @@ def supervise(settings: Settings) -> int:
             holder.close()
 
 
-def serve(settings: Settings, ready_fd: int | None = None) -> int:
+def serve(settings: Settings, ready_fd: int | None = None, pin_cpu: int | None = None) -> int:
     """One server process: the whole service, until SIGTERM/SIGINT. Imported late so the
-    supervisor process stays small (no gRPC, pandas or tables)."""
+    supervisor process stays small (no gRPC, pandas or tables). `pin_cpu` is the CPU a supervisor
+    gave this worker; a process serving alone with settings.pin_cpus takes its first allowed CPU."""
+    from kokokara.shipping import affinity
+
+    if pin_cpu is None and settings.pin_cpus:
+        cpus = affinity.allowed_cpus()
+        pin_cpu = cpus[0] if cpus else None
+        if not cpus:
+            log.warning("SHIPPING_PIN_CPUS is set but this system cannot pin processes; serving unpinned")
+    if ready_fd is not None:
+        _tag_logs_with_pid()
+    if pin_cpu is not None:  # before gRPC starts its threads, which then inherit the mask
+        affinity.pin_process(pin_cpu)
+
     from kokokara.shipping.lean import skip_pyarrow
 
     skip_pyarrow()  # before pandas is imported: see kokokara/shipping/lean.py
@@ -86,8 +110,6 @@ def serve(settings: Settings, ready_fd: int | None = None) -> int:
     from labels.ranges import RangeError
     from rates.tables import TableError
 
-    if ready_fd is not None:
-        _tag_logs_with_pid()
     try:
         service = bootstrap.start(settings)
     except TableError as error:

@@ -26,7 +26,7 @@ skip_pyarrow()  # as server.py does, so figures match production processes
 
 import grpc  # noqa: E402
 
-from kokokara.shipping import bootstrap, logs  # noqa: E402
+from kokokara.shipping import affinity, bootstrap, logs  # noqa: E402
 from kokokara.shipping.settings import Settings  # noqa: E402
 
 EMPTY_METHOD = "/kokokara.bench.Bench/Empty"
@@ -78,12 +78,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--listen", default="127.0.0.1:0")
     parser.add_argument("--ready-fd", type=int, default=None, help="worker mode (started by the supervisor)")
+    parser.add_argument("--pin-cpu", type=int, default=None, help="the CPU the supervisor gives this worker")
     parser.add_argument("--time-servicer", action="store_true", help="time RateServicer.GetQuote (thread CPU); read with ServicerCpu")
     args = parser.parse_args()
     if args.time_servicer:
         _time_get_quote()
     settings = dataclasses.replace(Settings.from_env({**os.environ, "SHIPPING_LISTEN_ADDR": args.listen}), workers=args.workers)
     logs.configure(settings.log_level)
+    pin = args.pin_cpu
+    if pin is None and settings.pin_cpus and args.workers == 1:  # serving alone, as server.py does
+        pin = affinity.allowed_cpus()[0]
+    if pin is not None:
+        affinity.pin_process(pin)
     if args.ready_fd is not None:  # a worker: SO_REUSEPORT, say ready, serve until SIGTERM
         service = bootstrap.start(dataclasses.replace(settings, reuse_port=True), extra_handlers=[empty_handler()])
         stopping = threading.Event()
@@ -103,6 +109,7 @@ def main() -> None:
             script=Path(__file__),
             worker_args=["--time-servicer"] if args.time_servicer else [],
             on_serving=lambda pids: print(json.dumps({"address": address, "pids": pids}), flush=True),
+            pin_cpus=settings.pin_cpus,
         )
         threading.Thread(target=lambda: (sys.stdin.read(), supervisor.stopping.set()), daemon=True).start()
         signal.signal(signal.SIGTERM, supervisor.request_stop)

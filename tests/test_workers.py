@@ -245,3 +245,53 @@ def test_sighup_reloads_every_worker_and_each_serves_its_own_metrics(tmp_path: P
             server.proc.wait(timeout=30)
         finally:
             server.kill()
+
+
+def _thread_cpus(pid: int) -> set[frozenset[int]]:
+    """The CPU masks of every thread of a process (gRPC's pollers and executors included)."""
+    masks = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(ProcessLookupError):
+            masks.add(frozenset(os.sched_getaffinity(int(tid))))
+    return masks
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU pinning is Linux-only")
+def test_pinned_workers_each_run_every_thread_on_a_cpu_of_their_own_and_a_replacement_keeps_it(tmp_path: Path) -> None:
+    allowed = sorted(os.sched_getaffinity(0))
+    server = ServerProcess(["--listen", "127.0.0.1:0", "--workers", "2", "--pin-cpus"], tmp=tmp_path)
+    try:
+        serving = server.wait_for(lambda e: e["message"] == "serving")
+        first, second = serving["pids"]
+        assert _quote_over_fresh_connection(serving["address"], 900).options  # threads started by a call too
+        assert _thread_cpus(first) == {frozenset({allowed[0]})}
+        assert _thread_cpus(second) == {frozenset({allowed[1 % len(allowed)]})}
+        assert len(os.listdir(f"/proc/{first}/task")) > 3  # the gRPC threads were checked, not only the main one
+        os.kill(second, signal.SIGKILL)
+        restarted = server.wait_for(lambda e: e["message"] == "worker restarted")
+        server.wait_for(lambda e: e["message"] == "worker serving" and e["pid"] == restarted["pid"])
+        assert _thread_cpus(restarted["pid"]) == {frozenset({allowed[1 % len(allowed)]})}
+        assert _thread_cpus(server.proc.pid) == {frozenset(allowed)}  # the supervisor itself stays free
+    finally:
+        for entry in server.drain():
+            if entry.get("pid"):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(entry["pid"], signal.SIGKILL)
+        server.kill()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU pinning is Linux-only")
+def test_a_single_process_pins_itself_only_when_asked(tmp_path: Path) -> None:
+    allowed = sorted(os.sched_getaffinity(0))
+    for env, expected in (({"SHIPPING_PIN_CPUS": "true"}, {frozenset({allowed[0]})}), ({}, {frozenset(allowed)})):
+        server = ServerProcess(["--listen", "127.0.0.1:0", "--workers", "1"], env=env, tmp=tmp_path)
+        try:
+            serving = server.wait_for(lambda e: e["message"] == "serving")
+            assert _quote_over_fresh_connection(serving["address"], 900).options
+            assert _thread_cpus(server.proc.pid) == expected
+        finally:
+            server.kill()
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "server.py")], capture_output=True, text=True, cwd=REPO, timeout=30, env={**os.environ, "SHIPPING_PIN_CPUS": "sometimes"}
+    )
+    assert proc.returncode == 2 and "SHIPPING_PIN_CPUS" in proc.stderr

@@ -120,6 +120,8 @@ class Settings:
     # SO_REUSEPORT on the listening socket, so several processes can bind one port. server.py turns
     # it on in its workers when it runs more than one; off, a second server on a taken port fails.
     reuse_port: bool = False
+    # Each worker pinned to one allowed CPU of its own (kokokara/shipping/affinity.py says when).
+    pin_cpus: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -251,10 +253,11 @@ def _scale_server_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any
 
 
 def _serving_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
-    """Multi-process serving (issue 6): SHIPPING_WORKERS, SHIPPING_REUSE_PORT."""
+    """Multi-process serving (issue 6): SHIPPING_WORKERS, SHIPPING_REUSE_PORT, SHIPPING_PIN_CPUS."""
     return {
         "workers": _int(env, "SHIPPING_WORKERS", d.workers, lo=1, hi=256),
         "reuse_port": _bool(env, "SHIPPING_REUSE_PORT", d.reuse_port),
+        "pin_cpus": _bool(env, "SHIPPING_PIN_CPUS", d.pin_cpus),
     }
 
 

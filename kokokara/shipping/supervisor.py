@@ -9,6 +9,7 @@ with SO_REUSEPORT; the kernel spreads new connections over them. The supervisor:
 - reports "serving" only once every worker has said it is SERVING (a pipe per worker);
 - logs a worker that dies and starts a new one (a crash loop, too many deaths in a short time,
   stops the whole service instead);
+- with SHIPPING_PIN_CPUS, runs worker i on the i-th CPU it may use (kokokara/shipping/affinity.py);
 - on SIGTERM/SIGINT sends SIGTERM to every worker, which drains its calls as a single server does,
   and exits 0 once all have stopped.
 
@@ -29,6 +30,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from kokokara.shipping import affinity
 
 log = logging.getLogger("kokokara.shipping")
 
@@ -76,8 +79,9 @@ class Supervisor:
         script: Path = SERVER_SCRIPT,
         on_serving: Callable[[list[int]], None] | None = None,
         worker_args: list[str] | None = None,
+        pin_cpus: bool = False,
     ):
-        """`script` is run as a worker with `--listen ADDRESS --workers 1 --ready-fd FD` (server.py,
+        """`script` is run as a worker with `--listen ADDRESS --workers 1 --ready-fd FD [--pin-cpu N]` (server.py,
         or a benchmark's server with extra RPCs); `on_serving` gets the worker pids once all serve."""
         self.address = address
         self.count = workers
@@ -85,6 +89,10 @@ class Supervisor:
         self.script = script
         self.on_serving = on_serving
         self.worker_args = list(worker_args or [])
+        # worker i (a replacement keeps the index of the one it replaces) runs on the i-th allowed CPU
+        self.cpus = affinity.allowed_cpus() if pin_cpus else []
+        if pin_cpus and not self.cpus:
+            log.warning("SHIPPING_PIN_CPUS is set but this system cannot pin processes; workers run unpinned")
         self.workers: list[Worker] = []
         self.stopping = threading.Event()
         self._deaths: deque[float] = deque(maxlen=MAX_DEATHS)
@@ -103,9 +111,10 @@ class Supervisor:
             # Each worker keeps its own counters: worker i serves /metrics on the given port + i.
             host, _, port = metrics.rpartition(":")
             env["SHIPPING_METRICS_ADDR"] = f"{host}:{int(port) + index}"
+        pin = ["--pin-cpu", str(affinity.cpu_for_worker(index, self.cpus))] if self.cpus else []
         try:
             process = subprocess.Popen(
-                [sys.executable, str(self.script), "--listen", self.address, "--workers", "1", "--ready-fd", str(write_fd), *self.worker_args],
+                [sys.executable, str(self.script), "--listen", self.address, "--workers", "1", "--ready-fd", str(write_fd), *pin, *self.worker_args],
                 env=env,
                 pass_fds=(write_fd,),
             )
