@@ -184,8 +184,12 @@ WARM_UP = 30
 
 
 def client_process(
-    address: str, methods: list[str], calls: list[Call], concurrency: int, start_at: float, seconds: float, wrap: bool, connections: int
+    address: str, methods: list[str], calls: list[Call], concurrency: int, start_at: float, seconds: float, wrap: bool, connections: int, driver: str = "aio"
 ) -> dict[str, Any]:
+    if driver == "h2":
+        import h2_client
+
+        return h2_client.run(address, methods, calls, concurrency, connections, start_at, seconds, wrap, WARM_UP)
     return asyncio.run(_client(address, methods, calls, concurrency, start_at, seconds, wrap, connections))
 
 
@@ -267,9 +271,10 @@ def rss_mb(pid: int) -> dict[str, float]:
 
 
 class BenchServer:
-    def __init__(self, workers: int, standin_url: str, db_dir: Path, request_log: bool):
+    def __init__(self, workers: int, standin_url: str, db_dir: Path, request_log: bool, pin_cpus: bool = False):
         env = {
             **os.environ,
+            "SHIPPING_PIN_CPUS": "true" if pin_cpus else "false",
             "SHIPPING_LOG_REQUESTS": "true" if request_log else "false",
             "SHIPPING_LOG_LEVEL": "WARNING",
             "SHIPPING_DATABASE_PATH": str(db_dir / f"labels-{workers}w.sqlite3"),
@@ -324,7 +329,7 @@ def run_scenario(
     per_client_concurrency = max(1, args.concurrency // args.clients)
     start_at = time.time() + 1.0 + 0.2 * args.clients
     futures = [
-        pool.submit(client_process, server.address, methods, calls, per_client_concurrency, start_at, args.seconds, wrap, args.connections)
+        pool.submit(client_process, server.address, methods, calls, per_client_concurrency, start_at, args.seconds, wrap, args.connections, args.driver)
         for calls in per_client
     ]
     time.sleep(max(0.0, start_at - time.time()))
@@ -469,6 +474,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--concurrency", type=int, default=64, help="calls in flight, over all clients")
     parser.add_argument("--connections", type=int, default=8, help="connections (channels) per client process")
+    parser.add_argument(
+        "--driver",
+        choices=("aio", "h2"),
+        default="aio",
+        help="load client: grpc.aio channels, or bench/h2_client.py's pre-built HTTP/2 frames (a few µs of client CPU a call)",
+    )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--startup-runs", type=int, default=3)
     parser.add_argument("--request-log", action="store_true", help="leave the per-request log line on")
@@ -485,6 +496,7 @@ def main() -> int:
         help="also run the first and last worker counts side by side and alternate every scenario between them this many times (--pair-seconds each)",
     )
     parser.add_argument("--pair-seconds", type=float, default=2.0)
+    parser.add_argument("--pin-cpus", action="store_true", help="serve with SHIPPING_PIN_CPUS (each worker on a CPU of its own)")
     args = parser.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s != "empty"]
     worker_counts = [int(w) for w in args.workers.split(",")]
@@ -498,7 +510,7 @@ def main() -> int:
         for k, number in enumerate(tracking_numbers()):
             standin.set_scenario(number, TRACKING_SCENARIOS[k % len(TRACKING_SCENARIOS)])
         for workers in worker_counts:
-            server = BenchServer(workers, standin.url, Path(tmp), args.request_log)
+            server = BenchServer(workers, standin.url, Path(tmp), args.request_log, args.pin_cpus)
             try:
                 idle = {str(p): rss_mb(p) for p in server.pids}
                 warm_for(server, scenarios)
@@ -519,7 +531,7 @@ def main() -> int:
                 print(f"  GetQuote / empty over {len(pairs)} alternated pairs of {args.pair_seconds:g} s: {spread(pairs)}")
         if args.scaling_pairs and len(worker_counts) > 1:
             ends = (worker_counts[0], worker_counts[-1])
-            servers = {w: BenchServer(w, standin.url, Path(tmp), args.request_log) for w in ends}
+            servers = {w: BenchServer(w, standin.url, Path(tmp), args.request_log, args.pin_cpus) for w in ends}
             try:
                 for server in servers.values():
                     warm_for(server, scenarios)
