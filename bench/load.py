@@ -4,17 +4,21 @@ given as a ratio to an empty RPC measured on the same server in the same run.
     .venv/bin/python bench/load.py [--workers 1,2] [--seconds 5] [--clients 2] [--concurrency 64]
                                    [--scenarios empty,get_quote,batch,tracking,create_label,mix]
                                    [--startup-runs 3] [--request-log]
-                                   [--pairs N] [--scaling-pairs N] [--pair-seconds 2]
+                                   [--pairs N] [--scaling-pairs N] [--pin-pairs N] [--pair-seconds 2]
+                                   [--driver h2|aio] [--pin-cpus]
 
 The server is bench/_server.py: the composition root (bootstrap.start) plus the empty RPC
 /kokokara.bench.Bench/Empty added through `extra_handlers`, so it passes the same threads and
 interceptor as the real RPCs; with N workers it runs under the same supervisor as server.py.
 Request logging is off unless --request-log (one JSON line per call would be measured instead).
 
-The load comes from --clients processes (spawned, each its own grpc.aio channel, so its own TCP
-connection, and its own event loop), --concurrency calls in flight in total, each sending requests
+The load comes from --clients processes (spawned, each with --connections TCP connections and its
+own event loop), --concurrency calls in flight in total, each sending requests
 serialised before the clock starts. On a 2-core machine the clients compete with the server for
-the cores: the harness reports the CPU the server and the clients used in each run.
+the cores: the harness reports the CPU the server and the clients used in each run. The clients are
+bench/h2_client.py (the same closed loop on pre-built HTTP/2 frames, at about half of grpc.aio's
+client CPU a call, so they take less of the server's cores); --driver aio uses grpc.aio channels
+instead. --pin-cpus serves with SHIPPING_PIN_CPUS (each worker on a CPU of its own).
 
 Scenarios:
 - empty         the empty RPC (the transport's own limit); run first and last, ratios use the mean
@@ -30,9 +34,10 @@ Scenarios:
 1-worker and a 2-worker server side by side (the idle one takes next to no CPU) and alternates
 short runs of every scenario between them, N pairs each: the machine's drift, which moves the empty
 RPC by 30% within a minute here, then falls on both halves of a pair, as it does not on runs a
-minute apart. Both print the median ratio of the pairs and their range.
+minute apart. --pin-pairs N does the same with a pinned and an unpinned server of each worker
+count. All print the median ratio of the pairs and their range.
 
-Writes bench/results/load.json; docs/performance.md records the figures.
+Writes bench/results/load.json (--out); docs/performance.md records the figures.
 """
 
 from __future__ import annotations
@@ -184,7 +189,7 @@ WARM_UP = 30
 
 
 def client_process(
-    address: str, methods: list[str], calls: list[Call], concurrency: int, start_at: float, seconds: float, wrap: bool, connections: int, driver: str = "aio"
+    address: str, methods: list[str], calls: list[Call], concurrency: int, start_at: float, seconds: float, wrap: bool, connections: int, driver: str = "h2"
 ) -> dict[str, Any]:
     if driver == "h2":
         import h2_client
@@ -411,24 +416,38 @@ def alternated_pairs(pool: ProcessPoolExecutor, server: BenchServer, args: argpa
     return ratios
 
 
-def scaling_pairs(
-    pool: ProcessPoolExecutor, servers: dict[int, BenchServer], scenarios: list[str], args: argparse.Namespace, regions: list[str], run: str, standin: Any
+def side_by_side_pairs(
+    pool: ProcessPoolExecutor,
+    base: BenchServer,
+    other: BenchServer,
+    pairs: int,
+    scenarios: list[str],
+    args: argparse.Namespace,
+    regions: list[str],
+    run: str,
+    standin: Any,
 ) -> dict[str, list[float]]:
-    """Throughput of the larger server over the smaller one, per scenario, from pairs of short runs
-    taken back to back (each pair alternates which server goes first, so a steady drift cancels)."""
+    """Throughput of `other` over `base`, per scenario, from pairs of short runs taken back to back
+    on two servers running side by side (each pair alternates which goes first, so a steady drift
+    cancels out)."""
     short = short_runs(args)
-    few, many = sorted(servers)
     ratios: dict[str, list[float]] = {name: [] for name in ["empty", *scenarios]}
-    for i in range(args.scaling_pairs):
+    for i in range(pairs):
         for name in ratios:
-            order = (few, many) if i % 2 == 0 else (many, few)
-            runs = {w: run_scenario(pool, servers[w], name, short, regions, f"{run}-s{i}{name}{w}", standin) for w in order}
-            spoilt = {w: f["errors"] for w, f in runs.items() if f["labels_ran_out"] or f["errors"]}
+            order = (("base", base), ("other", other)) if i % 2 == 0 else (("other", other), ("base", base))
+            runs = {side: run_scenario(pool, server, name, short, regions, f"{run}-s{i}{name}{side}", standin) for side, server in order}
+            spoilt = {side: f["errors"] for side, f in runs.items() if f["labels_ran_out"] or f["errors"]}
             if spoilt:
-                print(f"  pair {i} {name}: ran out of label requests or had errors {spoilt} (by worker count); not counted")
+                print(f"  pair {i} {name}: ran out of label requests or had errors {spoilt}; not counted")
                 continue
-            ratios[name].append(runs[many]["rps"] / runs[few]["rps"])
+            ratios[name].append(runs["other"]["rps"] / runs["base"]["rps"])
     return ratios
+
+
+def print_pairs(title: str, found: dict[str, list[float]]) -> None:
+    print(f"\n{title}")
+    for name, values in found.items():
+        print(f"  {name:<18} {spread(values)}")
 
 
 def startup_times(workers: int, runs: int, db_dir: Path) -> dict[str, float]:
@@ -476,9 +495,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8, help="connections (channels) per client process")
     parser.add_argument(
         "--driver",
-        choices=("aio", "h2"),
-        default="aio",
-        help="load client: grpc.aio channels, or bench/h2_client.py's pre-built HTTP/2 frames (a few µs of client CPU a call)",
+        choices=("h2", "aio"),
+        default="h2",
+        help="load client: bench/h2_client.py's pre-built HTTP/2 frames (the default: half of grpc.aio's client CPU a call), or grpc.aio channels",
     )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--startup-runs", type=int, default=3)
@@ -496,7 +515,14 @@ def main() -> int:
         help="also run the first and last worker counts side by side and alternate every scenario between them this many times (--pair-seconds each)",
     )
     parser.add_argument("--pair-seconds", type=float, default=2.0)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "load.json", help="where the figures go (default %(default)s)")
     parser.add_argument("--pin-cpus", action="store_true", help="serve with SHIPPING_PIN_CPUS (each worker on a CPU of its own)")
+    parser.add_argument(
+        "--pin-pairs",
+        type=int,
+        default=0,
+        help="also run, for each worker count, a pinned and an unpinned server side by side and alternate every scenario between them this many times",
+    )
     args = parser.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s != "empty"]
     worker_counts = [int(w) for w in args.workers.split(",")]
@@ -535,14 +561,30 @@ def main() -> int:
             try:
                 for server in servers.values():
                     warm_for(server, scenarios)
-                found = scaling_pairs(pool, servers, scenarios, args, regions, f"{run_id}-pairs", standin)
+                found = side_by_side_pairs(pool, servers[ends[0]], servers[ends[1]], args.scaling_pairs, scenarios, args, regions, f"{run_id}-pairs", standin)
             finally:
                 for server in servers.values():
                     server.stop()
             report["scaling_pairs"] = found
-            print(f"\n{ends[1]} workers / {ends[0]} worker over {args.scaling_pairs} alternated pairs of {args.pair_seconds:g} s (servers side by side):")
-            for name, values in found.items():
-                print(f"  {name:<18} {spread(values)}")
+            print_pairs(
+                f"{ends[1]} workers / {ends[0]} worker over {args.scaling_pairs} alternated pairs of {args.pair_seconds:g} s (servers side by side):", found
+            )
+        if args.pin_pairs:
+            report["pin_pairs"] = {}
+            for workers in worker_counts:
+                unpinned = BenchServer(workers, standin.url, Path(tmp), args.request_log, False)
+                pinned = BenchServer(workers, standin.url, Path(tmp), args.request_log, True)
+                try:
+                    for server in (unpinned, pinned):
+                        warm_for(server, scenarios)
+                    found = side_by_side_pairs(pool, unpinned, pinned, args.pin_pairs, scenarios, args, regions, f"{run_id}-pin{workers}", standin)
+                finally:
+                    unpinned.stop()
+                    pinned.stop()
+                report["pin_pairs"][str(workers)] = found
+                print_pairs(
+                    f"{workers} worker(s), pinned / not pinned over {args.pin_pairs} alternated pairs of {args.pair_seconds:g} s (servers side by side):", found
+                )
         report["startup"] = {str(w): startup_times(w, args.startup_runs, Path(tmp)) for w in worker_counts} if args.startup_runs else {}
     if len(worker_counts) > 1:
         one, many = report["runs"][str(worker_counts[0])]["scenarios"], report["runs"][str(worker_counts[-1])]["scenarios"]
@@ -557,10 +599,9 @@ def main() -> int:
     for w, s in report["startup"].items():
         print(f"start-up to serving, {w} worker(s): median {s['median_s']:.2f} s (min {s['min_s']:.2f}, max {s['max_s']:.2f}, {s['runs']} runs)")
     print(f"machine: {report['machine']}")
-    out = REPO / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "load.json").write_text(json.dumps(report, indent=2))
-    print(f"wrote {out / 'load.json'}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, default=str))
+    print(f"wrote {args.out}")
     return 0
 
 
