@@ -3,10 +3,11 @@
 A worker's threads hand work to each other all the time: gRPC's poller threads wake the Python
 thread that runs a handler, and it wakes them back to send the reply. When those threads run on
 different cores each hand-off is a wake-up across cores, which on a VM is an inter-processor
-interrupt: on the 2-core VM of docs/performance.md one costs about 50 µs of CPU against 10 µs on one
-core (a loopback ping-pong between two processes: 59 µs of CPU a round trip across cores, 9.7 µs on
-one). Pinning each worker to a core of its own keeps its hand-offs on that core and leaves the
-other cores to the other workers.
+interrupt: on the 2-core VM of docs/performance.md a loopback ping-pong between two processes
+(bench/wakeups.py) took 22-59 µs of CPU a round trip across cores against 8-10 µs on one. Pinning
+each worker to a core of its own keeps its hand-offs on that core and leaves the other cores to
+the other workers: one pinned worker served 1.13-1.30x the calls of an unpinned one, two pinned
+workers 1.12-1.68x (the mix gained most).
 
 Off by default: where the process may use every core of a shared host (a container with a CPU quota
 but no cpuset of its own), every replica would pin its first worker to the same first core. Turn
