@@ -15,7 +15,7 @@ client's SETTINGS set SETTINGS_HEADER_TABLE_SIZE to 0, so the server's encoder m
 table (RFC 7541 4.2) and a block's meaning depends on its bytes alone; a block seen before is then
 looked up rather than decoded again.
 
-    stats = run(address, methods, calls, concurrency, connections, start_at, seconds, wrap, warm_up)
+    stats = run(Plan(address, methods, calls, concurrency, connections, start_at, seconds, wrap, warm_up))
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import struct
 import time
 from array import array
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, cast
 
 import hpack
@@ -325,17 +326,26 @@ class Connection(asyncio.Protocol):
             shared.done.set_result(None)
 
 
-async def _run(
-    address: str,
-    methods: list[str],
-    calls: list[tuple[int, bytes]],
-    concurrency: int,
-    connections: int,
-    start_at: float,
-    seconds: float,
-    wrap: bool,
-    warm_up: int,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Plan:
+    """One closed-loop run: `concurrency` calls in flight over `connections` connections for
+    `seconds` from `start_at` (a time.time()), after `warm_up` calls; `calls` are (index into
+    `methods`, serialised request), sent in order, from the start again when `wrap`."""
+
+    address: str
+    methods: list[str]
+    calls: list[tuple[int, bytes]]
+    concurrency: int
+    connections: int
+    start_at: float
+    seconds: float
+    wrap: bool
+    warm_up: int
+
+
+async def _run(plan: Plan) -> dict[str, Any]:
+    address, methods, calls, concurrency, connections = plan.address, plan.methods, plan.calls, plan.concurrency, plan.connections
+    start_at, seconds, wrap, warm_up = plan.start_at, plan.seconds, plan.wrap, plan.warm_up
     loop = asyncio.get_running_loop()
     host, port = address.rsplit(":", 1)
     blocks = [request_header_block(m, address, 60) for m in methods]
@@ -385,18 +395,6 @@ async def _run(
     }
 
 
-def run(
-    address: str,
-    methods: list[str],
-    calls: list[tuple[int, bytes]],
-    concurrency: int,
-    connections: int,
-    start_at: float,
-    seconds: float,
-    wrap: bool,
-    warm_up: int,
-) -> dict[str, Any]:
-    """Runs a closed loop of `concurrency` calls in flight over `connections` connections for
-    `seconds` from `start_at` (a time.time()), after `warm_up` calls; the same figures as
-    bench/load.py's grpc.aio client."""
-    return asyncio.run(_run(address, methods, calls, concurrency, connections, start_at, seconds, wrap, warm_up))
+def run(plan: Plan) -> dict[str, Any]:
+    """Runs the plan; the same figures as bench/load.py's grpc.aio client, and `window_stalls`."""
+    return asyncio.run(_run(plan))

@@ -194,7 +194,7 @@ def client_process(
     if driver == "h2":
         import h2_client
 
-        return h2_client.run(address, methods, calls, concurrency, connections, start_at, seconds, wrap, WARM_UP)
+        return h2_client.run(h2_client.Plan(address, methods, calls, concurrency, connections, start_at, seconds, wrap, WARM_UP))
     return asyncio.run(_client(address, methods, calls, concurrency, start_at, seconds, wrap, connections))
 
 

@@ -41,7 +41,7 @@ def _run(
     connections: int = 2,
     warm_up: int = 2,
 ) -> dict:
-    return h2_client.run(address, methods, calls, concurrency, connections, time.time(), seconds, wrap, warm_up=warm_up)
+    return h2_client.run(h2_client.Plan(address, methods, calls, concurrency, connections, time.time(), seconds, wrap, warm_up=warm_up))
 
 
 def test_every_call_is_answered_ok_and_counted_once(service: bootstrap.RunningService) -> None:
