@@ -1,13 +1,14 @@
 """Runs the kokokara-shipping gRPC server.
 
-    python server.py [--listen HOST:PORT] [--workers N] [--pin-cpus] [--insecure]
+    python server.py [--listen HOST:PORT] [--workers N] [--[no-]pin-cpus] [--insecure]
 
 The address defaults to SHIPPING_LISTEN_ADDR, else 127.0.0.1:50051. With more than one worker
 (--workers, else SHIPPING_WORKERS, else one per core) a supervisor runs that many server processes
 on the one port (SO_REUSEPORT; see kokokara/shipping/supervisor.py) and restarts any that dies.
 SIGTERM and SIGINT drain running calls (up to SHIPPING_GRACE_SECONDS) before the process exits.
---pin-cpus (SHIPPING_PIN_CPUS) runs each worker on one allowed CPU of its own
-(kokokara/shipping/affinity.py says why and when). SIGHUP reloads the rate tables (validated in full; on an error the old ones keep serving); the
+--pin-cpus / --no-pin-cpus (SHIPPING_PIN_CPUS: auto, true or false) decide whether each worker runs
+on one allowed CPU of its own; auto pins when there is one worker per allowed CPU
+(kokokara/shipping/affinity.py says why). SIGHUP reloads the rate tables (validated in full; on an error the old ones keep serving); the
 supervisor passes it on to every worker.
 """
 
@@ -40,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--pin-cpus",
-        action="store_true",
-        default=settings.pin_cpus,
-        help="pin each worker to one allowed CPU of its own (default: SHIPPING_PIN_CPUS, else off)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="pin each worker to one allowed CPU of its own, or never (default: SHIPPING_PIN_CPUS, else auto: pinned when there is one worker per allowed CPU)",
     )
     parser.add_argument(
         "--insecure",
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.workers <= 256:
         parser.error("--workers must be between 1 and 256")
-    settings = dataclasses.replace(settings, listen_addr=args.listen, workers=args.workers, insecure=args.insecure, pin_cpus=args.pin_cpus)
+    pin = settings.pin_cpus if args.pin_cpus is None else ("true" if args.pin_cpus else "false")
+    settings = dataclasses.replace(settings, listen_addr=args.listen, workers=args.workers, insecure=args.insecure, pin_cpus=pin)
     logs.configure(settings.log_level)
     if settings.workers > 1:
         return supervise(settings)
@@ -71,10 +73,13 @@ def supervise(settings: Settings) -> int:
     except OSError as error:
         print(f"kokokara-shipping: cannot listen on {settings.listen_addr}: {error}", file=sys.stderr)
         return 4
+    from kokokara.shipping import affinity
+
+    pin = affinity.should_pin(settings.pin_cpus, settings.workers, affinity.allowed_cpus())
+    if settings.pin_cpus == "true" and not pin:
+        log.warning("SHIPPING_PIN_CPUS is true but this system cannot pin processes; workers run unpinned")
     try:
-        supervisor = Supervisor(
-            address, settings.workers, settings.grace_seconds, worker_args=["--insecure"] if settings.insecure else [], pin_cpus=settings.pin_cpus
-        )
+        supervisor = Supervisor(address, settings.workers, settings.grace_seconds, worker_args=["--insecure"] if settings.insecure else [], pin_cpus=pin)
         signal.signal(signal.SIGTERM, supervisor.request_stop)
         signal.signal(signal.SIGINT, supervisor.request_stop)
         signal.signal(signal.SIGHUP, supervisor.forward)
@@ -87,14 +92,16 @@ def supervise(settings: Settings) -> int:
 def serve(settings: Settings, ready_fd: int | None = None, pin_cpu: int | None = None) -> int:
     """One server process: the whole service, until SIGTERM/SIGINT. Imported late so the
     supervisor process stays small (no gRPC, pandas or tables). `pin_cpu` is the CPU a supervisor
-    gave this worker; a process serving alone with settings.pin_cpus takes its first allowed CPU."""
+    gave this worker; a process serving alone that is to pin (settings.pin_cpus) takes its first
+    allowed CPU."""
     from kokokara.shipping import affinity
 
-    if pin_cpu is None and settings.pin_cpus:
+    if pin_cpu is None and ready_fd is None:
         cpus = affinity.allowed_cpus()
-        pin_cpu = cpus[0] if cpus else None
-        if not cpus:
-            log.warning("SHIPPING_PIN_CPUS is set but this system cannot pin processes; serving unpinned")
+        if affinity.should_pin(settings.pin_cpus, 1, cpus):
+            pin_cpu = cpus[0]
+        elif settings.pin_cpus == "true":
+            log.warning("SHIPPING_PIN_CPUS is true but this system cannot pin processes; serving unpinned")
     if ready_fd is not None:
         _tag_logs_with_pid()
     if pin_cpu is not None:  # before gRPC starts its threads, which then inherit the mask

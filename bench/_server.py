@@ -86,7 +86,7 @@ def main() -> None:
     settings = dataclasses.replace(Settings.from_env({**os.environ, "SHIPPING_LISTEN_ADDR": args.listen}), workers=args.workers)
     logs.configure(settings.log_level)
     pin = args.pin_cpu
-    if pin is None and settings.pin_cpus and args.workers == 1:  # serving alone, as server.py does
+    if pin is None and args.ready_fd is None and affinity.should_pin(settings.pin_cpus, 1, affinity.allowed_cpus()):  # alone, as server.py
         pin = affinity.allowed_cpus()[0]
     if pin is not None:
         affinity.pin_process(pin)
@@ -109,7 +109,7 @@ def main() -> None:
             script=Path(__file__),
             worker_args=["--time-servicer"] if args.time_servicer else [],
             on_serving=lambda pids: print(json.dumps({"address": address, "pids": pids}), flush=True),
-            pin_cpus=settings.pin_cpus,
+            pin_cpus=affinity.should_pin(settings.pin_cpus, args.workers, affinity.allowed_cpus()),
         )
         threading.Thread(target=lambda: (sys.stdin.read(), supervisor.stopping.set()), daemon=True).start()
         signal.signal(signal.SIGTERM, supervisor.request_stop)

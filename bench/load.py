@@ -18,7 +18,8 @@ serialised before the clock starts. On a 2-core machine the clients compete with
 the cores: the harness reports the CPU the server and the clients used in each run. The clients are
 bench/h2_client.py (the same closed loop on pre-built HTTP/2 frames, at about half of grpc.aio's
 client CPU a call, so they take less of the server's cores); --driver aio uses grpc.aio channels
-instead. --pin-cpus serves with SHIPPING_PIN_CPUS (each worker on a CPU of its own).
+instead. --pin-cpus serves with SHIPPING_PIN_CPUS=true (each worker on a CPU of its own), else false: never
+the server's default, auto, which would pin 2 workers on 2 CPUs and not 1, so 1 and 2 compare alike.
 
 Scenarios:
 - empty         the empty RPC (the transport's own limit); run first and last, ratios use the mean
@@ -516,7 +517,11 @@ def main() -> int:
     )
     parser.add_argument("--pair-seconds", type=float, default=2.0)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "load.json", help="where the figures go (default %(default)s)")
-    parser.add_argument("--pin-cpus", action="store_true", help="serve with SHIPPING_PIN_CPUS (each worker on a CPU of its own)")
+    parser.add_argument(
+        "--pin-cpus",
+        action="store_true",
+        help="serve with SHIPPING_PIN_CPUS=true, every worker on a CPU of its own (else false, never auto: 1 and 2 workers are compared alike)",
+    )
     parser.add_argument(
         "--pin-pairs",
         type=int,

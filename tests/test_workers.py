@@ -283,15 +283,60 @@ def test_pinned_workers_each_run_every_thread_on_a_cpu_of_their_own_and_a_replac
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU pinning is Linux-only")
 def test_a_single_process_pins_itself_only_when_asked(tmp_path: Path) -> None:
     allowed = sorted(os.sched_getaffinity(0))
-    for env, expected in (({"SHIPPING_PIN_CPUS": "true"}, {frozenset({allowed[0]})}), ({}, {frozenset(allowed)})):
-        server = ServerProcess(["--listen", "127.0.0.1:0", "--workers", "1"], env=env, tmp=tmp_path)
+    cases = [({"SHIPPING_PIN_CPUS": "true"}, [], {frozenset({allowed[0]})}), ({}, [], {frozenset(allowed)}), ({}, ["--pin-cpus"], {frozenset({allowed[0]})})]
+    for env, flags, expected in cases:  # auto (the default) leaves one process on a many-CPU machine free
+        server = ServerProcess(["--listen", "127.0.0.1:0", "--workers", "1", *flags], env=env, tmp=tmp_path)
         try:
             serving = server.wait_for(lambda e: e["message"] == "serving")
             assert _quote_over_fresh_connection(serving["address"], 900).options
-            assert _thread_cpus(server.proc.pid) == expected
+            assert _thread_cpus(server.proc.pid) == expected, (env, flags)
         finally:
             server.kill()
     proc = subprocess.run(
         [sys.executable, str(REPO / "server.py")], capture_output=True, text=True, cwd=REPO, timeout=30, env={**os.environ, "SHIPPING_PIN_CPUS": "sometimes"}
     )
-    assert proc.returncode == 2 and "SHIPPING_PIN_CPUS" in proc.stderr
+    assert proc.returncode == 2 and "SHIPPING_PIN_CPUS must be auto, true or false" in proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU pinning is Linux-only")
+@pytest.mark.skipif(not 2 <= len(os.sched_getaffinity(0)) <= 4, reason="needs 2 to 4 allowed CPUs (one worker each)")
+def test_auto_pins_one_worker_per_allowed_cpu_and_no_pin_cpus_turns_it_off(tmp_path: Path) -> None:
+    allowed = sorted(os.sched_getaffinity(0))
+    for flags, pinned in (([], True), (["--no-pin-cpus"], False)):
+        server = ServerProcess(["--listen", "127.0.0.1:0", "--workers", str(len(allowed)), *flags], env={"SHIPPING_PIN_CPUS": ""}, tmp=tmp_path)
+        try:
+            serving = server.wait_for(lambda e: e["message"] == "serving")
+            assert serving["pinned"] is pinned
+            masks = [_thread_cpus(pid) for pid in serving["pids"]]
+            if pinned:
+                assert masks == [{frozenset({cpu})} for cpu in allowed]
+            else:
+                assert masks == [{frozenset(allowed)}] * len(allowed)
+        finally:
+            for entry in server.drain():
+                if entry.get("pid"):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(entry["pid"], signal.SIGKILL)
+            server.kill()
+
+
+@pytest.mark.parametrize(
+    ("setting", "workers", "cpus", "pinned"),
+    [
+        ("auto", 2, [0, 1], True),  # one worker per allowed CPU
+        ("auto", 4, [2, 3, 4, 5], True),
+        ("auto", 1, [0, 1], False),  # fewer workers than CPUs: replicas would stack on the first
+        ("auto", 3, [0, 1], False),
+        ("auto", 1, [0], False),  # nothing to choose
+        ("true", 1, [0, 1], True),
+        ("true", 3, [0, 1], True),  # wraps round
+        ("true", 2, [], False),  # no affinity calls on this system
+        ("false", 2, [0, 1], False),
+    ],
+)
+def test_when_workers_are_pinned(setting: str, workers: int, cpus: list[int], pinned: bool) -> None:
+    from kokokara.shipping import affinity
+
+    assert affinity.should_pin(setting, workers, cpus) is pinned
+    if pinned:
+        assert [affinity.cpu_for_worker(i, cpus) for i in range(workers)] == [cpus[i % len(cpus)] for i in range(workers)]

@@ -9,10 +9,12 @@ each worker to a core of its own keeps its hand-offs on that core and leaves the
 the other workers: one pinned worker served 1.13-1.30x the calls of an unpinned one, two pinned
 workers 1.12-1.68x (the mix gained most).
 
-Off by default: where the process may use every core of a shared host (a container with a CPU quota
-but no cpuset of its own), every replica would pin its first worker to the same first core. Turn
-it on where the allowed CPUs are this service's own (a VM, a bare host, Kubernetes' static CPU
-manager), with one worker per allowed core.
+"auto" (the default) pins only when there is one worker per allowed CPU: the layout of the default
+worker count on a machine of the service's own, where each core then gets exactly one worker of
+each server (two servers on one host share every core alike). With fewer workers than CPUs it does
+not pin: a container with a CPU quota but no cpuset of its own sees every core of its host, and
+every replica would put its first worker on the same core. "true" pins in any case (workers wrap
+round the allowed CPUs), "false" never.
 """
 
 from __future__ import annotations
@@ -30,6 +32,15 @@ def supported() -> bool:
 def allowed_cpus() -> list[int]:
     """The CPUs this process may run on (its cpuset or affinity mask), in order."""
     return sorted(os.sched_getaffinity(0)) if supported() else []
+
+
+def should_pin(setting: str, workers: int, cpus: list[int]) -> bool:
+    """Whether `workers` processes pin themselves to `cpus` (the allowed CPUs) under `setting`."""
+    if setting == "true":
+        return bool(cpus)
+    if setting == "auto":
+        return len(cpus) > 1 and workers == len(cpus)
+    return False
 
 
 def cpu_for_worker(index: int, cpus: list[int]) -> int:

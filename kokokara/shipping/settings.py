@@ -120,8 +120,9 @@ class Settings:
     # SO_REUSEPORT on the listening socket, so several processes can bind one port. server.py turns
     # it on in its workers when it runs more than one; off, a second server on a taken port fails.
     reuse_port: bool = False
-    # Each worker pinned to one allowed CPU of its own (kokokara/shipping/affinity.py says when).
-    pin_cpus: bool = False
+    # Each worker pinned to one allowed CPU of its own: "true", "false", or "auto" (pinned when there
+    # is one worker per allowed CPU; kokokara/shipping/affinity.py says why).
+    pin_cpus: str = "auto"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -257,8 +258,18 @@ def _serving_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
     return {
         "workers": _int(env, "SHIPPING_WORKERS", d.workers, lo=1, hi=256),
         "reuse_port": _bool(env, "SHIPPING_REUSE_PORT", d.reuse_port),
-        "pin_cpus": _bool(env, "SHIPPING_PIN_CPUS", d.pin_cpus),
+        "pin_cpus": _pin_cpus(env, d.pin_cpus),
     }
+
+
+def _pin_cpus(env: Mapping[str, str], default: str) -> str:
+    raw = env.get("SHIPPING_PIN_CPUS", "").strip().lower()
+    if raw in ("", "auto"):
+        return default if raw == "" else "auto"
+    try:
+        return "true" if _bool(env, "SHIPPING_PIN_CPUS", False) else "false"
+    except SettingsError:
+        raise SettingsError(f"SHIPPING_PIN_CPUS must be auto, true or false, got {env['SHIPPING_PIN_CPUS']!r}") from None
 
 
 def _float(env: Mapping[str, str], name: str, default: float, *, lo: float, hi: float) -> float:

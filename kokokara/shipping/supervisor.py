@@ -9,7 +9,7 @@ with SO_REUSEPORT; the kernel spreads new connections over them. The supervisor:
 - reports "serving" only once every worker has said it is SERVING (a pipe per worker);
 - logs a worker that dies and starts a new one (a crash loop, too many deaths in a short time,
   stops the whole service instead);
-- with SHIPPING_PIN_CPUS, runs worker i on the i-th CPU it may use (kokokara/shipping/affinity.py);
+- when pinning (SHIPPING_PIN_CPUS), runs worker i on the i-th CPU it may use (affinity.py);
 - on SIGTERM/SIGINT sends SIGTERM to every worker, which drains its calls as a single server does,
   and exits 0 once all have stopped.
 
@@ -91,8 +91,6 @@ class Supervisor:
         self.worker_args = list(worker_args or [])
         # worker i (a replacement keeps the index of the one it replaces) runs on the i-th allowed CPU
         self.cpus = affinity.allowed_cpus() if pin_cpus else []
-        if pin_cpus and not self.cpus:
-            log.warning("SHIPPING_PIN_CPUS is set but this system cannot pin processes; workers run unpinned")
         self.workers: list[Worker] = []
         self.stopping = threading.Event()
         self._deaths: deque[float] = deque(maxlen=MAX_DEATHS)
@@ -143,7 +141,7 @@ class Supervisor:
         if code is not None:
             self._stop_all()
             return code
-        log.info("serving", extra={"address": self.address, "workers": self.count, "pids": [w.pid for w in self.workers]})
+        log.info("serving", extra={"address": self.address, "workers": self.count, "pids": [w.pid for w in self.workers], "pinned": bool(self.cpus)})
         if self.on_serving is not None:
             self.on_serving([w.pid for w in self.workers])
         while not self.stopping.wait(0.1):
