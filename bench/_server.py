@@ -86,7 +86,8 @@ def main() -> None:
     settings = dataclasses.replace(Settings.from_env({**os.environ, "SHIPPING_LISTEN_ADDR": args.listen}), workers=args.workers)
     logs.configure(settings.log_level)
     pin = args.pin_cpu
-    if pin is None and args.ready_fd is None and affinity.should_pin(settings.pin_cpus, 1, affinity.allowed_cpus()):  # alone, as server.py
+    serving_alone = args.ready_fd is None and args.workers == 1  # a supervisor stays unpinned, as server.py's does
+    if pin is None and serving_alone and affinity.should_pin(settings.pin_cpus, 1, affinity.allowed_cpus()):
         pin = affinity.allowed_cpus()[0]
     if pin is not None:
         affinity.pin_process(pin)

@@ -5,6 +5,7 @@ silently gives figures nobody can rerun."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,22 @@ def test_pinned_and_unpinned_servers_side_by_side(tmp_path: Path) -> None:
     pairs = json.loads((tmp_path / "load.json").read_text())["pin_pairs"]["1"]
     assert set(pairs) == {"empty", "get_quote"} and all(len(ratios) == 2 and min(ratios) > 0 for ratios in pairs.values())
     assert "1 worker(s), pinned / not pinned over 2 alternated pairs" in proc.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs CPU pinning and 2 CPUs")
+def test_the_bench_server_pins_its_workers_to_different_cpus() -> None:
+    """The benchmark's own supervisor must stay unpinned, or every worker inherits its one CPU."""
+    allowed = sorted(os.sched_getaffinity(0))
+    env = {**os.environ, "SHIPPING_PIN_CPUS": "true", "SHIPPING_LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "bench" / "_server.py"), "--workers", "2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        pids = json.loads(proc.stdout.readline())["pids"]
+        assert [os.sched_getaffinity(pid) for pid in pids] == [{allowed[0]}, {allowed[1]}]
+        assert os.sched_getaffinity(proc.pid) == set(allowed)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=60)
