@@ -82,6 +82,14 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait()
 
+    def kill_all(self) -> None:
+        """Kills the supervisor and every worker it logged: none is left behind, even when a test failed."""
+        pids = [entry["pid"] for entry in self.drain() if entry.get("pid")]
+        self.kill()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
 
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[tuple[ServerProcess, dict]]:
@@ -90,12 +98,7 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[ServerProcess, dict]]:
         serving = server.wait_for(lambda e: e["message"] == "serving")
         yield server, serving
     finally:
-        pids = server.drain()
-        server.kill()
-        for entry in pids:  # never leave a worker behind, even when the test failed
-            if entry.get("pid"):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(entry["pid"], signal.SIGKILL)
+        server.kill_all()
 
 
 def _quote_over_fresh_connection(address: str, grams: int) -> rates_pb2.GetQuoteResponse:
@@ -273,11 +276,7 @@ def test_pinned_workers_each_run_every_thread_on_a_cpu_of_their_own_and_a_replac
         assert _thread_cpus(restarted["pid"]) == {frozenset({allowed[1 % len(allowed)]})}
         assert _thread_cpus(server.proc.pid) == {frozenset(allowed)}  # the supervisor itself stays free
     finally:
-        for entry in server.drain():
-            if entry.get("pid"):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(entry["pid"], signal.SIGKILL)
-        server.kill()
+        server.kill_all()
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU pinning is Linux-only")
@@ -313,11 +312,7 @@ def test_auto_pins_one_worker_per_allowed_cpu_and_no_pin_cpus_turns_it_off(tmp_p
             else:
                 assert masks == [{frozenset(allowed)}] * len(allowed)
         finally:
-            for entry in server.drain():
-                if entry.get("pid"):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(entry["pid"], signal.SIGKILL)
-            server.kill()
+            server.kill_all()
 
 
 @pytest.mark.parametrize(
