@@ -28,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, cast
 
+import grpc
 import hpack
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -38,11 +39,7 @@ MAX_WINDOW = 2**31 - 1
 DEFAULT_WINDOW = 65_535
 # what the client gives back to the server's connection window once it has read that much
 REFILL_AT = 1 << 24
-GRPC_CODES = {
-    0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND", 6: "ALREADY_EXISTS",
-    7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION", 10: "ABORTED", 11: "OUT_OF_RANGE",
-    12: "UNIMPLEMENTED", 13: "INTERNAL", 14: "UNAVAILABLE", 15: "DATA_LOSS", 16: "UNAUTHENTICATED",
-}  # fmt: skip
+GRPC_CODES = {code.value[0]: code.name for code in grpc.StatusCode}  # 3 -> "INVALID_ARGUMENT"
 
 _frame_header = struct.Struct(">BHBBI")  # length as 1 + 2 bytes, type, flags, stream id
 
@@ -108,6 +105,13 @@ class Shared:
         return index
 
 
+@dataclass(slots=True)
+class _Stream:
+    call: int  # index into Shared.messages
+    started_ns: int
+    got_message: bool = False
+
+
 class Connection(asyncio.Protocol):
     def __init__(self, shared: Shared, header_blocks: list[bytes], slots: int):
         self.shared = shared
@@ -117,7 +121,7 @@ class Connection(asyncio.Protocol):
         self.buffer = bytearray()
         self.out: list[bytes] = []
         self.next_stream = 1
-        self.streams: dict[int, list[Any]] = {}  # id -> [call index, started ns, status, got a message]
+        self.streams: dict[int, _Stream] = {}
         self.send_window = DEFAULT_WINDOW
         self.stream_window = DEFAULT_WINDOW  # the server's initial window for each new stream
         self.max_frame = 16_384
@@ -190,7 +194,7 @@ class Connection(asyncio.Protocol):
             self.send_window -= len(message)
             stream = self.next_stream
             self.next_stream += 2
-            self.streams[stream] = [index, now, None, False]
+            self.streams[stream] = _Stream(index, now)
             self.out.append(frame(HEADERS, END_HEADERS, stream, self.header_blocks[self.shared.method_of[index]]))
             step = self.max_frame
             for at in range(0, len(message), step):
@@ -227,7 +231,7 @@ class Connection(asyncio.Protocol):
             self.unacked_read += len(payload)
             state = self.streams.get(stream)
             if state is not None:
-                state[3] = True
+                state.got_message = True
                 if flags & END_STREAM:  # a reply without trailers: not gRPC
                     self._finish(stream, "no trailers")
         elif kind == HEADERS:
@@ -302,13 +306,14 @@ class Connection(asyncio.Protocol):
                 self._finish(stream, "no grpc-status")
             elif status != "0":
                 self._finish(stream, GRPC_CODES.get(int(status), status))
-            elif not self.streams[stream][3]:
+            elif not self.streams[stream].got_message:
                 self._finish(stream, "OK without a message")
             else:
                 self._finish(stream, None)
 
     def _finish(self, stream: int, error: str | None) -> None:
-        index, started, _, _ = self.streams.pop(stream)
+        state = self.streams.pop(stream)
+        index, started = state.call, state.started_ns
         shared = self.shared
         shared.active -= 1
         now = time.perf_counter_ns()

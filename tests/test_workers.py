@@ -316,22 +316,22 @@ def test_auto_pins_one_worker_per_allowed_cpu_and_no_pin_cpus_turns_it_off(tmp_p
 
 
 @pytest.mark.parametrize(
-    ("setting", "workers", "cpus", "pinned"),
+    ("setting", "workers", "cpus", "placed"),
     [
-        ("auto", 2, [0, 1], True),  # one worker per allowed CPU
-        ("auto", 4, [2, 3, 4, 5], True),
-        ("auto", 1, [0, 1], False),  # fewer workers than CPUs: replicas would stack on the first
-        ("auto", 3, [0, 1], False),
-        ("auto", 1, [0], False),  # nothing to choose
-        ("true", 1, [0, 1], True),
-        ("true", 3, [0, 1], True),  # wraps round
-        ("true", 2, [], False),  # no affinity calls on this system
-        ("false", 2, [0, 1], False),
+        ("auto", 2, [0, 1], [0, 1]),  # one worker per allowed CPU
+        ("auto", 4, [2, 3, 4, 5], [2, 3, 4, 5]),
+        ("auto", 1, [0, 1], None),  # fewer workers than CPUs: replicas would stack on the first
+        ("auto", 3, [0, 1], None),
+        ("auto", 1, [0], None),  # nothing to choose
+        ("true", 1, [0, 1], [0]),
+        ("true", 3, [0, 1], [0, 1, 0]),  # wraps round
+        ("true", 2, [], None),  # no affinity calls on this system
+        ("false", 2, [0, 1], None),
     ],
 )
-def test_when_workers_are_pinned(setting: str, workers: int, cpus: list[int], pinned: bool) -> None:
+def test_when_workers_are_pinned_and_where(setting: str, workers: int, cpus: list[int], placed: list[int] | None) -> None:
     from kokokara.shipping import affinity
 
-    assert affinity.should_pin(setting, workers, cpus) is pinned
-    if pinned:
-        assert [affinity.cpu_for_worker(i, cpus) for i in range(workers)] == [cpus[i % len(cpus)] for i in range(workers)]
+    assert affinity.should_pin(setting, workers, cpus) is (placed is not None)
+    if placed is not None:
+        assert [affinity.cpu_for_worker(i, cpus) for i in range(workers)] == placed

@@ -264,8 +264,10 @@ def _serving_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
 
 def _pin_cpus(env: Mapping[str, str], default: str) -> str:
     raw = env.get("SHIPPING_PIN_CPUS", "").strip().lower()
-    if raw in ("", "auto"):
-        return default if raw == "" else "auto"
+    if raw == "":
+        return default
+    if raw == "auto":
+        return "auto"
     try:
         return "true" if _bool(env, "SHIPPING_PIN_CPUS", False) else "false"
     except SettingsError:
