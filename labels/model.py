@@ -13,15 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from rates.model import ContentsFlag, Method, Product
+from rates.model import ContentsFlag, ContentsType, Method, Product
 
-
-class ContentsType(enum.Enum):
-    MERCHANDISE = "merchandise"
-    GIFT = "gift"
-    SAMPLE = "sample"
-    DOCUMENTS = "documents"
-    RETURNED_GOODS = "returned_goods"
 
 
 class DocumentFormat(enum.Enum):

@@ -32,6 +32,7 @@ def quote_request(request: LabelRequest) -> QuoteRequest:
         methods=(request.method,),
         contents=tuple(ContentsLine(i.description, i.quantity, i.value_jpy, i.flags) for i in request.items),
         insure=request.insure,
+        contents_type=request.contents_type,
     )
 
 

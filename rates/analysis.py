@@ -18,7 +18,8 @@ import pycountry
 
 from domain.errors import NotFound
 from rates.model import ALL_METHODS, Method, Parcel, Product, QuoteRequest, Reason
-from rates.quote import QuoteEngine, grams_text
+from rates.quote import QuoteEngine
+from rates.wording import grams_text
 from rates.tables import ZONE_SCHEME_ZONES, RateBook, RateTable
 
 # A light parcel: what ListDestinations prices to learn whether a method is offered at all.

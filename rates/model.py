@@ -61,6 +61,16 @@ class Reason(enum.Enum):
     UNDER_SIZE_LIMIT = "UNDER_SIZE_LIMIT"
 
 
+class ContentsType(enum.Enum):
+    """What is in a parcel, as declared to customs: acceptance rules may depend on it."""
+
+    MERCHANDISE = "merchandise"
+    GIFT = "gift"
+    SAMPLE = "sample"
+    DOCUMENTS = "documents"
+    RETURNED_GOODS = "returned_goods"
+
+
 class ContentsFlag(enum.Enum):
     LITHIUM_BATTERY_IN_EQUIPMENT = "lithium_battery_in_equipment"
     LITHIUM_BATTERY_LOOSE = "lithium_battery_loose"
@@ -118,6 +128,15 @@ class QuoteRequest:
     declared_value_jpy: int | None = None
     insure: bool = False
     postal_code: str = ""
+    # Unspecified in the API means merchandise: the shop sells what it ships.
+    contents_type: ContentsType = ContentsType.MERCHANDISE
+
+    @property
+    def declared_jpy(self) -> int | None:
+        """The declared value, or the contents' values summed; None when neither is given."""
+        if self.declared_value_jpy is not None:
+            return self.declared_value_jpy
+        return sum(line.value_jpy for line in self.contents) if self.contents else None
 
     @property
     def value_to_insure(self) -> int:
@@ -134,6 +153,9 @@ class TableRef:
     effective_to: date | None
     effective_from_confirmed: bool
     source: str
+    confidence: str = ""  # high, medium-high, medium, low: how sure the sources make us
+    # Zones whose figures are less sure than the table as a whole (e.g. from one author only).
+    low_confidence_zones: frozenset[int] = frozenset()
 
 
 @dataclass(slots=True, unsafe_hash=True)
@@ -172,6 +194,11 @@ class QuoteOption:
     @property
     def total_jpy(self) -> int:
         return self.postage_jpy + self.insurance_jpy
+
+    @property
+    def low_confidence(self) -> bool:
+        """Priced from a zone its table marks less sure than the rest (e.g. from one author only)."""
+        return self.zone in self.table.low_confidence_zones
 
 
 @dataclass(slots=True, unsafe_hash=True)

@@ -89,7 +89,7 @@ def proto_request(
         ),
         parcel=common_pb2.Parcel(weight_grams=weight_g),
         customs_items=items,
-        contents_type=labels_pb2.CONTENTS_TYPE_MERCHANDISE,
+        contents_type=common_pb2.CONTENTS_TYPE_MERCHANDISE,
         document_format=fmt,  # type: ignore[arg-type]
         ship_date={"year": ship_date.year, "month": ship_date.month, "day": ship_date.day},
     )

@@ -113,10 +113,12 @@ def _priced(engine: QuoteEngine, region: str, grams: int, product: Product):
         quote = _quote(engine, region, grams, PRODUCT_METHOD[product])
         return quote.options[0] if quote.options else None
     # Airmail offers the cheaper of small packet and parcel: price the product's own lane.
-    lanes = dict(engine._plans[region])[Method.AIRMAIL]
+    resolved = engine.resolved(region, DAY, DAY)
+    assert resolved is not None
+    lanes = next(lanes for method, _, lanes in resolved if method is Method.AIRMAIL)
     lane = next(lane for lane in lanes if lane.product is product)
     request = QuoteRequest(region, (Parcel(grams),), DAY, DAY, methods=(Method.AIRMAIL,))
-    result = engine._price(Method.AIRMAIL, lane, request, [], _boxes(request.parcels))
+    result = engine._price(lane, request, [], _boxes(request.parcels))
     return result if hasattr(result, "postage_jpy") else None
 
 

@@ -46,8 +46,10 @@ def built_with_protobuf(quote: model.Quote) -> rates_pb2.GetQuoteResponse:
                 "effective_date": _date(o.table.effective_from),
                 "source": o.table.source,
                 "effective_date_confirmed": o.table.effective_from_confirmed,
+                "confidence": o.table.confidence,
             },
             notes=o.notes,
+            low_confidence=o.low_confidence,
         )
         if o.delivery:
             d = o.delivery

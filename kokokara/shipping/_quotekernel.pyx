@@ -30,6 +30,7 @@ cdef enum:
 
 # Set by configure(): the contract's limits and the encoding's constant pieces, from the Python side.
 cdef int64_t MAX_PARCELS = 0, MAX_WEIGHT_G = 0, MAX_SIDE_MM = 0, MAX_VALUE_JPY = 0, MAX_POSTAL = 0
+cdef uint64_t MERCHANDISE = 0  # the contents type the plans are compiled for (unspecified, 0, means it too)
 cdef int R_OVER_WEIGHT = 0, R_OVER_SIZE = 0, R_UNDER_SIZE = 0, R_NO_RATE = 0, N_REASONS = 0
 cdef bytes T_OPTIONS, T_WEIGHT, T_TOTAL, T_BREAKDOWN, T_COMP, T_POSTAGE, T_INSURANCE
 cdef bytes T_PARCELS, T_P_WEIGHT, T_P_POSTAGE, T_P_INSURANCE, T_P_BRACKET, T_UNAVAILABLE
@@ -45,7 +46,7 @@ def configure(dict tags, tuple unavailable_heads, int reasons, dict reason_index
     global T_P_WEIGHT, T_P_POSTAGE, T_P_INSURANCE, T_P_BRACKET, T_UNAVAILABLE, JPY_PIECE, T_UNITS
     global T_RESULTS, T_RESULT_RESPONSE, SEPARATOR, UNAVAILABLE_HEADS, N_REASONS, CONFIGURED
     global R_OVER_WEIGHT, R_OVER_SIZE, R_UNDER_SIZE, R_NO_RATE
-    global MAX_PARCELS, MAX_WEIGHT_G, MAX_SIDE_MM, MAX_VALUE_JPY, MAX_POSTAL
+    global MAX_PARCELS, MAX_WEIGHT_G, MAX_SIDE_MM, MAX_VALUE_JPY, MAX_POSTAL, MERCHANDISE
     T_OPTIONS, T_WEIGHT, T_TOTAL = tags["options"], tags["weight"], tags["total"]
     T_BREAKDOWN, T_COMP, T_POSTAGE, T_INSURANCE = tags["breakdown"], tags["compensation"], tags["postage"], tags["insurance"]
     T_PARCELS, T_P_WEIGHT, T_P_POSTAGE = tags["parcels"], tags["parcel_weight"], tags["parcel_postage"]
@@ -61,6 +62,7 @@ def configure(dict tags, tuple unavailable_heads, int reasons, dict reason_index
         raise ValueError("the parcel limit is above the kernel's scratch size")
     MAX_PARCELS, MAX_WEIGHT_G, MAX_SIDE_MM = limits["parcels"], limits["weight_g"], limits["side_mm"]
     MAX_VALUE_JPY, MAX_POSTAL = limits["value_jpy"], limits["postal_code"]
+    MERCHANDISE = limits["merchandise"]
     CONFIGURED = True
 
 
@@ -492,8 +494,8 @@ cdef struct Request:
 
 
 cdef bint read_request(const uint8_t* p, const uint8_t* end, Request* r) noexcept:
-    """A GetQuoteRequest the plain path takes: every method, no contents, no insurance, no dates,
-    parcels and a declared value within the contract's checks. False for anything else."""
+    """A GetQuoteRequest the kernel takes: every method, merchandise, no contents, no insurance, no
+    dates, parcels and a declared value within the contract's checks. False for anything else."""
     cdef uint64_t field, v
     cdef int wt
     cdef const uint8_t* body
@@ -532,6 +534,9 @@ cdef bint read_request(const uint8_t* p, const uint8_t* end, Request* r) noexcep
             insure = v != 0
         elif 4 <= field <= 9:  # methods, contents, ship_date, order_date
             return False
+        elif field == 10:  # contents_type: the plans are merchandise's; any other type is Python's
+            if wt != 0 or not read_varint(&p, end, &v) or (v != 0 and v != MERCHANDISE):
+                return False
         elif not skip_field(&p, end, wt):
             return False
     return r.region != NULL and r.n > 0 and not insure

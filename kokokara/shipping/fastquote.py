@@ -1,6 +1,6 @@
 """Plain quotes through the compiled quote kernel (kokokara/shipping/_quotekernel.pyx).
 
-The kernel answers the common request (every method, no contents, no insurance) from wire bytes to
+The kernel answers the common request (every method, merchandise, no contents, no insurance) from wire bytes to
 wire bytes. This module gives it what it prices with: for each destination, on the day's ship and
 order date, the engine's resolved lanes (QuoteEngine.resolved) compiled into plain numbers, the
 encoded pieces wire.py writes, and the domain's refusal templates (rates/quote.py) rendered with
@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from kokokara.shipping import wire
+from kokokara.shipping.v1 import common_pb2
 from rates.model import UnavailableMethod
-from rates.quote import (
+from rates.lanes import NO_LIMIT, PricedLane
+from rates.quote import QuoteEngine
+from rates.wording import (
     COMBINED,
     COMBINED_SEPARATOR,
     OVER_CONTRACT,
@@ -29,8 +32,6 @@ from rates.quote import (
     PAST_TABLE,
     TOO_LONG,
     UNDER_SIZE,
-    PricedLane,
-    QuoteEngine,
     cm_text,
     grams_text,
 )
@@ -86,6 +87,7 @@ def _configure(limits: Limits) -> None:
                 "side_mm": limits.side_mm,
                 "value_jpy": limits.value_jpy,
                 "postal_code": limits.postal_code,
+                "merchandise": common_pb2.CONTENTS_TYPE_MERCHANDISE,
             },
             COMBINED_SEPARATOR.encode(),
         )
@@ -104,12 +106,13 @@ def template(text: str) -> Template:
     return kernel.Template("".join(p[0] for p in rest).encode(), (first.encode(), *(p[1:].encode() for p in rest)))
 
 
-def _none_as(value: int | None) -> int:
-    return -1 if value is None else value
+def _kernel_bound(value: int) -> int:
+    return -1 if value == NO_LIMIT else value  # the kernel's "no limit"
 
 
 def compile_lane(lane: PricedLane) -> Lane:
-    """One resolved lane as the kernel's Lane: what rates.quote._price_plain reads, as numbers."""
+    """One resolved lane as the kernel's Lane: what QuoteEngine._price reads for a request with no
+    contents and no insurance, as numbers."""
     name = lane.name
     if _MARK in name:
         raise ValueError(f"a product name holds the template marker: {name!r}")
@@ -127,14 +130,7 @@ def compile_lane(lane: PricedLane) -> Lane:
         return kernel.Lane(spec)
     if lane.limit is not None and lane.bounds is not None:
         limit = lane.limit
-        bounds = (
-            limit.max_weight_g,
-            _none_as(limit.max_length_mm),
-            _none_as(limit.max_length_plus_girth_mm),
-            _none_as(limit.max_sum_of_sides_mm),
-            _none_as(limit.min_length_mm),
-            _none_as(limit.min_width_mm),
-        )
+        bounds = tuple(_kernel_bound(b) for b in lane.bounds)
         texts = (
             OVER_WEIGHT.format(index=i, weight=w, name=name, limit=grams_text(limit.max_weight_g)),
             TOO_LONG.format(index=i, length=_slot("l"), name=name, limit=cm_text(limit.max_length_mm or 0)),
@@ -160,8 +156,11 @@ def compile_lane(lane: PricedLane) -> Lane:
     return kernel.Lane(spec)
 
 
-def compile_plan(region: str, resolved: tuple[tuple[object, UnavailableMethod | None, tuple[PricedLane, ...]], ...]) -> Plan:
-    """QuoteEngine.resolved()'s answer for one destination as the kernel's Plan."""
+def compile_plan(region: str, resolved: tuple[tuple[object, UnavailableMethod | None, tuple[PricedLane, ...]], ...]) -> Plan | None:
+    """QuoteEngine.resolved()'s answer for one destination as the kernel's Plan; None where an
+    acceptance rule in force depends on the declared value, which only the Python path weighs."""
+    if any(lane.pending is not None for _, _, lanes in resolved for lane in lanes):
+        return None
     methods = []
     for method, fixed, lanes in resolved:
         index, rank = _METHOD_INDEX[method], _RANK[method]  # type: ignore[index]

@@ -15,7 +15,7 @@ from datetime import date
 
 from kokokara.shipping.v1 import common_pb2, rates_pb2
 from rates import model
-from rates.quote import PlainOption, PricedLane
+from rates.lanes import PricedLane
 
 _METHOD = {m: common_pb2.ShippingMethod.Value(f"SHIPPING_METHOD_{m.name}") for m in model.Method}
 _PRODUCT = {p: common_pb2.Product.Value(f"PRODUCT_{p.name}") for p in model.Product}
@@ -117,8 +117,10 @@ def _template_of(method: model.Method, product: model.Product, name: str, zone: 
             effective_date={"year": t.effective_from.year, "month": t.effective_from.month, "day": t.effective_from.day},
             source=t.source,
             effective_date_confirmed=t.effective_from_confirmed,
+            confidence=t.confidence,
         ),
         notes=notes,
+        low_confidence=zone in t.low_confidence_zones,
     )
     encoded = option.SerializeToString(deterministic=True)
     if len(_TEMPLATES) > 2048:
@@ -260,95 +262,14 @@ def encode_quote(quote: model.Quote) -> bytes:
     return b"".join(parts)
 
 
-# A priced lane's template and delivery estimate, joined, by the identity of quote_plain's lane
-# object (one per destination, product, ship date and order date). Each entry keeps its lane.
-# Heads are interned: lanes that encode alike (same product, zone, notes, table and estimate)
-# share one bytes object, which keys _ONE_PARCEL.
-_LANE_HEADS: dict[int, tuple[PricedLane, bytes]] = {}
-_HEADS: dict[bytes, bytes] = {}  # one object per distinct head
-_PARCELS_TAG_SIZE, _P_WEIGHT_TAG_SIZE = len(_T_PARCELS), len(_T_P_WEIGHT)
-
-
-def _lane_head(lane: PricedLane) -> bytes:
+def lane_head(lane: PricedLane) -> bytes:
+    """A priced lane's option template and delivery estimate, as encode_quote writes them for an
+    option of that lane: the head the compiled quote kernel starts each option with."""
     assert lane.table is not None  # a lane that priced has its table
     head = _template_of(lane.method, lane.product, lane.name, lane.zone, lane.tracked, lane.table, lane.notes)
     if lane.arrival is not None:
         head += _delivery(lane.arrival)
-    head = _HEADS.setdefault(head, head)
-    if len(_LANE_HEADS) > 4096:
-        _LANE_HEADS.clear()
-        _HEADS.clear()
-    _LANE_HEADS[id(lane)] = (lane, head)
     return head
-
-
-# Single-parcel options by (head id, postage, bracket, compensation, size of the weight's varint):
-# the bytes before the option's weight, between it and the parcel's, and after. Heads are interned
-# (_lane_head), so destinations of one zone with the same notes share entries: 1,110 entries cover
-# the load harness's 20,000 carts to every destination.
-_ONE_PARCEL: dict[tuple[int, int, int, int, int], tuple[bytes, bytes, bytes, bytes]] = {}
-
-
-def _one_parcel(head: bytes, key: tuple[int, int, int, int, int]) -> tuple[bytes, bytes, bytes]:
-    _, price, top, compensation, weight_size = key
-    prices = _PRICES.get((price, 0, compensation)) or _prices(price, 0, compensation)
-    tail = _PARCEL_TAILS.get((price, 0, top)) or _parcel_tail(price, 0, top)
-    body = _P_WEIGHT_TAG_SIZE + weight_size + len(tail)
-    size = len(head) + len(prices) + _WEIGHT_TAG_SIZE + weight_size + _PARCELS_TAG_SIZE + 1 + body
-    before = _T_OPTIONS + (_VARINTS[size] if size < _SMALL else varint(size)) + head + prices + _T_WEIGHT
-    between = _T_PARCELS + _ONE_BYTE[body] + _T_P_WEIGHT
-    if len(_ONE_PARCEL) > 8192:  # each entry holds a copy of its head (about 1 KB): at most ~10 MB
-        _ONE_PARCEL.clear()
-    _ONE_PARCEL[key] = (head, before, between, tail)
-    return before, between, tail
-
-
-# Encoded UnavailableMethod entries by the identity of the object: quote_plain shares one object per
-# destination for a refusal that does not depend on the cart (destination not served, service
-# suspended), so most entries are found here. Entries made for one cart pass through and are
-# dropped with the rest when the cache is full. Each entry keeps its object, so an id is not reused.
-_UNAVAILABLE_BY_ID: dict[int, tuple[model.UnavailableMethod, bytes]] = {}
-
-
-def encode_plain(region_code: str, options: list[PlainOption], unavailable: list[model.UnavailableMethod]) -> bytes:
-    """The serialised GetQuoteResponse for QuoteEngine.quote_plain's answer: the same bytes as
-    encode_quote gives for quote()'s answer to the same request (tests/test_plain_quotes.py)."""
-    parts = [_region(region_code)]
-    extend = parts.extend
-    for _, _, lane, postage, grams, compensation, parcels in options:
-        weight = _VARINTS[grams] if grams < _SMALL else varint(grams)
-        if len(parcels) == 1:
-            # One parcel: the option is its lane's, bracket's and compensation's bytes around the
-            # weight, twice (the parcel's billable weight is the option's); cached by those.
-            _, price, top = parcels[0]
-            known = _LANE_HEADS.get(id(lane))
-            head = known[1] if known is not None and known[0] is lane else _lane_head(lane)
-            key = (id(head), price, top, compensation, len(weight))
-            known_one = _ONE_PARCEL.get(key)
-            if known_one is not None and known_one[0] is head:
-                _, before, between, after = known_one
-            else:
-                before, between, after = _one_parcel(head, key)
-            extend((before, weight, between, weight, after))
-            continue
-        known = _LANE_HEADS.get(id(lane))
-        head = known[1] if known is not None and known[0] is lane else _lane_head(lane)
-        prices = _PRICES.get((postage, 0, compensation)) or _prices(postage, 0, compensation)
-        priced = [_parcel_of(g, price, 0, top) for g, price, top in parcels]
-        size = len(head) + len(prices) + _WEIGHT_TAG_SIZE + len(weight) + sum(map(len, priced))
-        extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), head, prices, _T_WEIGHT, weight, *priced))
-    append = parts.append
-    for u in unavailable:
-        known_u = _UNAVAILABLE_BY_ID.get(id(u))
-        if known_u is not None and known_u[0] is u:
-            append(known_u[1])
-        else:
-            encoded = _unavailable(u)
-            if len(_UNAVAILABLE_BY_ID) > 4096:
-                _UNAVAILABLE_BY_ID.clear()
-            _UNAVAILABLE_BY_ID[id(u)] = (u, encoded)
-            append(encoded)
-    return b"".join(parts)
 
 
 _T_RESULTS = tag(_BATCH["results"], 2)
@@ -372,7 +293,7 @@ def batch_result(response: bytes | None = None, error: bytes | None = None) -> t
 
 
 # --- what the compiled quote kernel (kokokara/shipping/_quotekernel.pyx) writes ----------------
-# It writes the same pieces as encode_plain: these constants, the lane heads and the encoded
+# It writes the same pieces as encode_quote: these constants, the lane heads and the encoded
 # refusals below, so the bytes come from one place.
 
 METHODS: tuple[model.Method, ...] = tuple(model.Method)  # a method's index in the kernel's tables
@@ -404,11 +325,6 @@ def kernel_tags() -> dict[str, bytes]:
 def kernel_unavailable_heads() -> tuple[bytes, ...]:
     """UnavailableMethod's method, reason and message tag, indexed method * len(REASONS) + reason."""
     return tuple(_UNAVAILABLE_HEADS[id(m), id(r)] for m in METHODS for r in REASONS)
-
-
-def lane_head(lane: PricedLane) -> bytes:
-    """A priced lane's option template and delivery estimate, as encode_plain writes them."""
-    return _lane_head(lane)
 
 
 def unavailable(u: model.UnavailableMethod) -> bytes:

@@ -27,7 +27,7 @@ MAX_CUSTOMS_ITEMS = 100
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
-CONTENTS_FROM_PROTO = {labels_pb2.ContentsType.Value(f"CONTENTS_TYPE_{c.name}"): c for c in ContentsType}
+CONTENTS_FROM_PROTO = {common_pb2.ContentsType.Value(f"CONTENTS_TYPE_{c.name}"): c for c in ContentsType}
 CONTENTS_TO_PROTO = {v: k for k, v in CONTENTS_FROM_PROTO.items()}
 FORMAT_FROM_PROTO = {labels_pb2.DocumentFormat.Value(f"DOCUMENT_FORMAT_{f.name}"): f for f in DocumentFormat}
 FORMAT_TO_PROTO = {v: k for k, v in FORMAT_FROM_PROTO.items()}

@@ -29,7 +29,7 @@ MAX_METHODS = 20
 MAX_POSTAL_CODE = 32
 RequestT = TypeVar("RequestT", bound=Message)
 # What the quote kernel (kokokara/shipping/fastquote.py) checks before it takes a request: the same
-# bounds as plain_request below.
+# bounds as quote_request_from_proto below.
 KERNEL_LIMITS = fastquote.Limits(MAX_PARCELS, MAX_WEIGHT_G, MAX_SIDE_MM, MAX_VALUE_JPY, MAX_POSTAL_CODE, MAX_BATCH)
 
 METHOD_FROM_PROTO = {
@@ -42,6 +42,9 @@ METHOD_FROM_PROTO = {
 METHOD_TO_PROTO = {v: k for k, v in METHOD_FROM_PROTO.items()}
 PRODUCT_TO_PROTO = {p: common_pb2.Product.Value(f"PRODUCT_{p.name}") for p in model.Product}
 REASON_TO_PROTO = {r: rates_pb2.UnavailableReason.Value(f"UNAVAILABLE_REASON_{r.name}") for r in model.Reason}
+CONTENTS_TYPE_FROM_PROTO = {common_pb2.CONTENTS_TYPE_UNSPECIFIED: model.ContentsType.MERCHANDISE} | {
+    common_pb2.ContentsType.Value(f"CONTENTS_TYPE_{c.name}"): c for c in model.ContentsType
+}
 FLAG_FROM_PROTO = {common_pb2.ContentsFlag.Value(f"CONTENTS_FLAG_{f.name}"): f for f in model.ContentsFlag}
 
 
@@ -94,57 +97,17 @@ def quote_request_from_proto(msg: rates_pb2.GetQuoteRequest, known_regions: froz
     postal_code = msg.postal_code
     if len(postal_code) > MAX_POSTAL_CODE:
         errors.add("postal_code", f"must be at most {MAX_POSTAL_CODE} characters")
+    contents_type = CONTENTS_TYPE_FROM_PROTO.get(msg.contents_type)
+    if contents_type is None:
+        errors.add("contents_type", f"unknown contents type {msg.contents_type}")
     if errors.violations:
         errors.raise_if_any("INVALID_QUOTE_REQUEST")
-    return model.QuoteRequest(region, tuple(parcels), ship_date, order_date, methods, contents, declared, msg.insure, postal_code)
-
-
-def plain_request(msg: rates_pb2.GetQuoteRequest, known_regions: frozenset[str], today: date) -> tuple[str, list[tuple[int, int, int, int]], date, date] | None:
-    """What QuoteEngine.quote_plain needs from a request that asks for every method, with no
-    contents and no insurance: (region, [(grams, sides longest first)], ship date, order date).
-    None for any other request, and for one with anything wrong: quote_request_from_proto then
-    takes it and names every bad field."""
-    if msg.methods or msg.contents or msg.insure:
-        return None
-    region = msg.destination_region_code
-    given = msg.parcels
-    if region not in known_regions or not 0 < len(given) <= MAX_PARCELS or len(msg.postal_code) > MAX_POSTAL_CODE:
-        return None
-    parcels = []
-    for p in given:
-        weight, length, width, height = p.weight_grams, p.length_mm, p.width_mm, p.height_mm
-        if not 0 < weight <= MAX_WEIGHT_G:
-            return None
-        if length or width or height:
-            if not (0 < length <= MAX_SIDE_MM and 0 < width <= MAX_SIDE_MM and 0 < height <= MAX_SIDE_MM):
-                return None
-            a, b, c = sorted((length, width, height), reverse=True)
-            parcels.append((weight, a, b, c))
-        else:
-            parcels.append((weight, 0, 0, 0))
-    ship_date = order_date = today
-    if msg.HasField("declared_value") or msg.HasField("ship_date") or msg.HasField("order_date"):
-        errors = ViolationCollector()  # checked as quote_request_from_proto checks them; used only if valid
-        if msg.HasField("declared_value"):
-            yen_from_proto(msg.declared_value, "declared_value", errors, maximum=MAX_VALUE_JPY)
-        if msg.HasField("ship_date"):
-            ship_date = date_from_proto(msg.ship_date, "ship_date", errors, today)
-        if msg.HasField("order_date"):
-            order_date = date_from_proto(msg.order_date, "order_date", errors, today)
-        if errors.violations:
-            return None
-    return region, parcels, ship_date, order_date
+    assert contents_type is not None
+    return model.QuoteRequest(region, tuple(parcels), ship_date, order_date, methods, contents, declared, msg.insure, postal_code, contents_type)
 
 
 def quote_response(engine: QuoteEngine, known_regions: frozenset[str], msg: rates_pb2.GetQuoteRequest, today: date) -> bytes:
-    """The serialised GetQuoteResponse for a request: through QuoteEngine.quote_plain when the
-    request is plain (most checkout requests), else through QuoteEngine.quote. Both give the same
-    bytes for a plain request."""
-    plain = plain_request(msg, known_regions, today)
-    if plain is not None:
-        answer = engine.quote_plain(*plain)
-        if answer is not None:
-            return wire.encode_plain(plain[0], *answer)
+    """The serialised GetQuoteResponse for a request, through the one pricing path."""
     return wire.encode_quote(engine.quote(quote_request_from_proto(msg, known_regions, today)))
 
 

@@ -47,6 +47,15 @@ class ContentsFlag(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONTENTS_FLAG_NARCOTIC: _ClassVar[ContentsFlag]
     CONTENTS_FLAG_LIVE_ANIMAL: _ClassVar[ContentsFlag]
     CONTENTS_FLAG_OBSCENE: _ClassVar[ContentsFlag]
+
+class ContentsType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONTENTS_TYPE_UNSPECIFIED: _ClassVar[ContentsType]
+    CONTENTS_TYPE_MERCHANDISE: _ClassVar[ContentsType]
+    CONTENTS_TYPE_GIFT: _ClassVar[ContentsType]
+    CONTENTS_TYPE_SAMPLE: _ClassVar[ContentsType]
+    CONTENTS_TYPE_DOCUMENTS: _ClassVar[ContentsType]
+    CONTENTS_TYPE_RETURNED_GOODS: _ClassVar[ContentsType]
 SHIPPING_METHOD_UNSPECIFIED: ShippingMethod
 SHIPPING_METHOD_EMS: ShippingMethod
 SHIPPING_METHOD_AIRMAIL: ShippingMethod
@@ -78,6 +87,12 @@ CONTENTS_FLAG_RADIOACTIVE: ContentsFlag
 CONTENTS_FLAG_NARCOTIC: ContentsFlag
 CONTENTS_FLAG_LIVE_ANIMAL: ContentsFlag
 CONTENTS_FLAG_OBSCENE: ContentsFlag
+CONTENTS_TYPE_UNSPECIFIED: ContentsType
+CONTENTS_TYPE_MERCHANDISE: ContentsType
+CONTENTS_TYPE_GIFT: ContentsType
+CONTENTS_TYPE_SAMPLE: ContentsType
+CONTENTS_TYPE_DOCUMENTS: ContentsType
+CONTENTS_TYPE_RETURNED_GOODS: ContentsType
 
 class Parcel(_message.Message):
     __slots__ = ("weight_grams", "length_mm", "width_mm", "height_mm")

@@ -13,15 +13,6 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class ContentsType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    CONTENTS_TYPE_UNSPECIFIED: _ClassVar[ContentsType]
-    CONTENTS_TYPE_MERCHANDISE: _ClassVar[ContentsType]
-    CONTENTS_TYPE_GIFT: _ClassVar[ContentsType]
-    CONTENTS_TYPE_SAMPLE: _ClassVar[ContentsType]
-    CONTENTS_TYPE_DOCUMENTS: _ClassVar[ContentsType]
-    CONTENTS_TYPE_RETURNED_GOODS: _ClassVar[ContentsType]
-
 class DocumentFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DOCUMENT_FORMAT_UNSPECIFIED: _ClassVar[DocumentFormat]
@@ -46,12 +37,6 @@ class ManifestFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MANIFEST_FORMAT_UNSPECIFIED: _ClassVar[ManifestFormat]
     MANIFEST_FORMAT_CSV: _ClassVar[ManifestFormat]
     MANIFEST_FORMAT_PDF: _ClassVar[ManifestFormat]
-CONTENTS_TYPE_UNSPECIFIED: ContentsType
-CONTENTS_TYPE_MERCHANDISE: ContentsType
-CONTENTS_TYPE_GIFT: ContentsType
-CONTENTS_TYPE_SAMPLE: ContentsType
-CONTENTS_TYPE_DOCUMENTS: ContentsType
-CONTENTS_TYPE_RETURNED_GOODS: ContentsType
 DOCUMENT_FORMAT_UNSPECIFIED: DocumentFormat
 DOCUMENT_FORMAT_PDF_A6: DocumentFormat
 DOCUMENT_FORMAT_PDF_4X6: DocumentFormat
@@ -124,11 +109,11 @@ class CreateLabelRequest(_message.Message):
     recipient: Address
     parcel: _common_pb2.Parcel
     customs_items: _containers.RepeatedCompositeFieldContainer[CustomsItem]
-    contents_type: ContentsType
+    contents_type: _common_pb2.ContentsType
     document_format: DocumentFormat
     ship_date: _date_pb2.Date
     insure: bool
-    def __init__(self, request_id: _Optional[str] = ..., method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., sender: _Optional[_Union[Address, _Mapping]] = ..., recipient: _Optional[_Union[Address, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.Parcel, _Mapping]] = ..., customs_items: _Optional[_Iterable[_Union[CustomsItem, _Mapping]]] = ..., contents_type: _Optional[_Union[ContentsType, str]] = ..., document_format: _Optional[_Union[DocumentFormat, str]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., insure: _Optional[bool] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., sender: _Optional[_Union[Address, _Mapping]] = ..., recipient: _Optional[_Union[Address, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.Parcel, _Mapping]] = ..., customs_items: _Optional[_Iterable[_Union[CustomsItem, _Mapping]]] = ..., contents_type: _Optional[_Union[_common_pb2.ContentsType, str]] = ..., document_format: _Optional[_Union[DocumentFormat, str]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., insure: _Optional[bool] = ...) -> None: ...
 
 class CreateLabelResponse(_message.Message):
     __slots__ = ("label", "replayed")
@@ -189,10 +174,10 @@ class Label(_message.Message):
     recipient: Address
     parcel: _common_pb2.Parcel
     customs_items: _containers.RepeatedCompositeFieldContainer[CustomsItem]
-    contents_type: ContentsType
+    contents_type: _common_pb2.ContentsType
     documents: _containers.RepeatedCompositeFieldContainer[Document]
     notes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., product: _Optional[_Union[_common_pb2.Product, str]] = ..., product_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., status: _Optional[_Union[LabelStatus, str]] = ..., void_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customs_form: _Optional[_Union[CustomsForm, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., declared_value: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., export_declaration_required: _Optional[bool] = ..., request_id: _Optional[str] = ..., sender: _Optional[_Union[Address, _Mapping]] = ..., recipient: _Optional[_Union[Address, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.Parcel, _Mapping]] = ..., customs_items: _Optional[_Iterable[_Union[CustomsItem, _Mapping]]] = ..., contents_type: _Optional[_Union[ContentsType, str]] = ..., documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., product: _Optional[_Union[_common_pb2.Product, str]] = ..., product_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., status: _Optional[_Union[LabelStatus, str]] = ..., void_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customs_form: _Optional[_Union[CustomsForm, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., declared_value: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., export_declaration_required: _Optional[bool] = ..., request_id: _Optional[str] = ..., sender: _Optional[_Union[Address, _Mapping]] = ..., recipient: _Optional[_Union[Address, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.Parcel, _Mapping]] = ..., customs_items: _Optional[_Iterable[_Union[CustomsItem, _Mapping]]] = ..., contents_type: _Optional[_Union[_common_pb2.ContentsType, str]] = ..., documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetLabelRequest(_message.Message):
     __slots__ = ("id", "document_format", "skip_documents")

@@ -57,7 +57,7 @@ ROW_CHANGE_CHANGED: RowChange
 ROW_CHANGE_UNCHANGED: RowChange
 
 class GetQuoteRequest(_message.Message):
-    __slots__ = ("destination_region_code", "postal_code", "parcels", "methods", "contents", "declared_value", "insure", "ship_date", "order_date")
+    __slots__ = ("destination_region_code", "postal_code", "parcels", "methods", "contents", "declared_value", "insure", "ship_date", "order_date", "contents_type")
     DESTINATION_REGION_CODE_FIELD_NUMBER: _ClassVar[int]
     POSTAL_CODE_FIELD_NUMBER: _ClassVar[int]
     PARCELS_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +67,7 @@ class GetQuoteRequest(_message.Message):
     INSURE_FIELD_NUMBER: _ClassVar[int]
     SHIP_DATE_FIELD_NUMBER: _ClassVar[int]
     ORDER_DATE_FIELD_NUMBER: _ClassVar[int]
+    CONTENTS_TYPE_FIELD_NUMBER: _ClassVar[int]
     destination_region_code: str
     postal_code: str
     parcels: _containers.RepeatedCompositeFieldContainer[_common_pb2.Parcel]
@@ -76,7 +77,8 @@ class GetQuoteRequest(_message.Message):
     insure: bool
     ship_date: _date_pb2.Date
     order_date: _date_pb2.Date
-    def __init__(self, destination_region_code: _Optional[str] = ..., postal_code: _Optional[str] = ..., parcels: _Optional[_Iterable[_Union[_common_pb2.Parcel, _Mapping]]] = ..., methods: _Optional[_Iterable[_Union[_common_pb2.ShippingMethod, str]]] = ..., contents: _Optional[_Iterable[_Union[_common_pb2.ContentsItem, _Mapping]]] = ..., declared_value: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., insure: _Optional[bool] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., order_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+    contents_type: _common_pb2.ContentsType
+    def __init__(self, destination_region_code: _Optional[str] = ..., postal_code: _Optional[str] = ..., parcels: _Optional[_Iterable[_Union[_common_pb2.Parcel, _Mapping]]] = ..., methods: _Optional[_Iterable[_Union[_common_pb2.ShippingMethod, str]]] = ..., contents: _Optional[_Iterable[_Union[_common_pb2.ContentsItem, _Mapping]]] = ..., declared_value: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., insure: _Optional[bool] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., order_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., contents_type: _Optional[_Union[_common_pb2.ContentsType, str]] = ...) -> None: ...
 
 class GetQuoteResponse(_message.Message):
     __slots__ = ("options", "unavailable", "destination_region_code")
@@ -89,7 +91,7 @@ class GetQuoteResponse(_message.Message):
     def __init__(self, options: _Optional[_Iterable[_Union[QuoteOption, _Mapping]]] = ..., unavailable: _Optional[_Iterable[_Union[UnavailableMethod, _Mapping]]] = ..., destination_region_code: _Optional[str] = ...) -> None: ...
 
 class QuoteOption(_message.Message):
-    __slots__ = ("method", "product_name", "product", "total_price", "breakdown", "zone", "billable_weight_grams", "tracked", "compensation_limit", "delivery", "rate_table", "parcels", "notes")
+    __slots__ = ("method", "product_name", "product", "total_price", "breakdown", "zone", "billable_weight_grams", "tracked", "compensation_limit", "delivery", "rate_table", "parcels", "notes", "low_confidence")
     METHOD_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_NAME_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +105,7 @@ class QuoteOption(_message.Message):
     RATE_TABLE_FIELD_NUMBER: _ClassVar[int]
     PARCELS_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
+    LOW_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     method: _common_pb2.ShippingMethod
     product_name: str
     product: _common_pb2.Product
@@ -116,7 +119,8 @@ class QuoteOption(_message.Message):
     rate_table: RateTableRef
     parcels: _containers.RepeatedCompositeFieldContainer[ParcelPrice]
     notes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., product_name: _Optional[str] = ..., product: _Optional[_Union[_common_pb2.Product, str]] = ..., total_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., breakdown: _Optional[_Union[PriceBreakdown, _Mapping]] = ..., zone: _Optional[int] = ..., billable_weight_grams: _Optional[int] = ..., tracked: _Optional[bool] = ..., compensation_limit: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., delivery: _Optional[_Union[DeliveryEstimate, _Mapping]] = ..., rate_table: _Optional[_Union[RateTableRef, _Mapping]] = ..., parcels: _Optional[_Iterable[_Union[ParcelPrice, _Mapping]]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+    low_confidence: bool
+    def __init__(self, method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., product_name: _Optional[str] = ..., product: _Optional[_Union[_common_pb2.Product, str]] = ..., total_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., breakdown: _Optional[_Union[PriceBreakdown, _Mapping]] = ..., zone: _Optional[int] = ..., billable_weight_grams: _Optional[int] = ..., tracked: _Optional[bool] = ..., compensation_limit: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., delivery: _Optional[_Union[DeliveryEstimate, _Mapping]] = ..., rate_table: _Optional[_Union[RateTableRef, _Mapping]] = ..., parcels: _Optional[_Iterable[_Union[ParcelPrice, _Mapping]]] = ..., notes: _Optional[_Iterable[str]] = ..., low_confidence: _Optional[bool] = ...) -> None: ...
 
 class PriceBreakdown(_message.Message):
     __slots__ = ("postage", "insurance")
@@ -153,18 +157,20 @@ class DeliveryEstimate(_message.Message):
     def __init__(self, min_days: _Optional[int] = ..., max_days: _Optional[int] = ..., earliest_arrival_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., latest_arrival_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., published_text: _Optional[str] = ...) -> None: ...
 
 class RateTableRef(_message.Message):
-    __slots__ = ("table_id", "version", "effective_date", "source", "effective_date_confirmed")
+    __slots__ = ("table_id", "version", "effective_date", "source", "effective_date_confirmed", "confidence")
     TABLE_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     EFFECTIVE_DATE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     EFFECTIVE_DATE_CONFIRMED_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     table_id: str
     version: str
     effective_date: _date_pb2.Date
     source: str
     effective_date_confirmed: bool
-    def __init__(self, table_id: _Optional[str] = ..., version: _Optional[str] = ..., effective_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., source: _Optional[str] = ..., effective_date_confirmed: _Optional[bool] = ...) -> None: ...
+    confidence: str
+    def __init__(self, table_id: _Optional[str] = ..., version: _Optional[str] = ..., effective_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., source: _Optional[str] = ..., effective_date_confirmed: _Optional[bool] = ..., confidence: _Optional[str] = ...) -> None: ...
 
 class UnavailableMethod(_message.Message):
     __slots__ = ("method", "reason", "message")
