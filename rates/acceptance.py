@@ -135,7 +135,7 @@ def decide(rules: tuple[AcceptanceRule, ...], day: date, contents_type: Contents
 def suspended_message(rule: AcceptanceRule, name: str) -> str:
     return (
         f"Japan Post is not accepting {name} items to {rule.region_code} {rule.description} "
-        f"from {rule.period} (rule {rule.rule_id}; source: {rule.source}, read {rule.read_on.isoformat()})"
+        f"from {rule.period} (rule {rule.rule_id}; source: {rule.source})"
     )
 
 

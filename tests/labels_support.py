@@ -25,7 +25,7 @@ def domain_request(
     request_id: str = "req-1",
     *,
     method: Method = Method.EMS,
-    region: str = "US",
+    region: str = "CA",
     items: tuple[CustomsItem, ...] | None = None,
     weight_g: int = 1200,
     phone: str = "+1 555 0100",
@@ -44,8 +44,8 @@ def domain_request(
             region_code=region,
             address_lines=("1 Main St",),
             city="Springfield",
-            administrative_area="IL",
-            postal_code="62701",
+            administrative_area="ON",
+            postal_code="K1A 0B1",
             phone=phone,
         ),
         parcel=ParcelSpec(weight_g),
@@ -64,7 +64,7 @@ def proto_request(
     request_id: str,
     *,
     method: int = common_pb2.SHIPPING_METHOD_EMS,
-    region: str = "US",
+    region: str = "CA",
     name: str = "Jane Doe",
     phone: str = "+1 555 0100",
     items: list[labels_pb2.CustomsItem] | None = None,
@@ -85,7 +85,7 @@ def proto_request(
             name="Kokokara Shop", address_lines=["1-2-3 Ginza"], city="Chuo-ku", administrative_area="Tokyo", postal_code="104-0061", region_code="JP"
         ),
         recipient=labels_pb2.Address(
-            name=name, address_lines=["1 Main St"], city="Springfield", administrative_area="IL", postal_code="62701", region_code=region, phone=phone
+            name=name, address_lines=["1 Main St"], city="Springfield", administrative_area="ON", postal_code="K1A 0B1", region_code=region, phone=phone
         ),
         parcel=common_pb2.Parcel(weight_grams=weight_g),
         customs_items=items,

@@ -54,4 +54,6 @@ def make_revised_tables(directory: Path) -> Path:
     new["table_id"], new["file"], new["effective_from"], new["effective_to"] = NEW_ID, "ems_2027_rates.csv", "2027-04-01", ""
     new["notes"] = "test revision: two prices raised, zone 5's last bracket split"
     pd.concat([manifest, new], ignore_index=True).to_csv(target / "rate_tables.csv", index=False)
+    with (target / "manifest.csv").open("a") as checked:
+        checked.write("ems_2027_rates.csv,2026-12-05,test revision\n")
     return target

@@ -21,7 +21,9 @@ def test_parsers() -> None:
 
 
 def test_quote_table(service: bootstrap.RunningService, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--server", service.address, "quote", "--to", "US", "--weight", "1.2kg", "--size", "30x20x10cm"]) == 0
+    # A gift within US$100: Japan Post takes it to the US (goods it refuses since 2025-08-27).
+    command = ["--server", service.address, "quote", "--to", "US", "--weight", "1.2kg", "--size", "30x20x10cm", "--contents", "gift", "--value", "8000"]
+    assert main(command) == 0
     out = capsys.readouterr().out
     assert out.startswith("Shipping to US:")
     lines = out.splitlines()
@@ -29,6 +31,15 @@ def test_quote_table(service: bootstrap.RunningService, capsys: pytest.CaptureFi
     ems = next(line for line in lines if line.startswith("ems "))
     assert "¥5,990" in ems and " 3-18 " in ems
     assert "EXAMPLE RATES" in out
+
+
+def test_goods_to_the_us_are_refused_and_the_rule_named(service: bootstrap.RunningService, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--server", service.address, "quote", "--to", "US", "--weight", "1.2kg"]) == 0
+    out = capsys.readouterr().out
+    assert "SERVICE_SUSPENDED" in out and "rule us-2026-04-14-goods" in out
+    with pytest.raises(SystemExit) as raised:
+        main(["--server", service.address, "quote", "--to", "US", "--weight", "1kg", "--contents", "parcels"])
+    assert raised.value.code == 2  # argparse names the choices
 
 
 def test_quote_reasons_and_json(service: bootstrap.RunningService, capsys: pytest.CaptureFixture[str]) -> None:

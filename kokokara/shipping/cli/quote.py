@@ -53,6 +53,15 @@ def parse_method(text: str) -> int:
         raise argparse.ArgumentTypeError(f"unknown method {text!r}; choose from {choices}") from None
 
 
+def parse_contents(text: str) -> int:
+    name = f"CONTENTS_TYPE_{text.strip().upper().replace('-', '_')}"
+    try:
+        return common_pb2.ContentsType.Value(name)
+    except ValueError:
+        choices = ", ".join(n.removeprefix("CONTENTS_TYPE_").lower() for n in common_pb2.ContentsType.keys()[1:])
+        raise argparse.ArgumentTypeError(f"unknown contents type {text!r}; choose from {choices}") from None
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "quote", help="price a parcel to a destination by every method", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -62,6 +71,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=parse_size, action="append", help="parcel size LxWxH, e.g. 30x20x10cm (repeat in parcel order)")
     p.add_argument("--method", type=parse_method, action="append", help="only this method (ems, airmail, epacket, sea, consolidation); repeatable")
     p.add_argument("--value", type=int, help="declared value in JPY")
+    p.add_argument(
+        "--contents",
+        type=parse_contents,
+        default=common_pb2.CONTENTS_TYPE_UNSPECIFIED,
+        help="what the parcels hold: merchandise (the default), gift, sample, documents, returned_goods; acceptance may depend on it",
+    )
     p.add_argument("--insure", action="store_true", help="buy cover for the declared value")
     p.add_argument("--json", action="store_true", help="print the response as JSON")
     p.set_defaults(func=run)
@@ -71,7 +86,7 @@ def build_request(args: argparse.Namespace) -> rates_pb2.GetQuoteRequest:
     sizes = args.size or []
     if len(sizes) > len(args.weight):
         raise SystemExit("kokokara-shipping quote: more --size than --weight options")
-    request = rates_pb2.GetQuoteRequest(destination_region_code=args.to, methods=args.method or [], insure=args.insure)
+    request = rates_pb2.GetQuoteRequest(destination_region_code=args.to, methods=args.method or [], insure=args.insure, contents_type=args.contents)
     for i, grams in enumerate(args.weight):
         length, width, height = sizes[i] if i < len(sizes) else (0, 0, 0)
         request.parcels.add(weight_grams=grams, length_mm=length, width_mm=width, height_mm=height)
