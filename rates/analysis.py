@@ -17,7 +17,7 @@ from datetime import date
 import pycountry
 
 from domain.errors import NotFound
-from rates.model import ALL_METHODS, Method, Parcel, Product, QuoteRequest, Reason
+from rates.model import ALL_METHODS, Method, Parcel, Product, QuoteRequest, Reason, ContentsType
 from rates.quote import QuoteEngine
 from rates.wording import grams_text
 from rates.tables import ZONE_SCHEME_ZONES, RateBook, RateTable
@@ -257,13 +257,21 @@ def _ordered_methods(methods: Sequence[Method]) -> tuple[Method, ...]:
     return tuple(dict.fromkeys(methods)) if methods else ALL_METHODS
 
 
-def compare_rates(engine: QuoteEngine, region: str, weights_g: Sequence[int], *, ship_date: date, methods: Sequence[Method] = ()) -> tuple[ComparedRate, ...]:
+def compare_rates(
+    engine: QuoteEngine,
+    region: str,
+    weights_g: Sequence[int],
+    *,
+    ship_date: date,
+    methods: Sequence[Method] = (),
+    contents_type: ContentsType = ContentsType.MERCHANDISE,
+) -> tuple[ComparedRate, ...]:
     """For each weight (one parcel, no size given) every method's checkout price, or its reason.
     Weights in the given order; methods in the given order (Method order when none given)."""
     wanted = _ordered_methods(methods)
     out: list[ComparedRate] = []
     for weight in weights_g:
-        quote = engine.quote(QuoteRequest(region, (Parcel(weight),), ship_date, ship_date, wanted))
+        quote = engine.quote(QuoteRequest(region, (Parcel(weight),), ship_date, ship_date, wanted, contents_type=contents_type))
         options = {o.method: o for o in quote.options}
         refusals = {u.method: u for u in quote.unavailable}
         for method in wanted:

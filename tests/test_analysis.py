@@ -21,7 +21,7 @@ from rates.analysis import (
     diff_rows,
     diff_tables,
 )
-from rates.model import Method, Parcel, Product, QuoteRequest, Reason
+from rates.model import Method, Parcel, Product, QuoteRequest, Reason, ContentsType
 from rates.quote import QuoteEngine
 from rates.tables import RateBook, load_rate_book
 from tests.rate_versions import ADDED, CHANGED, NEW_ID, OLD_ID, REMOVED, make_revised_tables
@@ -137,12 +137,12 @@ def test_diff_rows_of_incomparable_tables_is_refused(catalog: Catalog) -> None:
 
 def test_compare_rates_gives_the_checkout_price_of_every_method(engine: QuoteEngine) -> None:
     weights = [50, 500, 1999, 2500, 31000]
-    grid = compare_rates(engine, "US", weights, ship_date=SHIP)
+    grid = compare_rates(engine, "US", weights, ship_date=SHIP, contents_type=ContentsType.DOCUMENTS)  # goods to the US are refused
     assert len(grid) == len(weights) * len(Method)
     assert [g.weight_g for g in grid[:5]] == [50] * 5
     assert [g.method for g in grid[:5]] == list(Method)
     for item in grid:
-        quote = engine.quote(QuoteRequest("US", (Parcel(item.weight_g),), SHIP, SHIP, (item.method,)))
+        quote = engine.quote(QuoteRequest("US", (Parcel(item.weight_g),), SHIP, SHIP, (item.method,), contents_type=ContentsType.DOCUMENTS))
         if item.available:
             assert quote.options[0].postage_jpy == item.price_jpy
             assert quote.options[0].table.table_id == item.table_id
@@ -166,7 +166,7 @@ def test_destinations_have_zones_and_methods(rate_book: RateBook, engine: QuoteE
     assert "US" in regions and "RU" in regions and list(regions) == sorted(regions)
     us, ru, fo = describe_destinations(engine, ["US", "RU", "FO"], ship_date=SHIP)
     assert us.zones == {"ems": 4, "parcel": 4, "letter_post": 4}
-    assert all(m.available for m in us.methods)
+    assert [m.available for m in us.methods] == [False, False, False, False, True]  # goods: only the contract
     assert {m.method: m.reason for m in ru.methods}[Method.EMS] is Reason.SERVICE_SUSPENDED
     assert {s.service: s.status for s in ru.services}["ems"] == "not_acceptable"
     assert fo.country_name  # not in the zone lists: named from ISO 3166

@@ -61,9 +61,9 @@ def test_export_of_every_table_reads_back_equal(
     captured = capsys.readouterr()
     pd.testing.assert_frame_equal(read_back(out, fmt), expected_tables(rate_book))
     progress = [line for line in captured.err.splitlines() if line.startswith("export: table")]
-    assert "export: table 1/7 ems@2022-06-01: 40/210 rows" in progress
-    assert progress[-1] == "export: table 7/7 ems_2021_surcharge@2021-06-01: 12/12 rows"
-    assert f"wrote {len(expected_tables(rate_book))} rows of 7 table(s)" in captured.out
+    assert "export: table 1/8 ems@2022-06-01: 40/210 rows" in progress
+    assert progress[-1] == "export: table 8/8 ems_2021_surcharge@2021-06-01: 12/12 rows"
+    assert f"wrote {len(expected_tables(rate_book))} rows of 8 table(s)" in captured.out
 
 
 def test_export_of_one_product_in_force_and_one_version(service: bootstrap.RunningService, rate_book: RateBook, tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 def test_chart_figure_names_the_methods_and_draws_steps(service: bootstrap.RunningService, tmp_path: Path) -> None:
     with ShippingClient(service.address) as client:
-        frame = client.compare("US", range(100, 5001, 100), ship_date=SHIP)
+        frame = client.compare("US", range(100, 5001, 100), ship_date=SHIP, contents="documents")
     figure = price_chart(frame, width_px=900, height_px=500)
     (ax,) = figure.axes
     assert ax.get_xlabel() == "Weight (kg)" and ax.get_ylabel() == "Price (JPY)"
@@ -115,7 +115,7 @@ def test_chart_names_a_method_that_is_never_available(service: bootstrap.Running
 
 def test_chart_command_writes_a_png_of_the_asked_size(service: bootstrap.RunningService, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "img" / "compare_US.png"
-    assert run(service, "chart", "US", "-o", str(out), "--max-weight", "3kg", "--step", "100g", "--width", "800", "--height", "450") == 0
+    assert run(service, "chart", "US", "-o", str(out), "--max-weight", "3kg", "--step", "100g", "--width", "800", "--height", "450", "--contents", "documents") == 0
     assert png_size(out) == (800, 450)
     assert "30 weights per method" in capsys.readouterr().out
 
@@ -126,7 +126,7 @@ def test_chart_command_bounds_its_work(service: bootstrap.RunningService, tmp_pa
 
 
 def test_compare_list_show_and_destinations_print_tables(service: bootstrap.RunningService, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(service, "compare", "US", "--weights", "500g,5kg", "--ship-date", SHIP) == 0
+    assert run(service, "compare", "US", "--weights", "500g,5kg", "--ship-date", SHIP, "--contents", "documents") == 0
     out = capsys.readouterr().out
     assert ["500", "g", "3900", "1670", "2040", "2600", "2400"] in [line.split() for line in out.splitlines()]
     assert "epacket (from 5 kg): OVER_WEIGHT_LIMIT" in out

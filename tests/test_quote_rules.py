@@ -224,7 +224,11 @@ def test_ship_date_picks_the_table_in_force(engine: QuoteEngine) -> None:
     reason, message = refused(before)[Method.EMS]
     assert reason is Reason.NO_PUBLISHED_RATE and "2022-05-31" in message
     assert Method.EMS in offered(q(engine, "US", Parcel(1000), ship_date=date(2022, 6, 1)))
-    assert refused(q(engine, "US", Parcel(500), ship_date=date(2026, 5, 31)))[Method.EPACKET][0] is Reason.NO_PUBLISHED_RATE
+    # International Air Packet (ePacket Light until 2026-06-01): a table for zones 3 and 4 from
+    # 2026-01-01, none known before.
+    assert refused(q(engine, "US", Parcel(500), ship_date=date(2025, 12, 31)))[Method.EPACKET][0] is Reason.NO_PUBLISHED_RATE
+    assert offered(q(engine, "US", Parcel(500), ship_date=date(2026, 1, 1)))[Method.EPACKET].total_jpy == 2040
+    assert refused(q(engine, "TH", Parcel(500), ship_date=date(2026, 5, 31)))[Method.EPACKET][0] is Reason.NO_PUBLISHED_RATE  # zone 2
 
 
 def test_option_names_its_table(engine: QuoteEngine) -> None:

@@ -107,7 +107,10 @@ def test_list_destinations_pages_and_describes_methods(stub: rates_pb2_grpc.Rate
     assert page.data_as_of == rate_book.data_as_of
     us = next(d for d in seen if d.region_code == "US")
     assert (us.ems_zone, us.parcel_zone, us.letter_post_zone) == (4, 4, 4)
-    assert [m.method for m in us.methods] == [1, 2, 3, 4, 5] and all(m.available for m in us.methods)
+    # Goods (a light parcel of merchandise): Japan Post refuses them to the US; the contract takes them.
+    assert [m.method for m in us.methods] == [1, 2, 3, 4, 5]
+    assert [m.available for m in us.methods] == [False, False, False, False, True]
+    assert all(m.reason == rates_pb2.UNAVAILABLE_REASON_SERVICE_SUSPENDED for m in us.methods if not m.available)
     ru = stub.ListDestinations(rates_pb2.ListDestinationsRequest(region_codes=["ru"], ship_date=SHIP)).destinations[0]
     ems = next(m for m in ru.methods if m.method == common_pb2.SHIPPING_METHOD_EMS)
     assert (ems.available, ems.reason) == (False, rates_pb2.UNAVAILABLE_REASON_SERVICE_SUSPENDED)

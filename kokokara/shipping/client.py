@@ -331,9 +331,12 @@ class ShippingClient:
         frame.attrs["data_as_of"] = data_as_of
         return frame
 
-    def compare(self, region: str, weights_g: Iterable[int], *, methods: Sequence[MethodLike] = (), ship_date: DateLike = None) -> pd.DataFrame:
+    def compare(
+        self, region: str, weights_g: Iterable[int], *, methods: Sequence[MethodLike] = (), ship_date: DateLike = None, contents: str = "merchandise"
+    ) -> pd.DataFrame:
         """One row per weight and method: the checkout's price, or the reason it is unavailable.
-        Any number of weights (sent in calls of 1,000)."""
+        Any number of weights (sent in calls of 1,000). `contents`: merchandise, gift, sample,
+        documents or returned_goods (acceptance may depend on it)."""
         weights = list(weights_g)
         if not weights:
             raise ValueError("weights_g: at least one weight is required")
@@ -345,6 +348,7 @@ class ShippingClient:
                 weights_grams=weights[start : start + MAX_WEIGHTS_PER_CALL],
                 methods=[to_method(m) for m in methods],
                 ship_date=to_date(ship_date),
+                contents_type=common_pb2.ContentsType.Value(f"CONTENTS_TYPE_{contents.upper()}"),
             )
             response = self._call("CompareRates", request)
             shipped = date(response.ship_date.year, response.ship_date.month, response.ship_date.day).isoformat()

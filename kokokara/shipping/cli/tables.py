@@ -29,6 +29,8 @@ _WEIGHT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(kg|g)?\s*$", re.IGNORECASE)
 MAX_CHART_POINTS = 5000
 
 
+CONTENTS = ("merchandise", "gift", "sample", "documents", "returned_goods")
+
 def parse_weight(text: str) -> int:
     """'1.2kg' -> 1200, '350g' -> 350, '500' -> 500 (grams)."""
     m = _WEIGHT.match(text)
@@ -92,6 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", type=parse_weights, default=parse_weights("250g,500g,1kg,2kg,5kg,10kg,20kg,30kg"), help="comma-separated, e.g. 500g,1kg,2kg")
     p.add_argument("--method", action="append", default=[], help="only this method (repeatable)")
     p.add_argument("--ship-date", type=parse_date, help="picks the tables in force (default today in Japan)")
+    p.add_argument("--contents", choices=CONTENTS, default="merchandise", help="what the parcel holds (acceptance may depend on it)")
     p.add_argument("--json", action="store_true", help="JSON records (one per weight and method)")
     p.set_defaults(func=_compare)
 
@@ -109,6 +112,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--step", type=parse_weight, default=50, help="weight sampling step (default 50g)")
     p.add_argument("--method", action="append", default=[], help="only this method (repeatable)")
     p.add_argument("--ship-date", type=parse_date)
+    p.add_argument("--contents", choices=CONTENTS, default="merchandise", help="what the parcel holds (acceptance may depend on it)")
     p.add_argument("--width", type=int, default=1200, help="pixels (default %(default)s)")
     p.add_argument("--height", type=int, default=700, help="pixels (default %(default)s)")
     p.set_defaults(func=_chart)
@@ -269,7 +273,7 @@ def _destinations(client: ShippingClient, args: argparse.Namespace) -> int:
 
 @_run
 def _compare(client: ShippingClient, args: argparse.Namespace) -> int:
-    frame = client.compare(args.region, args.weights, methods=args.method, ship_date=args.ship_date)
+    frame = client.compare(args.region, args.weights, methods=args.method, ship_date=args.ship_date, contents=args.contents)
     if args.json:
         print(frame.to_json(orient="records", indent=2))
         return 0
@@ -313,7 +317,7 @@ def _chart(client: ShippingClient, args: argparse.Namespace) -> int:
     if points > MAX_CHART_POINTS:
         raise ValueError(f"--max-weight / --step gives {points} weights; at most {MAX_CHART_POINTS}")
     weights = list(range(args.step, args.max_weight + 1, args.step))
-    frame = client.compare(args.region, weights, methods=args.method, ship_date=args.ship_date)
+    frame = client.compare(args.region, weights, methods=args.method, ship_date=args.ship_date, contents=args.contents)
     table_ids = ", ".join(sorted(set(frame["table_id"]) - {""}))
     figure = price_chart(frame, width_px=args.width, height_px=args.height)
     figure.text(0.01, 0.005, f"tables: {table_ids}", fontsize=7, color="0.4")

@@ -20,6 +20,7 @@ import grpc
 from domain.errors import FieldViolation, InvalidArgument, ViolationCollector
 from kokokara.shipping.convert import date_from_proto, date_to_proto, today_in_japan, yen
 from kokokara.shipping.servicers.rates import (
+    CONTENTS_TYPE_FROM_PROTO,
     MAX_WEIGHT_G,
     METHOD_FROM_PROTO,
     METHOD_TO_PROTO,
@@ -307,10 +308,14 @@ class RateTablesServicer(RateServicer):
         _report(errors, "weights_grams", bad_weights)
         methods = _methods(request.methods, errors)
         ship_date = date_from_proto(request.ship_date, "ship_date", errors, self._clock())
+        contents_type = CONTENTS_TYPE_FROM_PROTO.get(request.contents_type)
+        if contents_type is None:
+            errors.add("contents_type", f"unknown contents type {request.contents_type}")
         errors.raise_if_any("INVALID_COMPARE_REQUEST")
+        assert contents_type is not None
 
         engine, _ = self._current()
-        grid = analysis.compare_rates(engine, region, list(request.weights_grams), ship_date=ship_date, methods=methods)
+        grid = analysis.compare_rates(engine, region, list(request.weights_grams), ship_date=ship_date, methods=methods, contents_type=contents_type)
         response = rates_pb2.CompareRatesResponse(destination_region_code=region, ship_date=date_to_proto(ship_date))
         for item in grid:
             rate = response.rates.add(weight_grams=item.weight_g, method=METHOD_TO_PROTO[item.method], available=item.available)

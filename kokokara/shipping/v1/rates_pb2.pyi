@@ -365,16 +365,18 @@ class ServiceAcceptance(_message.Message):
     def __init__(self, service: _Optional[str] = ..., status: _Optional[str] = ..., restriction_note: _Optional[str] = ..., as_of: _Optional[str] = ...) -> None: ...
 
 class CompareRatesRequest(_message.Message):
-    __slots__ = ("destination_region_code", "weights_grams", "methods", "ship_date")
+    __slots__ = ("destination_region_code", "weights_grams", "methods", "ship_date", "contents_type")
     DESTINATION_REGION_CODE_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_GRAMS_FIELD_NUMBER: _ClassVar[int]
     METHODS_FIELD_NUMBER: _ClassVar[int]
     SHIP_DATE_FIELD_NUMBER: _ClassVar[int]
+    CONTENTS_TYPE_FIELD_NUMBER: _ClassVar[int]
     destination_region_code: str
     weights_grams: _containers.RepeatedScalarFieldContainer[int]
     methods: _containers.RepeatedScalarFieldContainer[_common_pb2.ShippingMethod]
     ship_date: _date_pb2.Date
-    def __init__(self, destination_region_code: _Optional[str] = ..., weights_grams: _Optional[_Iterable[int]] = ..., methods: _Optional[_Iterable[_Union[_common_pb2.ShippingMethod, str]]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+    contents_type: _common_pb2.ContentsType
+    def __init__(self, destination_region_code: _Optional[str] = ..., weights_grams: _Optional[_Iterable[int]] = ..., methods: _Optional[_Iterable[_Union[_common_pb2.ShippingMethod, str]]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., contents_type: _Optional[_Union[_common_pb2.ContentsType, str]] = ...) -> None: ...
 
 class CompareRatesResponse(_message.Message):
     __slots__ = ("destination_region_code", "ship_date", "rates")
