@@ -16,7 +16,6 @@ from typing import Any
 from rates.model import ContentsFlag, ContentsType, Method, Product
 
 
-
 class DocumentFormat(enum.Enum):
     PDF_A6 = "pdf_a6"
     PDF_4X6 = "pdf_4x6"

@@ -133,10 +133,7 @@ def decide(rules: tuple[AcceptanceRule, ...], day: date, contents_type: Contents
 
 
 def suspended_message(rule: AcceptanceRule, name: str) -> str:
-    return (
-        f"Japan Post is not accepting {name} items to {rule.region_code} {rule.description} "
-        f"from {rule.period} (rule {rule.rule_id}; source: {rule.source})"
-    )
+    return f"Japan Post is not accepting {name} items to {rule.region_code} {rule.description} from {rule.period} (rule {rule.rule_id}; source: {rule.source})"
 
 
 def resumed_note(rule: AcceptanceRule) -> str:
@@ -144,7 +141,10 @@ def resumed_note(rule: AcceptanceRule) -> str:
 
 
 def within_note(rule: AcceptanceRule) -> str:
-    return f"Japan Post accepts these items to {rule.region_code} only up to {rule.threshold_text} of declared value from {rule.period} (rule {rule.rule_id}; source: {rule.source})"
+    return (
+        f"Japan Post accepts these items to {rule.region_code} only up to {rule.threshold_text} of declared value "
+        f"from {rule.period} (rule {rule.rule_id}; source: {rule.source})"
+    )
 
 
 def value_refusal(rule: AcceptanceRule, name: str, value_jpy: int | None, day: date, fx: FxTable) -> str | None:

@@ -13,8 +13,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from rates.acceptance import MAIL_CLASSES, SERVICES, TRANSPORTS, AcceptanceRule, FxRate, FxTable, Status
-from rates.model import ContentsType, Product
 from rates.csvread import TableError, date_at, line_of, product_at, read_csv, region_at, source_text
+from rates.model import ContentsType, Product
 
 CONFIDENCES = ("high", "medium-high", "medium", "low")
 RULE_COLUMNS = [
@@ -137,9 +137,24 @@ def load_acceptance_rules(directory: Path, sources: dict[str, str], services_of:
             raise TableError(path, line, f"confidence must be one of {', '.join(CONFIDENCES)}, got {row['confidence']!r}")
         rules.append(
             AcceptanceRule(
-                rule_id, region, services, product, status, start, end, types, value_over, currency, row["description"],
-                source, read_on, row["confidence"], row["notes"], path.name, line,
-            )  # fmt: skip
+                rule_id,
+                region,
+                services,
+                product,
+                status,
+                start,
+                end,
+                types,
+                value_over,
+                currency,
+                row["description"],
+                source,
+                read_on,
+                row["confidence"],
+                row["notes"],
+                path.name,
+                line,
+            )
         )
     _refuse_overlaps(path, rules)
     return tuple(sorted(rules, key=lambda r: (r.region_code, r.effective_from, r.line)))
@@ -179,7 +194,9 @@ def _refuse_overlaps(path: Path, rules: list[AcceptanceRule]) -> None:
         later, earlier = (b, a) if b.line > a.line else (a, b)
         shared = ", ".join(sorted(a.services & b.services))
         raise TableError(
-            path, later.line, f"rule {later.rule_id} overlaps rule {earlier.rule_id} (line {earlier.line}) for {later.region_code} {shared} on the same days and contents"
+            path,
+            later.line,
+            f"rule {later.rule_id} overlaps rule {earlier.rule_id} (line {earlier.line}) for {later.region_code} {shared} on the same days and contents",
         )
 
 

@@ -17,10 +17,12 @@ from datetime import date
 import pycountry
 
 from domain.errors import NotFound
-from rates.model import ALL_METHODS, Method, Parcel, Product, QuoteRequest, Reason, ContentsType
+from rates.acceptance import AcceptanceRule
+from rates.lanes import PricedLane
+from rates.model import ALL_METHODS, ContentsType, Method, Parcel, Product, QuoteRequest, Reason
 from rates.quote import QuoteEngine
-from rates.wording import grams_text
 from rates.tables import ZONE_SCHEME_ZONES, RateBook, RateTable
+from rates.wording import grams_text
 
 # A light parcel: what ListDestinations prices to learn whether a method is offered at all.
 PROBE_WEIGHT_G = 100
@@ -321,6 +323,7 @@ class DestinationInfo:
     zones: dict[str, int]  # zone family -> zone; absent where the destination has none
     methods: tuple[MethodAvailability, ...]
     services: tuple[ServiceStatus, ...]
+    rules: tuple[AcceptanceRule, ...] = ()  # the dated rules in force on the ship date
 
 
 def destination_regions(book: RateBook) -> tuple[str, ...]:
@@ -348,10 +351,60 @@ def describe_destinations(engine: QuoteEngine, regions: Sequence[str], *, ship_d
             if acceptance is not None:
                 statuses.append(ServiceStatus(service, acceptance.status, acceptance.note, acceptance.as_of))
         zones = {family: book.zones[(region, family)] for family in ZONE_FAMILIES if (region, family) in book.zones}
-        out.append(DestinationInfo(region, book.country_names.get(region) or _country_name(region), zones, methods, tuple(statuses)))
+        rules = tuple(r for r in book.rules_for(region) if r.in_force(ship_date))
+        out.append(DestinationInfo(region, book.country_names.get(region) or _country_name(region), zones, methods, tuple(statuses), rules))
     return tuple(out)
 
 
 def _country_name(region: str) -> str:
     country = pycountry.countries.get(alpha_2=region)
     return str(country.name) if country is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptanceChange:
+    """One product and contents type to one destination whose acceptance differs between two days."""
+
+    region_code: str
+    product: Product
+    product_name: str
+    contents_type: ContentsType
+    from_status: str
+    to_status: str
+    from_rule_id: str
+    to_rule_id: str
+    to_message: str
+
+
+def _acceptance_state(lane: PricedLane) -> tuple[str, str, str]:
+    """(status, deciding rule id, sentence) of one resolved lane, acceptance only: a missing rate
+    table or zone is no matter of acceptance."""
+    rule_id = lane.rule.rule_id if lane.rule is not None else ""
+    closed = lane.closed
+    if closed is not None and closed.reason is Reason.SERVICE_SUSPENDED:
+        return "suspended", rule_id, closed.message
+    if closed is not None and closed.reason is Reason.DESTINATION_NOT_SERVED:
+        return "not_served", rule_id, closed.message
+    if lane.pending is not None:
+        return "accepted_up_to_value", rule_id, lane.pending_notes[-1]
+    return "accepted", rule_id, lane.notes[-1] if lane.rule is not None and lane.notes else ""
+
+
+def acceptance_changes(engine: QuoteEngine, regions: Sequence[str], from_date: date, to_date: date) -> tuple[AcceptanceChange, ...]:
+    """Every destination, Japan Post product and contents type whose acceptance on `to_date`
+    differs from `from_date`, with the rule behind each answer: what a new notice changed."""
+    changes = []
+    for region in regions:
+        for contents_type in ContentsType:
+            before = engine.resolved(region, from_date, from_date, contents_type)
+            after = engine.resolved(region, to_date, to_date, contents_type)
+            if before is None or after is None:
+                continue
+            for (_, _, old_lanes), (_, _, new_lanes) in zip(before, after, strict=True):
+                for old, new in zip(old_lanes, new_lanes, strict=True):
+                    if new.product is Product.CONSOLIDATION:
+                        continue  # a private contract: no Japan Post acceptance
+                    was, now = _acceptance_state(old), _acceptance_state(new)
+                    if was[:2] != now[:2]:
+                        changes.append(AcceptanceChange(region, new.product, new.name, contents_type, was[0], now[0], was[1], now[1], now[2]))
+    return tuple(changes)

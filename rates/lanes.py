@@ -91,6 +91,7 @@ class PricedLane:
     # an option carries when the value is within it.
     pending: AcceptanceRule | None = None
     pending_notes: tuple[str, ...] = ()
+    rule: AcceptanceRule | None = None  # the dated rule that decided acceptance, if any (else the crawl)
 
 
 Resolved = tuple[tuple[Method, UnavailableMethod | None, tuple[PricedLane, ...]], ...]
@@ -137,7 +138,9 @@ class Lanes:
             notes.append(f"{latest.ref.table_id}: effective date not confirmed by a source ({latest.notes})")
         limit = book.limit(product, region)
         # What remains of the lane's refusal when a rule resumes a service the crawl had suspended.
-        open_refusal = None if zone else Refusal(Reason.NO_PUBLISHED_RATE, f"no {info.zone_family} zone is known for {region}, so {info.name} has no published rate there")
+        open_refusal = (
+            None if zone else Refusal(Reason.NO_PUBLISHED_RATE, f"no {info.zone_family} zone is known for {region}, so {info.name} has no published rate there")
+        )
         return _Lane(
             product=product,
             name=info.name,
@@ -212,7 +215,9 @@ class Lanes:
         return found
 
     def _priced_lane(self, method: Method, lane: _Lane, ship_date: date, order_date: date, region: str, contents_type: ContentsType) -> PricedLane:
-        closed, notes, pending, pending_notes = lane.refusal, lane.notes, None, ()
+        closed, notes = lane.refusal, lane.notes
+        pending: AcceptanceRule | None = None
+        pending_notes: tuple[str, ...] = ()
         decision = decide(lane.rules, ship_date, contents_type) if lane.rules else None
         if decision is not None and decision.rule is not None:
             rule = decision.rule
@@ -227,6 +232,7 @@ class Lanes:
         base = PricedLane(
             method, method.value, lane.product, lane.name, lane.zone, lane.tracked, notes, None, None, lane.limit, lane.bounds, closed, None,
             barred=lane.barred, insurance=lane.insurance, pending=pending, pending_notes=pending_notes,
+            rule=decision.rule or decision.pending if decision is not None else None,
         )  # fmt: skip
         if closed is not None:
             return base

@@ -21,7 +21,6 @@ from rates.lanes import Lanes, PricedLane
 from rates.model import (
     ALL_METHODS,
     ContentsFlag,
-    Method,
     Parcel,
     ParcelPrice,
     Quote,
@@ -81,7 +80,9 @@ class QuoteEngine(Lanes):
         options.sort(key=_cheapest_first)
         return Quote(region, tuple(options), tuple(unavailable))
 
-    def _price(self, lane: PricedLane, request: QuoteRequest, flags: list[tuple[int, ContentsFlag]], boxes: list[tuple[int, int, int, int]]) -> QuoteOption | Refusal:
+    def _price(
+        self, lane: PricedLane, request: QuoteRequest, flags: list[tuple[int, ContentsFlag]], boxes: list[tuple[int, int, int, int]]
+    ) -> QuoteOption | Refusal:
         """One product's option for the request, or why it cannot be offered, checked in this
         order: acceptance, prohibited contents, limits, the table in force, insurance, the table's
         brackets. `boxes` are the request's parcels as _boxes gives them, made once per quote."""

@@ -18,7 +18,7 @@ import pandas as pd
 
 from rates.acceptance import AcceptanceRule, FxTable
 from rates.acceptance_tables import FileCheck, load_acceptance_rules, load_fx_rates, load_manifest
-from rates.csvread import ISO_REGIONS, TableError, bool_at, date_at, ints, line_of, product_at, read_csv, region_at, source_text
+from rates.csvread import ISO_REGIONS, TableError, bool_at, date_at, ints, line_of, product_at, read_csv, region_at
 from rates.model import ContentsFlag, Product, TableRef
 
 __all__ = ["ISO_REGIONS", "TableError"]  # where callers have always found them
@@ -430,7 +430,15 @@ def _limits(directory: Path, tables: dict[Product, tuple[RateTable, ...]]) -> di
             return None if pd.isna(v) else int(v)
 
         tolerance = 0 if pd.isna(tolerances[index]) else int(tolerances[index])
-        limits[(product, region)] = Limit(int(parsed["max_weight_g"][index]), *(opt(c) for c in limit_columns[1:]), tolerance_mm=tolerance)
+        limits[(product, region)] = Limit(
+            int(parsed["max_weight_g"][index]),
+            max_length_mm=opt("max_length_mm"),
+            max_length_plus_girth_mm=opt("max_length_plus_girth_mm"),
+            max_sum_of_sides_mm=opt("max_sum_of_sides_mm"),
+            min_length_mm=opt("min_length_mm"),
+            min_width_mm=opt("min_width_mm"),
+            tolerance_mm=tolerance,
+        )
     for product in tables:
         if any(t.quotable for t in tables[product]) and (product, "*") not in limits:
             raise TableError(limits_path, None, f"no default (region_code *) limits for {product.value}")

@@ -60,10 +60,13 @@ def check_limit(name: str, limit: Limit, bounds: tuple[int, int, int, int, int, 
         return Refusal(Reason.OVER_SIZE_LIMIT, TOO_LONG.format(index=index, length=cm_text(a), name=name, limit=cm_text(limit.max_length_mm or 0)))
     if a + 2 * (b + c) > max_girth:
         return Refusal(
-            Reason.OVER_SIZE_LIMIT, OVER_GIRTH.format(index=index, girth=cm_text(a + 2 * (b + c)), name=name, limit=cm_text(limit.max_length_plus_girth_mm or 0))
+            Reason.OVER_SIZE_LIMIT,
+            OVER_GIRTH.format(index=index, girth=cm_text(a + 2 * (b + c)), name=name, limit=cm_text(limit.max_length_plus_girth_mm or 0)),
         )
     if a + b + c > max_sides:
-        return Refusal(Reason.OVER_SIZE_LIMIT, OVER_SIDES.format(index=index, sides=cm_text(a + b + c), name=name, limit=cm_text(limit.max_sum_of_sides_mm or 0)))
+        return Refusal(
+            Reason.OVER_SIZE_LIMIT, OVER_SIDES.format(index=index, sides=cm_text(a + b + c), name=name, limit=cm_text(limit.max_sum_of_sides_mm or 0))
+        )
     if a < min_length or b < min_width:
         return Refusal(
             Reason.UNDER_SIZE_LIMIT,

@@ -19,7 +19,7 @@ import pytest
 from kokokara.shipping import bootstrap
 from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
 from kokokara.shipping.v1 import common_pb2, labels_pb2_grpc, rates_pb2, rates_pb2_grpc
-from rates.model import ContentsType, Method, Parcel, QuoteRequest, Reason
+from rates.model import Method, Parcel, QuoteRequest, Reason
 from rates.quote import QuoteEngine
 from rates.tables import TableError, load_rate_book
 from tests.conftest import REPO, test_settings
@@ -77,7 +77,7 @@ def test_the_same_cart_before_the_suspension_is_offered_as_it_was(rates: rates_p
 
 def test_a_gift_is_offered_up_to_us_100_and_refused_above_at_the_rate_in_force(rates: rates_pb2_grpc.RateServiceStub) -> None:
     small = us_quote(rates, contents_type=common_pb2.CONTENTS_TYPE_GIFT, declared_value=yen(10_000))
-    assert POSTAL <= {o.method for o in small.options}
+    assert {o.method for o in small.options} >= POSTAL
     ems = next(o for o in small.options if o.method == common_pb2.SHIPPING_METHOD_EMS)
     assert any("up to US$100" in note for note in ems.notes)
 
@@ -115,7 +115,7 @@ def test_kernel_answers_merchandise_and_leaves_gifts_to_the_python_path(server) 
 
     if not fastquote.available():
         pytest.skip("the quote kernel is not built here")
-    engine, regions, fast = server.engines.get_with_kernel()
+    _, _, fast = server.engines.get_with_kernel()
     assert fast is not None
     merchandise = rates_pb2.GetQuoteRequest(destination_region_code="US", parcels=[{"weight_grams": 800}])
     answered = fast.quote(merchandise.SerializeToString(), TODAY)
@@ -279,7 +279,7 @@ def labels(server) -> labels_pb2_grpc.LabelServiceStub:  # type: ignore[no-untyp
 
 
 def test_create_label_refuses_what_acceptance_refuses_naming_the_rule(labels: labels_pb2_grpc.LabelServiceStub) -> None:
-    request = proto_request("acceptance-merchandise", ship_date=TODAY)
+    request = proto_request("acceptance-merchandise", ship_date=TODAY, region="US")
     with pytest.raises(grpc.RpcError) as raised:
         labels.CreateLabel(request, timeout=10)
     assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION
@@ -287,12 +287,69 @@ def test_create_label_refuses_what_acceptance_refuses_naming_the_rule(labels: la
     assert "us-2026-04-14-goods" in (raised.value.details() or "")
 
     # A gift within US$100 (two cups at 3,000 JPY) is accepted; the same gift worth more is not.
-    gift = proto_request("acceptance-gift", ship_date=TODAY)
+    gift = proto_request("acceptance-gift", ship_date=TODAY, region="US")
     gift.contents_type = common_pb2.CONTENTS_TYPE_GIFT
     assert labels.CreateLabel(gift, timeout=10).label.tracking_number
-    dear = proto_request("acceptance-dear-gift", ship_date=TODAY)
+    dear = proto_request("acceptance-dear-gift", ship_date=TODAY, region="US")
     dear.contents_type = common_pb2.CONTENTS_TYPE_GIFT
     dear.customs_items[0].unit_value.CopyFrom(yen(9_000))
     with pytest.raises(grpc.RpcError) as raised:
         labels.CreateLabel(dear, timeout=10)
     assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION and "us-2026-04-14-gifts" in (raised.value.details() or "")
+
+
+# -- what analysts and operators see -------------------------------------------------------------
+
+
+def test_list_destinations_shows_the_rules_in_force_with_dates_and_sources(rates: rates_pb2_grpc.RateServiceStub) -> None:
+    answer = rates.ListDestinations(rates_pb2.ListDestinationsRequest(region_codes=["US", "IL"], ship_date={"year": 2026, "month": 12, "day": 5}))
+    us, il = sorted(answer.destinations, key=lambda d: d.region_code != "US")
+    assert {r.rule_id for r in us.acceptance_rules} == {"us-2026-04-14-goods", "us-2026-04-14-gifts"}
+    gifts = next(r for r in us.acceptance_rules if r.rule_id == "us-2026-04-14-gifts")
+    assert (gifts.value_over.currency_code, gifts.value_over.units) == ("USD", 100)
+    assert gifts.status == "suspended" and not gifts.HasField("effective_to") and (gifts.effective_from.year, gifts.effective_from.month) == (2026, 4)
+    assert list(gifts.contents_types) == [common_pb2.CONTENTS_TYPE_GIFT] and "post.japanpost.jp" in gifts.source and gifts.confidence == "medium"
+    assert {r.rule_id for r in il.acceptance_rules} == {"il-2025-05-16-air", "il-2025-05-16-surface"}
+    # Before the suspension, no rule for the US was in force.
+    before = rates.ListDestinations(rates_pb2.ListDestinationsRequest(region_codes=["US"], ship_date={"year": 2025, "month": 8, "day": 1}))
+    assert not before.destinations[0].acceptance_rules
+
+
+def test_diff_acceptance_names_what_a_notice_changed(rates: rates_pb2_grpc.RateServiceStub) -> None:
+    request = rates_pb2.DiffAcceptanceRequest(from_date={"year": 2025, "month": 8, "day": 26}, to_date={"year": 2025, "month": 8, "day": 27})
+    changes = rates.DiffAcceptance(request).changes
+    assert {c.region_code for c in changes} == {"US"}
+    ems_goods = next(c for c in changes if c.product == common_pb2.PRODUCT_EMS and c.contents_type == common_pb2.CONTENTS_TYPE_MERCHANDISE)
+    assert (ems_goods.from_status, ems_goods.to_status, ems_goods.from_rule_id, ems_goods.to_rule_id) == ("accepted", "suspended", "", "us-2025-08-27-goods")
+    ems_gift = next(c for c in changes if c.product == common_pb2.PRODUCT_EMS and c.contents_type == common_pb2.CONTENTS_TYPE_GIFT)
+    assert ems_gift.to_status == "accepted_up_to_value"
+    assert not any(c.contents_type == common_pb2.CONTENTS_TYPE_DOCUMENTS for c in changes)
+    # The notice of 2025-05-16, for the destinations it named.
+    may = rates.DiffAcceptance(
+        rates_pb2.DiffAcceptanceRequest(
+            from_date={"year": 2025, "month": 5, "day": 15}, to_date={"year": 2025, "month": 5, "day": 16}, region_codes=["IL", "AF"]
+        )
+    ).changes
+    assert {(c.region_code, c.product_name, c.to_status) for c in may if c.contents_type == common_pb2.CONTENTS_TYPE_MERCHANDISE} >= {
+        ("IL", "Parcel post by sea", "suspended"),
+        ("AF", "Parcel post airmail", "accepted"),
+    }
+    with pytest.raises(grpc.RpcError) as raised:
+        rates.DiffAcceptance(rates_pb2.DiffAcceptanceRequest(from_date={"year": 2025, "month": 5, "day": 15}))
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT and "to_date" in status_details(raised.value).fields
+
+
+def test_analysts_see_the_diff_from_the_command_line_and_python(server, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from kokokara.shipping.cli import main
+    from kokokara.shipping.client import ShippingClient
+
+    assert main(["--server", server.address, "tables", "acceptance-diff", "2025-08-26", "2025-08-27", "US"]) == 0
+    out = capsys.readouterr().out
+    assert "acceptance 2025-08-26 -> 2025-08-27: 20 change(s)" in out and "us-2025-08-27-goods" in out
+    with ShippingClient(server.address) as client:
+        frame = client.acceptance_diff("2025-08-26", "2025-08-27", ["US"])
+        assert len(frame) == 20 and set(frame["to_status"]) == {"suspended", "accepted_up_to_value"}
+        destinations = client.destinations(["US"], ship_date="2026-12-05")
+        assert "us-2026-04-14-goods (suspended 2026-04-14 to further notice)" in destinations["acceptance_rules"][0]
+    assert main(["--server", server.address, "tables", "destinations", "US", "--ship-date", "2026-12-05"]) == 0
+    assert "us-2026-04-14-gifts" in capsys.readouterr().out

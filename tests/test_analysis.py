@@ -21,7 +21,7 @@ from rates.analysis import (
     diff_rows,
     diff_tables,
 )
-from rates.model import Method, Parcel, Product, QuoteRequest, Reason, ContentsType
+from rates.model import ContentsType, Method, Parcel, Product, QuoteRequest, Reason
 from rates.quote import QuoteEngine
 from rates.tables import RateBook, load_rate_book
 from tests.rate_versions import ADDED, CHANGED, NEW_ID, OLD_ID, REMOVED, make_revised_tables

@@ -115,7 +115,10 @@ def test_chart_names_a_method_that_is_never_available(service: bootstrap.Running
 
 def test_chart_command_writes_a_png_of_the_asked_size(service: bootstrap.RunningService, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "img" / "compare_US.png"
-    assert run(service, "chart", "US", "-o", str(out), "--max-weight", "3kg", "--step", "100g", "--width", "800", "--height", "450", "--contents", "documents") == 0
+    assert (
+        run(service, "chart", "US", "-o", str(out), "--max-weight", "3kg", "--step", "100g", "--width", "800", "--height", "450", "--contents", "documents")
+        == 0
+    )
     assert png_size(out) == (800, 450)
     assert "30 weights per method" in capsys.readouterr().out
 

@@ -206,7 +206,7 @@ def test_pdf_reads_back_with_barcode_blocks_and_cn23_page(fmt: DocumentFormat) -
         "Kokokara Shop",
         "TO",
         "Jane Doe",
-        "Springfield IL 62701",
+        "Springfield ON K1A 0B1",
         "Weight: 1200 g",
         "2 x Ceramic tea cup - 6,000 JPY",
     ):

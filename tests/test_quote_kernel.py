@@ -21,8 +21,8 @@ from kokokara.shipping.servicers.rates import KERNEL_LIMITS, quote_request_from_
 from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
 from rates.quote import QuoteEngine
-from rates.wording import cm_text, grams_text
 from rates.tables import ISO_REGIONS, load_rate_book
+from rates.wording import cm_text, grams_text
 from tests.conftest import IN_CI, test_settings
 from tests.grpc_support import status_details
 

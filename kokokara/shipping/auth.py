@@ -29,7 +29,7 @@ LABELS = "/kokokara.shipping.v1.LabelService/"
 TRACKING = "/kokokara.shipping.v1.TrackingService/"
 
 QUOTE_RPCS = frozenset({RATES + "GetQuote", RATES + "BatchGetQuotes"})
-TABLE_RPCS = frozenset(RATES + m for m in ("ListRateTables", "GetRateTable", "ListDestinations", "CompareRates", "DiffRateTables"))
+TABLE_RPCS = frozenset(RATES + m for m in ("ListRateTables", "GetRateTable", "ListDestinations", "CompareRates", "DiffRateTables", "DiffAcceptance"))
 LABEL_RPCS = frozenset(LABELS + m for m in ("CreateLabel", "GetLabel", "ListLabels", "VoidLabel", "GetManifest"))
 TRACKING_RPCS = frozenset(TRACKING + m for m in ("GetTracking", "BatchGetTracking", "WatchTracking"))
 

@@ -199,7 +199,26 @@ DIFF_TYPES = {
     "change_jpy": "int64",
     "change_percent": "float64",
 }
+ACCEPTANCE_DIFF_TYPES = {
+    "region_code": "string",
+    "product": "string",
+    "product_name": "string",
+    "contents_type": "string",
+    "from_status": "string",
+    "to_status": "string",
+    "from_rule_id": "string",
+    "to_rule_id": "string",
+    "to_message": "string",
+}
 METHODS = [method_name(v) for v in common_pb2.ShippingMethod.values()[1:]]
+
+
+def _rule_text(rule: rates_pb2.AcceptanceRule) -> str:
+    def day(d: date_pb2.Date) -> str:
+        return f"{d.year:04d}-{d.month:02d}-{d.day:02d}"
+
+    until = day(rule.effective_to) if rule.HasField("effective_to") else "further notice"
+    return f"{rule.rule_id} ({rule.status} {day(rule.effective_from)} to {until})"
 
 
 def _frame(rows: list[dict[str, Any]], types: dict[str, str]) -> pd.DataFrame:
@@ -303,7 +322,8 @@ class ShippingClient:
 
     def destinations(self, region_codes: Sequence[str] = (), *, ship_date: DateLike = None, max_pages: int = 1000) -> pd.DataFrame:
         """Every destination (or those asked for): zone per product family, one bool column per
-        method (offered for a light parcel) and `<method>_reason` where it is not."""
+        method (offered for a light parcel of merchandise) and `<method>_reason` where it is not,
+        and `acceptance_rules`: the dated rules in force, "rule-id (status from .. to)" joined by "; "."""
         request = rates_pb2.ListDestinationsRequest(region_codes=list(region_codes), ship_date=to_date(ship_date), page_size=1000)
         rows: list[dict[str, Any]] = []
         data_as_of = ""
@@ -321,12 +341,13 @@ class ShippingClient:
                 for m in d.methods:
                     row[method_name(m.method)] = m.available
                     row[f"{method_name(m.method)}_reason"] = reason_name(m.reason)
+                row["acceptance_rules"] = "; ".join(_rule_text(r) for r in d.acceptance_rules)
                 rows.append(row)
             if not page.next_page_token:
                 break
             request.page_token = page.next_page_token
         types = {"region_code": "string", "country_name": "string", "ems_zone": "Int64", "parcel_zone": "Int64", "letter_post_zone": "Int64"}
-        types |= {m: "bool" for m in METHODS} | {f"{m}_reason": "string" for m in METHODS}
+        types |= {m: "bool" for m in METHODS} | {f"{m}_reason": "string" for m in METHODS} | {"acceptance_rules": "string"}
         frame = _frame(rows, types)
         frame.attrs["data_as_of"] = data_as_of
         return frame
@@ -371,6 +392,27 @@ class ShippingClient:
         frame = _frame(rows, COMPARE_TYPES)
         frame.attrs.update(region_code=region.strip().upper(), ship_date=shipped)
         return frame
+
+    def acceptance_diff(self, from_day: DateLike, to_day: DateLike, regions: Iterable[str] = ()) -> pd.DataFrame:
+        """Per destination, Japan Post product and contents type whose acceptance differs between the
+        two ship dates: the status on each and the rule behind it (empty: Japan Post's country pages)."""
+        request = rates_pb2.DiffAcceptanceRequest(from_date=to_date(from_day), to_date=to_date(to_day), region_codes=list(regions))
+        response = self._call("DiffAcceptance", request)
+        rows = [
+            {
+                "region_code": c.region_code,
+                "product": product_name(c.product),
+                "product_name": c.product_name,
+                "contents_type": common_pb2.ContentsType.Name(c.contents_type).removeprefix("CONTENTS_TYPE_").lower(),
+                "from_status": c.from_status,
+                "to_status": c.to_status,
+                "from_rule_id": c.from_rule_id,
+                "to_rule_id": c.to_rule_id,
+                "to_message": c.to_message,
+            }
+            for c in response.changes
+        ]
+        return _frame(rows, ACCEPTANCE_DIFF_TYPES)
 
     def diff(self, base_table_id: str, target_table_id: str, *, include_unchanged: bool = False) -> pd.DataFrame:
         """Row by row changes from `base_table_id` to `target_table_id`: added, removed, changed

@@ -19,8 +19,8 @@ from datetime import date
 
 from kokokara.shipping import wire
 from kokokara.shipping.v1 import common_pb2
-from rates.model import UnavailableMethod
 from rates.lanes import NO_LIMIT, PricedLane
+from rates.model import UnavailableMethod
 from rates.quote import QuoteEngine
 from rates.wording import (
     COMBINED,

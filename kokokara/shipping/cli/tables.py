@@ -31,6 +31,7 @@ MAX_CHART_POINTS = 5000
 
 CONTENTS = ("merchandise", "gift", "sample", "documents", "returned_goods")
 
+
 def parse_weight(text: str) -> int:
     """'1.2kg' -> 1200, '350g' -> 350, '500' -> 500 (grams)."""
     m = _WEIGHT.match(text)
@@ -104,6 +105,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--all", action="store_true", help="also list unchanged rows")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_diff)
+
+    p = commands.add_parser("acceptance-diff", help="what changed in Japan Post's acceptance between two ship dates")
+    p.add_argument("from_date", metavar="FROM", type=parse_date)
+    p.add_argument("to_date", metavar="TO", type=parse_date)
+    p.add_argument("regions", nargs="*", metavar="REGION", help="ISO 3166-1 alpha-2 codes (default: all)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_acceptance_diff)
 
     p = commands.add_parser("chart", help="PNG chart: price against weight for every method to one destination")
     p.add_argument("region", metavar="REGION")
@@ -267,7 +275,12 @@ def _destinations(client: ShippingClient, args: argparse.Namespace) -> int:
     for m in methods:
         view[m] = [("yes" if ok else reason) for ok, reason in zip(frame[m], frame[f"{m}_reason"], strict=True)]
     print(_text(view, right=("ems_zone", "parcel_zone", "letter_post_zone")))
-    print(f"\n(Japan Post acceptance data as of {frame.attrs['data_as_of']})")
+    ruled = frame[frame["acceptance_rules"] != ""]
+    if len(ruled):
+        print("\nAcceptance rules in force (data/japan_post_tables/acceptance_rules.csv):")
+        for region, rules in zip(ruled["region_code"], ruled["acceptance_rules"], strict=True):
+            print(f"  {region}: {rules}")
+    print(f"\n(Japan Post's country pages as of {frame.attrs['data_as_of']}; dated rules override them)")
     return 0
 
 
@@ -287,6 +300,19 @@ def _compare(client: ShippingClient, args: argparse.Namespace) -> int:
         for _, row in missing.iterrows():
             first = frame[(frame["method"] == row["method"]) & (frame["reason"] == row["reason"])]["weight_g"].min()
             print(f"  {row['method']} (from {_kg(int(first))}): {row['reason']}: {row['message']}")
+    return 0
+
+
+@_run
+def _acceptance_diff(client: ShippingClient, args: argparse.Namespace) -> int:
+    frame = client.acceptance_diff(args.from_date, args.to_date, args.regions)
+    if args.json:
+        print(frame.to_json(orient="records", indent=2))
+        return 0
+    print(f"acceptance {args.from_date} -> {args.to_date}: {len(frame)} change(s)")
+    if len(frame):
+        view = frame.drop(columns=["product_name", "to_message"]).replace({"": "-"})
+        print(_text(view, right=()))
     return 0
 
 

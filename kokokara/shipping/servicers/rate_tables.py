@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 import grpc
+from google.type import money_pb2
 
 from domain.errors import FieldViolation, InvalidArgument, ViolationCollector
 from kokokara.shipping.convert import date_from_proto, date_to_proto, today_in_japan, yen
@@ -31,7 +32,8 @@ from kokokara.shipping.servicers.rates import (
 )
 from kokokara.shipping.v1 import common_pb2, rates_pb2
 from rates import analysis
-from rates.model import Method, Product
+from rates.acceptance import AcceptanceRule
+from rates.model import ContentsType, Method, Product
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS
 
@@ -291,6 +293,38 @@ class RateTablesServicer(RateServicer):
                 )
             for s in d.services:
                 destination.services.add(service=s.service, status=s.status, restriction_note=s.restriction_note, as_of=s.as_of)
+            destination.acceptance_rules.extend(rule_to_proto(r) for r in d.rules)
+        return response
+
+    def DiffAcceptance(self, request: rates_pb2.DiffAcceptanceRequest, context: grpc.ServicerContext) -> rates_pb2.DiffAcceptanceResponse:
+        errors = ViolationCollector()
+        for name in ("from_date", "to_date"):
+            if not request.HasField(name):
+                errors.add(name, "is required")
+        from_date = date_from_proto(request.from_date, "from_date", errors, date.min)
+        to_date = date_from_proto(request.to_date, "to_date", errors, date.min)
+        if len(request.region_codes) > MAX_REGIONS:
+            errors.add("region_codes", f"at most {MAX_REGIONS} codes, got {len(request.region_codes)}")
+        region_errors = ViolationCollector()
+        wanted = [_region(code, f"region_codes[{i}]", region_errors) for i, code in enumerate(request.region_codes[:MAX_REGIONS])]
+        _report(errors, "region_codes", region_errors.violations)
+        errors.raise_if_any("INVALID_ACCEPTANCE_DIFF_REQUEST")
+
+        engine, _ = self._current()
+        regions = sorted(set(wanted)) if wanted else list(analysis.destination_regions(engine.book))
+        response = rates_pb2.DiffAcceptanceResponse()
+        for c in analysis.acceptance_changes(engine, regions, from_date, to_date):
+            response.changes.add(
+                region_code=c.region_code,
+                product=PRODUCT_TO_PROTO[c.product],
+                product_name=c.product_name,
+                contents_type=CONTENTS_TYPE_TO_PROTO[c.contents_type],
+                from_status=c.from_status,
+                to_status=c.to_status,
+                from_rule_id=c.from_rule_id,
+                to_rule_id=c.to_rule_id,
+                to_message=c.to_message,
+            )
         return response
 
     def CompareRates(self, request: rates_pb2.CompareRatesRequest, context: grpc.ServicerContext) -> rates_pb2.CompareRatesResponse:
@@ -352,3 +386,30 @@ class RateTablesServicer(RateServicer):
             changed_count=diff.counts[analysis.Change.CHANGED],
             unchanged_count=diff.counts[analysis.Change.UNCHANGED],
         )
+
+
+CONTENTS_TYPE_TO_PROTO = {c: common_pb2.ContentsType.Value(f"CONTENTS_TYPE_{c.name}") for c in ContentsType}
+
+
+def rule_to_proto(rule: AcceptanceRule) -> rates_pb2.AcceptanceRule:
+    message = rates_pb2.AcceptanceRule(
+        rule_id=rule.rule_id,
+        region_code=rule.region_code,
+        services=sorted(rule.services),
+        status=rule.status.value,
+        effective_from=date_to_proto(rule.effective_from),
+        contents_types=[CONTENTS_TYPE_TO_PROTO[c] for c in sorted(rule.contents_types or (), key=lambda c: c.value)],
+        description=rule.description,
+        source=rule.source,
+        read_on=date_to_proto(rule.read_on),
+        confidence=rule.confidence,
+        notes=rule.notes,
+    )
+    if rule.product is not None:
+        message.product = PRODUCT_TO_PROTO[rule.product]
+    if rule.effective_to is not None:
+        message.effective_to.CopyFrom(date_to_proto(rule.effective_to))
+    if rule.value_over is not None:
+        units = int(rule.value_over)
+        message.value_over.CopyFrom(money_pb2.Money(currency_code=rule.value_currency, units=units, nanos=int((rule.value_over - units) * 1_000_000_000)))
+    return message

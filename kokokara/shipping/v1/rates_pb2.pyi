@@ -323,7 +323,7 @@ class ListDestinationsResponse(_message.Message):
     def __init__(self, destinations: _Optional[_Iterable[_Union[Destination, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ..., data_as_of: _Optional[str] = ...) -> None: ...
 
 class Destination(_message.Message):
-    __slots__ = ("region_code", "country_name", "ems_zone", "parcel_zone", "letter_post_zone", "methods", "services")
+    __slots__ = ("region_code", "country_name", "ems_zone", "parcel_zone", "letter_post_zone", "methods", "services", "acceptance_rules")
     REGION_CODE_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_NAME_FIELD_NUMBER: _ClassVar[int]
     EMS_ZONE_FIELD_NUMBER: _ClassVar[int]
@@ -331,6 +331,7 @@ class Destination(_message.Message):
     LETTER_POST_ZONE_FIELD_NUMBER: _ClassVar[int]
     METHODS_FIELD_NUMBER: _ClassVar[int]
     SERVICES_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTANCE_RULES_FIELD_NUMBER: _ClassVar[int]
     region_code: str
     country_name: str
     ems_zone: int
@@ -338,7 +339,78 @@ class Destination(_message.Message):
     letter_post_zone: int
     methods: _containers.RepeatedCompositeFieldContainer[MethodAvailability]
     services: _containers.RepeatedCompositeFieldContainer[ServiceAcceptance]
-    def __init__(self, region_code: _Optional[str] = ..., country_name: _Optional[str] = ..., ems_zone: _Optional[int] = ..., parcel_zone: _Optional[int] = ..., letter_post_zone: _Optional[int] = ..., methods: _Optional[_Iterable[_Union[MethodAvailability, _Mapping]]] = ..., services: _Optional[_Iterable[_Union[ServiceAcceptance, _Mapping]]] = ...) -> None: ...
+    acceptance_rules: _containers.RepeatedCompositeFieldContainer[AcceptanceRule]
+    def __init__(self, region_code: _Optional[str] = ..., country_name: _Optional[str] = ..., ems_zone: _Optional[int] = ..., parcel_zone: _Optional[int] = ..., letter_post_zone: _Optional[int] = ..., methods: _Optional[_Iterable[_Union[MethodAvailability, _Mapping]]] = ..., services: _Optional[_Iterable[_Union[ServiceAcceptance, _Mapping]]] = ..., acceptance_rules: _Optional[_Iterable[_Union[AcceptanceRule, _Mapping]]] = ...) -> None: ...
+
+class AcceptanceRule(_message.Message):
+    __slots__ = ("rule_id", "region_code", "services", "product", "status", "effective_from", "effective_to", "contents_types", "value_over", "description", "source", "read_on", "confidence", "notes")
+    RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_CODE_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_TO_FIELD_NUMBER: _ClassVar[int]
+    CONTENTS_TYPES_FIELD_NUMBER: _ClassVar[int]
+    VALUE_OVER_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    READ_ON_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    rule_id: str
+    region_code: str
+    services: _containers.RepeatedScalarFieldContainer[str]
+    product: _common_pb2.Product
+    status: str
+    effective_from: _date_pb2.Date
+    effective_to: _date_pb2.Date
+    contents_types: _containers.RepeatedScalarFieldContainer[_common_pb2.ContentsType]
+    value_over: _money_pb2.Money
+    description: str
+    source: str
+    read_on: _date_pb2.Date
+    confidence: str
+    notes: str
+    def __init__(self, rule_id: _Optional[str] = ..., region_code: _Optional[str] = ..., services: _Optional[_Iterable[str]] = ..., product: _Optional[_Union[_common_pb2.Product, str]] = ..., status: _Optional[str] = ..., effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., effective_to: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., contents_types: _Optional[_Iterable[_Union[_common_pb2.ContentsType, str]]] = ..., value_over: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., description: _Optional[str] = ..., source: _Optional[str] = ..., read_on: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., confidence: _Optional[str] = ..., notes: _Optional[str] = ...) -> None: ...
+
+class DiffAcceptanceRequest(_message.Message):
+    __slots__ = ("from_date", "to_date", "region_codes")
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    REGION_CODES_FIELD_NUMBER: _ClassVar[int]
+    from_date: _date_pb2.Date
+    to_date: _date_pb2.Date
+    region_codes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, from_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., to_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., region_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DiffAcceptanceResponse(_message.Message):
+    __slots__ = ("changes",)
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[AcceptanceChange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[AcceptanceChange, _Mapping]]] = ...) -> None: ...
+
+class AcceptanceChange(_message.Message):
+    __slots__ = ("region_code", "product", "product_name", "contents_type", "from_status", "to_status", "from_rule_id", "to_rule_id", "to_message")
+    REGION_CODE_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENTS_TYPE_FIELD_NUMBER: _ClassVar[int]
+    FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
+    TO_STATUS_FIELD_NUMBER: _ClassVar[int]
+    FROM_RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    region_code: str
+    product: _common_pb2.Product
+    product_name: str
+    contents_type: _common_pb2.ContentsType
+    from_status: str
+    to_status: str
+    from_rule_id: str
+    to_rule_id: str
+    to_message: str
+    def __init__(self, region_code: _Optional[str] = ..., product: _Optional[_Union[_common_pb2.Product, str]] = ..., product_name: _Optional[str] = ..., contents_type: _Optional[_Union[_common_pb2.ContentsType, str]] = ..., from_status: _Optional[str] = ..., to_status: _Optional[str] = ..., from_rule_id: _Optional[str] = ..., to_rule_id: _Optional[str] = ..., to_message: _Optional[str] = ...) -> None: ...
 
 class MethodAvailability(_message.Message):
     __slots__ = ("method", "available", "reason", "message")

@@ -69,6 +69,11 @@ class RateServiceStub:
                 request_serializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.DiffRateTablesRequest.SerializeToString,
                 response_deserializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.DiffRateTablesResponse.FromString,
                 _registered_method=True)
+        self.DiffAcceptance = channel.unary_unary(
+                '/kokokara.shipping.v1.RateService/DiffAcceptance',
+                request_serializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.DiffAcceptanceRequest.SerializeToString,
+                response_deserializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.DiffAcceptanceResponse.FromString,
+                _registered_method=True)
 
 
 class RateServiceServicer:
@@ -124,6 +129,14 @@ class RateServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DiffAcceptance(self, request, context):
+        """What changed in acceptance between two ship dates: per destination, product and contents
+        type, the answer on each date and the rule behind it (DiffRateTables' companion).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RateServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -161,6 +174,11 @@ def add_RateServiceServicer_to_server(servicer, server):
                     servicer.DiffRateTables,
                     request_deserializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.DiffRateTablesRequest.FromString,
                     response_serializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.DiffRateTablesResponse.SerializeToString,
+            ),
+            'DiffAcceptance': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffAcceptance,
+                    request_deserializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.DiffAcceptanceRequest.FromString,
+                    response_serializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.DiffAcceptanceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -352,6 +370,33 @@ class RateService:
             '/kokokara.shipping.v1.RateService/DiffRateTables',
             kokokara_dot_shipping_dot_v1_dot_rates__pb2.DiffRateTablesRequest.SerializeToString,
             kokokara_dot_shipping_dot_v1_dot_rates__pb2.DiffRateTablesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffAcceptance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kokokara.shipping.v1.RateService/DiffAcceptance',
+            kokokara_dot_shipping_dot_v1_dot_rates__pb2.DiffAcceptanceRequest.SerializeToString,
+            kokokara_dot_shipping_dot_v1_dot_rates__pb2.DiffAcceptanceResponse.FromString,
             options,
             channel_credentials,
             insecure,
