@@ -30,7 +30,7 @@ from tests.tracking_helpers import free_port, wait_until
 
 def _ems_price(address: str) -> int:
     with grpc.insecure_channel(address) as channel:
-        msg = rates_pb2.GetQuoteRequest(destination_region_code="US")
+        msg = rates_pb2.GetQuoteRequest(destination_region_code="GB")
         msg.parcels.add(weight_grams=500)
         answer = rates_pb2_grpc.RateServiceStub(channel).GetQuote(msg, timeout=10)
     return next(o.total_price.units for o in answer.options if o.method == common_pb2.SHIPPING_METHOD_EMS)
