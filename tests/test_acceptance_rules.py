@@ -353,3 +353,13 @@ def test_analysts_see_the_diff_from_the_command_line_and_python(server, capsys: 
         assert "us-2026-04-14-goods (suspended 2026-04-14 to further notice)" in destinations["acceptance_rules"][0]
     assert main(["--server", server.address, "tables", "destinations", "US", "--ship-date", "2026-12-05"]) == 0
     assert "us-2026-04-14-gifts" in capsys.readouterr().out
+
+
+def test_tables_check_validates_a_directory_without_a_server(tables: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kokokara.shipping.cli import main
+
+    assert main(["tables", "check", str(tables)]) == 0
+    assert "acceptance rules" in capsys.readouterr().out
+    number = add_rule(tables, "x-1,GB,parcel,air,,suspended,2026-01-01,,*,,,by air,NOSUCHSOURCE,2026-12-05,high,")
+    assert main(["tables", "check", str(tables)]) == 1
+    assert f"acceptance_rules.csv, line {number}: source_id" in capsys.readouterr().err

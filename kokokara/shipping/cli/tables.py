@@ -106,6 +106,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_diff)
 
+    p = commands.add_parser("check", help="validate a tables directory as the server would load it (no server needed)")
+    p.add_argument("directory", type=Path, nargs="?", help="the tables (default $SHIPPING_TABLES_DIR or the shipped ones)")
+    p.add_argument("--consolidation-file", type=Path, help="default $SHIPPING_CONSOLIDATION_FILE or the shipped example")
+    p.set_defaults(func=_check)
+
     p = commands.add_parser("acceptance-diff", help="what changed in Japan Post's acceptance between two ship dates")
     p.add_argument("from_date", metavar="FROM", type=parse_date)
     p.add_argument("to_date", metavar="TO", type=parse_date)
@@ -300,6 +305,27 @@ def _compare(client: ShippingClient, args: argparse.Namespace) -> int:
         for _, row in missing.iterrows():
             first = frame[(frame["method"] == row["method"]) & (frame["reason"] == row["reason"])]["weight_g"].min()
             print(f"  {row['method']} (from {_kg(int(first))}): {row['reason']}: {row['message']}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Loads the tables with the server's own loader: what a reload would accept or refuse."""
+    import os
+
+    from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+    from rates.tables import TableError, load_rate_book
+
+    directory = args.directory or Path(os.environ.get("SHIPPING_TABLES_DIR") or DEFAULT_TABLES_DIR)
+    contract = args.consolidation_file or Path(os.environ.get("SHIPPING_CONSOLIDATION_FILE") or DEFAULT_CONSOLIDATION_FILE)
+    try:
+        book = load_rate_book(directory, contract)
+    except TableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    versions = sum(len(v) for v in book.tables.values())
+    print(f"{directory}: ok: {versions} table versions, {len(book.acceptance_rules)} acceptance rules, {sum(len(r) for r in book.fx.rates.values())} exchange rates")
+    oldest = min(book.checked.values(), key=lambda c: c.last_checked)
+    print(f"least recently checked: {oldest.file} ({oldest.last_checked.isoformat()})")
     return 0
 
 
