@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -226,20 +227,53 @@ def label_from_row(
     )
 
 
+# A page token is base64url (unpadded) of {"a": seq to continue after, "d": ship_date filter, "s":
+# status filter}. It is not signed: it grants nothing (any caller allowed to list sees every label,
+# and the filters are checked against the request), so a key shared by every worker and replica
+# would protect nothing. It is validated strictly instead, so a forged one is INVALID_ARGUMENT: seq
+# is a JSON integer between 0 and the largest value either store's integer column holds.
+MAX_PAGE_TOKEN_CHARS = 256
+MAX_SEQ = 2**63 - 1
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def encode_page_token(after_seq: int, ship_date: date | None, status: LabelStatus | None) -> str:
     raw = json.dumps({"a": after_seq, "d": ship_date.isoformat() if ship_date else "", "s": status.value if status else ""})
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _not_json_number(text: str) -> Any:
+    raise ValueError(f"not an integer: {text[:20]}")
+
+
+def _token_content(token: str) -> tuple[int, str, str] | None:
+    """(seq, ship_date filter, status filter) of a token this service made, or None."""
+    if len(token) > MAX_PAGE_TOKEN_CHARS or not _TOKEN_CHARS.fullmatch(token):
+        return None
+    try:
+        raw = json.loads(
+            base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8"),
+            parse_float=_not_json_number,  # 1.5, 1e999
+            parse_constant=_not_json_number,  # NaN, Infinity
+        )
+    except ValueError:  # bad base64, bad UTF-8, bad JSON, a float (binascii.Error and UnicodeError are ValueErrors)
+        return None
+    if not isinstance(raw, dict) or raw.keys() != {"a", "d", "s"}:
+        return None
+    after, d, s = raw["a"], raw["d"], raw["s"]
+    if type(after) is not int or not 0 <= after <= MAX_SEQ or not isinstance(d, str) or not isinstance(s, str):
+        return None
+    return after, d, s
 
 
 def decode_page_token(token: str, ship_date: date | None, status: LabelStatus | None) -> int:
     """The seq to continue after; 0 for no token. The filters must be those the token was made for."""
     if not token:
         return 0
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        after, d, s = int(raw["a"]), str(raw["d"]), str(raw["s"])
-    except (ValueError, KeyError, TypeError):
-        raise InvalidArgument([FieldViolation("page_token", "is not a token from a previous ListLabels answer")], reason="INVALID_PAGE_TOKEN") from None
+    content = _token_content(token)
+    if content is None:
+        raise InvalidArgument([FieldViolation("page_token", "is not a token from a previous ListLabels answer")], reason="INVALID_PAGE_TOKEN")
+    after, d, s = content
     if d != (ship_date.isoformat() if ship_date else "") or s != (status.value if status else ""):
         raise InvalidArgument(
             [FieldViolation("page_token", "was made for other filters; send the same ship_date and status as in the first call")],

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
+from datetime import date
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from kokokara.shipping import security
+from kokokara.shipping.convert import today_in_japan
 from kokokara.shipping.guard import WATCH_RPC
 from kokokara.shipping.interceptors import PoolRouter
 from kokokara.shipping.metrics import Metrics
@@ -99,10 +101,12 @@ def start(
     *,
     load_tables: bool = True,
     extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
+    today: Callable[[], date] = today_in_japan,
 ) -> RunningService:
     """Builds, binds and starts the server; loads the tables unless told not to (tests of the
     loading phase call load_into() themselves). `extra_handlers` lets benchmarks add an empty RPC
-    that runs through the same server, threads and interceptor as the real ones."""
+    that runs through the same server, threads and interceptor as the real ones. `today` is the
+    label service's calendar (the default ship date and manifest day), which a test can move."""
     # Security (issue 7): loopback only without keys; keys, roles and limits in the interceptors.
     security.check_listen_address(settings)
     keys = security.load_keys(settings)
@@ -140,7 +144,7 @@ def start(
     label_service = LabelService(
         label_store, lambda: engines.get()[0], CustomsRules(cn23_threshold_jpy=settings.cn23_threshold_jpy), on_event=metrics.label_event
     )
-    labels_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(label_service, engines), server)
+    labels_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(label_service, engines, today), server)
     tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics)
     tracking_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(tracking_lookup, settings.max_watches), server)
     names = service_names()
