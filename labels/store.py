@@ -165,10 +165,13 @@ def describe_range(name: str, indicator: str, first: int, last: int) -> str:
 
 
 def payload(label: Label) -> str:
-    """The label's content as stored (JSON): the request and what was decided when issuing it."""
+    """The label's content as stored (JSON): the request as sent and what was decided when issuing
+    it, with the ship date the label is for (the request's own, or the day it defaulted to). Labels
+    stored before had no "ship_date" here, and their request always held one."""
     return json.dumps(
         {
             "request": label.request.canonical(),
+            "ship_date": label.ship_date.isoformat(),
             "pricing": {
                 "product": label.pricing.product.value,
                 "product_name": label.pricing.product_name,
@@ -215,7 +218,7 @@ def label_from_row(
         seq=seq,
         tracking_number=tracking_number,
         range_name=range_name,
-        request=request_from_canonical(request_id, body["request"]),
+        request=request_from_canonical(request_id, body["request"], date.fromisoformat(body["ship_date"]) if "ship_date" in body else None),
         request_hash=request_hash,
         pricing=Pricing(Product(p["product"]), p["product_name"], int(p["price_jpy"]), tuple(p["notes"])),
         customs_form=CustomsForm(body["customs_form"]),
@@ -224,6 +227,7 @@ def label_from_row(
         status=LabelStatus(status),
         voided_at=voided_at,
         notes=tuple(body["notes"]),
+        hashed_with_default_ship_date="ship_date" not in body,
     )
 
 

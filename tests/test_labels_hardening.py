@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import grpc
 import psycopg
@@ -121,14 +121,23 @@ def test_a_retry_without_ship_date_replays_on_the_next_day_in_japan(server: Serv
 
 def _store_as_before(server: Server, label_id: str) -> None:
     """Rewrites a stored label into the form labels had before the request was kept as sent: the
-    request's ship_date always filled in, and the hash taken over that."""
+    request's ship_date always filled in, and the hash taken over that. It is dated as issued at
+    noon in Japan on its ship date (the server's clock is real, its calendar moved)."""
     [(data, ship_date)] = server.execute("SELECT data, ship_date FROM labels WHERE id = ?", (label_id,))
+    day = date.fromisoformat(ship_date) if isinstance(ship_date, str) else ship_date
+    assert isinstance(day, date)
     body = json.loads(data) if isinstance(data, str) else dict(data)  # type: ignore[arg-type]
-    body["request"]["ship_date"] = ship_date if isinstance(ship_date, str) else ship_date.isoformat()  # type: ignore[union-attr]
+    body["request"]["ship_date"] = day.isoformat()
     legacy = {k: body[k] for k in ("request", "pricing", "customs_form", "export_declaration_required", "notes")}
+    issued = datetime.combine(day, time(3), UTC)  # 12:00 in Japan
     server.execute(
-        "UPDATE labels SET data = ?, request_hash = ? WHERE id = ?",
-        (json.dumps(legacy, sort_keys=True, ensure_ascii=False), content_hash(legacy["request"]), label_id),
+        "UPDATE labels SET data = ?, request_hash = ?, created_at = ? WHERE id = ?",
+        (
+            json.dumps(legacy, sort_keys=True, ensure_ascii=False),
+            content_hash(legacy["request"]),
+            issued.isoformat() if server.kind == "sqlite" else issued,
+            label_id,
+        ),
     )
 
 
@@ -149,6 +158,14 @@ def test_labels_stored_before_still_replay_an_undated_retry_the_next_day(server:
     _store_as_before(server, made.label.id)
     server.calendar.day = date(2026, 12, 9)
     assert server.stub.CreateLabel(proto_request(f"{server.kind}-legacy-dated", ship_date=date(2026, 12, 5)), timeout=30).replayed
+    # A legacy label whose ship date is not the day it was issued was dated by its caller: an
+    # undated retry is other content, as it always was.
+    server.execute(
+        "UPDATE labels SET created_at = ? WHERE id = ?",
+        ("2026-12-01T03:00:00+00:00" if server.kind == "sqlite" else datetime(2026, 12, 1, 3, tzinfo=UTC), made.label.id),
+    )
+    error = fail(server.stub.CreateLabel, undated(f"{server.kind}-legacy-dated"))
+    assert error.code() == grpc.StatusCode.ALREADY_EXISTS and "ship_date" in (error.details() or "")
 
 
 # -- page tokens ------------------------------------------------------------------------------------

@@ -149,6 +149,7 @@ def label_request_from_proto(msg: labels_pb2.CreateLabelRequest, known_regions: 
         document_format=fmt,
         ship_date=ship_date,
         insure=msg.insure,
+        ship_date_given=any((msg.ship_date.year, msg.ship_date.month, msg.ship_date.day)),  # unset: today in Japan
     )
 
 
