@@ -23,6 +23,14 @@ from labels.model import CustomsForm, Label, LabelStatus, Pricing, request_from_
 from labels.ranges import SerialRange
 from rates.model import Product
 
+
+class DatabaseMisconfigured(Unavailable):
+    """The label database answers but refuses this service as configured: its role or database does
+    not exist, the password is refused, the URL or file cannot be used. Unlike an unreachable
+    database, waiting does not help: at start-up it stops the server (an operator must act); while
+    serving, label calls get it as UNAVAILABLE with its own reason."""
+
+
 # Builds the label once the store has allocated its number: (tracking_number, range_name) -> Label.
 LabelBuilder = Callable[[str, str], Label]
 
@@ -288,6 +296,7 @@ def decode_page_token(token: str, ship_date: date | None, status: LabelStatus | 
 
 __all__ = [
     "MAX_ALLOCATION_ATTEMPTS",
+    "DatabaseMisconfigured",
     "LabelBuilder",
     "LabelStore",
     "Page",
