@@ -181,6 +181,11 @@ class PostgresLabelStore:
             broken = True
             raise Unavailable("the label database failed; retry shortly", reason="DATABASE_UNAVAILABLE") from error
         finally:
+            if broken:
+                # The idle connections most likely broke with this one (a restart, a network cut):
+                # dropped too, so the calls after an outage connect anew instead of each failing
+                # on another dead connection.
+                self.close()
             if broken or conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 conn.close()
             else:

@@ -213,3 +213,24 @@ def test_an_unusable_sqlite_file_is_a_clear_start_up_error(tmp_path: Path) -> No
     done = _start({"SHIPPING_DATABASE_PATH": str(not_a_database), "SHIPPING_DATABASE_URL": ""}, tmp_path)
     assert done.returncode == 5, done.stderr
     assert "SHIPPING_DATABASE_PATH" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_after_a_cut_one_call_fails_and_the_next_connect_anew(database: tuple[str, TcpForwarder]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from domain.errors import Unavailable
+    from labels.postgres_store import PostgresLabelStore
+
+    url, forwarder = database
+    store = PostgresLabelStore(url)
+    try:
+        with ThreadPoolExecutor(8) as pool:  # several pooled connections
+            list(pool.map(lambda i: store.list_labels(None, None, 10, ""), range(64)))
+        assert store._idle.qsize() > 1
+        forwarder.close()  # every connection is cut
+        forwarder.open()
+        with pytest.raises(Unavailable):
+            store.list_labels(None, None, 10, "")  # found broken: this call fails...
+        assert store.list_labels(None, None, 10, "").labels == ()  # ...and the next one connects anew
+    finally:
+        store.close()
