@@ -160,7 +160,15 @@ class PostgresLabelStore:
         self.url = url
         self._idle: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue(maxsize=max_idle)
         self._group = GroupCommit(self._issue_batch)  # issue(): labels committed together
-        self.migrate()
+        try:
+            self.migrate()
+        except psycopg.Error as error:  # connected, but the role may not create the tables (a grant is missing)
+            self.close()
+            raise DatabaseMisconfigured(
+                f"the label database refuses this service's tables: {error.diag.message_primary or type(error).__name__};"
+                " grant the role named in SHIPPING_DATABASE_URL the rights to create them, or create them as their owner",
+                reason="DATABASE_SETUP_REFUSED",
+            ) from None
 
     # -- connections ------------------------------------------------------------------------------
 

@@ -234,3 +234,22 @@ def test_after_a_cut_one_call_fails_and_the_next_connect_anew(database: tuple[st
         assert store.list_labels(None, None, 10, "").labels == ()  # ...and the next one connects anew
     finally:
         store.close()
+
+
+def test_a_role_that_may_not_create_the_tables_says_so(database_url: str, tmp_path: Path) -> None:
+    import uuid
+
+    import psycopg
+
+    role = f"kks_no_create_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN'.encode())
+    try:
+        with fresh_database(database_url) as url:  # PostgreSQL 15: only the owner creates in schema public
+            parsed = urlparse(url)
+            done = _start({"SHIPPING_DATABASE_URL": urlunparse(parsed._replace(netloc=f"{role}@{parsed.hostname}:{parsed.port or 5432}"))}, tmp_path)
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"'.encode())
+    assert done.returncode == 5, done.stderr
+    assert "refuses this service's tables" in done.stderr and "permission denied" in done.stderr and "Traceback" not in done.stderr
