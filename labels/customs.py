@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from labels.model import ContentsType, CustomsForm, LabelRequest
 from rates.model import Product
+from rates.tables import ISO_REGIONS
 
 # Japan Post's EU list for HS codes: the 27 member states.
 EU_REGIONS = frozenset(
@@ -135,8 +136,8 @@ def check_items(request: LabelRequest) -> None:
         if item.net_weight_g < 0:
             bad.append(FieldViolation(f"{at}.net_weight_grams", "must not be negative"))
         net_total += max(item.net_weight_g, 0)
-        if item.origin_region_code and not re.match(r"^[A-Z]{2}$", item.origin_region_code):
-            bad.append(FieldViolation(f"{at}.origin_region_code", "must be an ISO 3166-1 alpha-2 code such as JP"))
+        if item.origin_region_code and item.origin_region_code not in ISO_REGIONS:
+            bad.append(FieldViolation(f"{at}.origin_region_code", "must be an ISO 3166-1 alpha-2 region code such as JP"))
     if net_total > request.parcel.weight_g > 0:
         bad.append(FieldViolation("customs_items", "the items' net weights add up to more than the parcel's weight"))
     if bad:

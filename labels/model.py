@@ -1,7 +1,9 @@
 """Value types of the label domain: what a label is asked for, and the label as issued and stored.
 
 Plain frozen dataclasses, no gRPC. `LabelRequest.canonical()` is the content that idempotency
-compares: a retry with the same request_id must carry the same canonical content.
+compares: a retry with the same request_id must carry the same canonical content, as sent. A
+request without a ship date stays without one there (the day it defaulted to, today in Japan, is
+the label's ship date, kept beside it), so a retry sent unchanged after midnight in Japan replays.
 """
 
 from __future__ import annotations
@@ -10,10 +12,17 @@ import enum
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from rates.model import ContentsFlag, ContentsType, Method, Product
+
+# Japan Post's calendar: a label's default ship date is the day in Japan (UTC+9 all year).
+JAPAN = timezone(timedelta(hours=9), "JST")
+
+
+def day_in_japan(moment: datetime) -> date:
+    return moment.astimezone(JAPAN).date()
 
 
 class DocumentFormat(enum.Enum):
@@ -73,7 +82,10 @@ class ParcelSpec:
 
 @dataclass(frozen=True, slots=True)
 class LabelRequest:
-    """A validated CreateLabel request (shape checked; customs rules not yet applied)."""
+    """A validated CreateLabel request (shape checked; customs rules not yet applied).
+
+    `ship_date` is the day the label is for: as given, or today in Japan when the caller gave none
+    (`ship_date_given` False), which idempotency compares as unset."""
 
     request_id: str
     method: Method
@@ -85,13 +97,15 @@ class LabelRequest:
     document_format: DocumentFormat
     ship_date: date
     insure: bool = False
+    ship_date_given: bool = True
 
     @property
     def declared_value_jpy(self) -> int:
         return sum(item.value_jpy for item in self.items)
 
     def canonical(self) -> dict[str, Any]:
-        """The request's content as plain JSON values, without request_id: what a retry must repeat."""
+        """The request's content as sent, as plain JSON values, without request_id: what a retry must
+        repeat. An unset ship_date is None, whatever day it defaulted to."""
         return {
             "method": self.method.value,
             "sender": _address_dict(self.sender),
@@ -100,7 +114,7 @@ class LabelRequest:
             "items": [_item_dict(i) for i in self.items],
             "contents_type": self.contents_type.value,
             "document_format": self.document_format.value,
-            "ship_date": self.ship_date.isoformat(),
+            "ship_date": self.ship_date.isoformat() if self.ship_date_given else None,
             "insure": self.insure,
         }
 
@@ -136,8 +150,9 @@ def _item_dict(i: CustomsItem) -> dict[str, Any]:
     }
 
 
-def request_from_canonical(request_id: str, c: dict[str, Any]) -> LabelRequest:
-    """Rebuilds a LabelRequest from the stored canonical content."""
+def request_from_canonical(request_id: str, c: dict[str, Any], ship_date: date | None = None) -> LabelRequest:
+    """Rebuilds a LabelRequest from the stored canonical content; `ship_date` is the label's, needed
+    when the request gave none."""
 
     def addr(d: dict[str, Any]) -> Address:
         return Address(**{**d, "address_lines": tuple(d["address_lines"])})
@@ -151,9 +166,16 @@ def request_from_canonical(request_id: str, c: dict[str, Any]) -> LabelRequest:
         items=tuple(CustomsItem(**{**i, "flags": frozenset(ContentsFlag(f) for f in i["flags"])}) for i in c["items"]),
         contents_type=ContentsType(c["contents_type"]),
         document_format=DocumentFormat(c["document_format"]),
-        ship_date=date.fromisoformat(c["ship_date"]),
+        ship_date=date.fromisoformat(c["ship_date"]) if c["ship_date"] is not None else _given(ship_date),
         insure=bool(c["insure"]),
+        ship_date_given=c["ship_date"] is not None,
     )
+
+
+def _given(ship_date: date | None) -> date:
+    if ship_date is None:
+        raise ValueError("the request gave no ship date and the label's is not known")
+    return ship_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +203,9 @@ class Label:
     status: LabelStatus = LabelStatus.ACTIVE
     voided_at: datetime | None = None
     notes: tuple[str, ...] = field(default=())
+    # Labels stored before requests were kept as sent: their request_hash was taken with an unset
+    # ship date filled in with the day it defaulted to, and their request shows it as given.
+    hashed_with_default_ship_date: bool = False
 
     @property
     def product(self) -> Product:

@@ -9,6 +9,7 @@ unique constraint; the loser rolls back (its serial with it) and returns the win
 from __future__ import annotations
 
 import queue
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -26,6 +27,7 @@ from labels.store import (
     ERASE_BATCH,
     LABEL_COLUMNS,
     MAX_ALLOCATION_ATTEMPTS,
+    DatabaseMisconfigured,
     GroupCommit,
     LabelBuilder,
     Page,
@@ -93,6 +95,61 @@ def _label(row: tuple[Any, ...]) -> Label:
     )
 
 
+# What libpq reports when the server answers but refuses the connection as configured. The server
+# gives no SQLSTATE for a failed connection, only its message (in English unless lc_messages says
+# otherwise; anything not recognised is taken as "cannot be reached", which is retried).
+_ROLE_MISSING = re.compile(r'role "[^"]*" does not exist')
+_DATABASE_MISSING = re.compile(r'database "[^"]*" does not exist')
+_LOGIN_REFUSED = re.compile(r"password authentication failed|no pg_hba\.conf entry|no password supplied|authentication failed", re.IGNORECASE)
+
+
+def _database_name(url: str) -> str:
+    try:
+        return str(psycopg.conninfo.conninfo_to_dict(url).get("dbname", ""))
+    except psycopg.Error:
+        return ""
+
+
+def _redacted(text: str, url: str) -> str:
+    """`text` without the password (as written, and decoded) of `url`."""
+    try:
+        password = str(psycopg.conninfo.conninfo_to_dict(url).get("password") or "")
+    except psycopg.Error:
+        password = ""
+    marker = url.split("://", 1)[-1].split("@", 1)[0].partition(":")[2] if "@" in url else ""
+    for secret in {password, marker} - {""}:
+        text = text.replace(secret, "***")
+    return text
+
+
+def connection_failure(error: psycopg.Error, url: str) -> Unavailable:
+    """The error to raise for a connection that failed: DatabaseMisconfigured when the server refused
+    it as configured (saying which), else Unavailable (cannot be reached: retried). No message holds
+    the URL's password."""
+    text = str(error).strip()
+    if isinstance(error, psycopg.ProgrammingError):  # libpq refused the URL itself
+        return DatabaseMisconfigured(
+            f"SHIPPING_DATABASE_URL is not accepted by PostgreSQL's client library: {_redacted(text, url)}", reason="DATABASE_URL_INVALID"
+        )
+    if _ROLE_MISSING.search(text):
+        return DatabaseMisconfigured(
+            "the label database refuses the connection: the role (user) named in SHIPPING_DATABASE_URL does not exist; create it or correct the URL",
+            reason="DATABASE_ROLE_NOT_FOUND",
+        )
+    if _DATABASE_MISSING.search(text):
+        name = _database_name(url)
+        return DatabaseMisconfigured(
+            f"the label database {name!r} does not exist on the PostgreSQL server; create it (createdb) or correct SHIPPING_DATABASE_URL",
+            reason="DATABASE_NOT_FOUND",
+        )
+    if _LOGIN_REFUSED.search(text):
+        return DatabaseMisconfigured(
+            "the label database refuses the login of the role named in SHIPPING_DATABASE_URL (password or pg_hba.conf); correct one of them",
+            reason="DATABASE_LOGIN_REFUSED",
+        )
+    return Unavailable("the label database cannot be reached; retry shortly", reason="DATABASE_UNAVAILABLE")
+
+
 def _by_request_id(conn: psycopg.Connection[Any], request_id: str) -> Label | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE request_id = %s", (request_id,)).fetchone()
     return _label(row) if row else None
@@ -103,7 +160,15 @@ class PostgresLabelStore:
         self.url = url
         self._idle: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue(maxsize=max_idle)
         self._group = GroupCommit(self._issue_batch)  # issue(): labels committed together
-        self.migrate()
+        try:
+            self.migrate()
+        except psycopg.Error as error:  # connected, but the role may not create the tables (a grant is missing)
+            self.close()
+            raise DatabaseMisconfigured(
+                f"the label database refuses this service's tables: {error.diag.message_primary or type(error).__name__};"
+                " grant the role named in SHIPPING_DATABASE_URL the rights to create them, or create them as their owner",
+                reason="DATABASE_SETUP_REFUSED",
+            ) from None
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -114,8 +179,9 @@ class PostgresLabelStore:
         except queue.Empty:
             try:
                 conn = psycopg.connect(self.url, connect_timeout=10)
-            except psycopg.OperationalError as error:
-                raise Unavailable("the label database cannot be reached; retry shortly", reason="DATABASE_UNAVAILABLE") from error
+            except (psycopg.OperationalError, psycopg.ProgrammingError) as error:
+                # Not chained: libpq's own message may quote the URL, password included.
+                raise connection_failure(error, self.url) from None
         broken = False
         try:
             yield conn
@@ -123,6 +189,11 @@ class PostgresLabelStore:
             broken = True
             raise Unavailable("the label database failed; retry shortly", reason="DATABASE_UNAVAILABLE") from error
         finally:
+            if broken:
+                # The idle connections most likely broke with this one (a restart, a network cut):
+                # dropped too, so the calls after an outage connect anew instead of each failing
+                # on another dead connection.
+                self.close()
             if broken or conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 conn.close()
             else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from domain.errors import Unavailable
 from labels.service import LabelService
 
 log = logging.getLogger("kokokara.shipping.labels.retention")
@@ -28,6 +29,9 @@ class RetentionPurge:
     def run_once(self) -> int:
         try:
             erased = self._service.erase_personal_data(self._days)
+        except Unavailable as problem:  # the database is down or not yet reachable: an outage, not a bug
+            log.warning("label retention purge skipped; retrying at the next interval", extra={"reason": problem.reason, "problem": problem.message})
+            return 0
         except Exception:
             log.exception("label retention purge failed; retrying at the next interval")
             return 0

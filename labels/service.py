@@ -7,7 +7,7 @@ import csv
 import io
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from reportlab.lib.pagesizes import A4
@@ -15,7 +15,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from domain.errors import AlreadyExists, FailedPrecondition, NotFound
 from labels import customs
-from labels.model import Label, LabelRequest, LabelStatus, Pricing, differing_fields
+from labels.model import Label, LabelRequest, LabelStatus, Pricing, day_in_japan, differing_fields
 from labels.store import LabelStore, Page
 from rates.model import ContentsLine, Parcel, Product, QuoteRequest
 from rates.quote import QuoteEngine
@@ -199,6 +199,11 @@ class LabelService:
 
     @staticmethod
     def _replay(existing: Label, request: LabelRequest, digest: str) -> Label:
+        if existing.hashed_with_default_ship_date and not request.ship_date_given and existing.ship_date == day_in_japan(existing.created_at):
+            # A label stored before requests were kept as sent, whose ship date is the day it was
+            # issued in Japan, the day an unset one defaulted to: compared as it was hashed then.
+            request = replace(request, ship_date=existing.ship_date, ship_date_given=True)
+            digest = request.content_hash()
         if existing.request_hash == digest:
             return existing
         fields = differing_fields(existing.request.canonical(), request.canonical())

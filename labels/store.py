@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,14 @@ from domain.errors import FieldViolation, InvalidArgument, ResourceExhausted, Un
 from labels.model import CustomsForm, Label, LabelStatus, Pricing, request_from_canonical
 from labels.ranges import SerialRange
 from rates.model import Product
+
+
+class DatabaseMisconfigured(Unavailable):
+    """The label database answers but refuses this service as configured: its role or database does
+    not exist, the password is refused, the URL or file cannot be used. Unlike an unreachable
+    database, waiting does not help: at start-up it stops the server (an operator must act); while
+    serving, label calls get it as UNAVAILABLE with its own reason."""
+
 
 # Builds the label once the store has allocated its number: (tracking_number, range_name) -> Label.
 LabelBuilder = Callable[[str, str], Label]
@@ -164,10 +173,13 @@ def describe_range(name: str, indicator: str, first: int, last: int) -> str:
 
 
 def payload(label: Label) -> str:
-    """The label's content as stored (JSON): the request and what was decided when issuing it."""
+    """The label's content as stored (JSON): the request as sent and what was decided when issuing
+    it, with the ship date the label is for (the request's own, or the day it defaulted to). Labels
+    stored before had no "ship_date" here, and their request always held one."""
     return json.dumps(
         {
             "request": label.request.canonical(),
+            "ship_date": label.ship_date.isoformat(),
             "pricing": {
                 "product": label.pricing.product.value,
                 "product_name": label.pricing.product_name,
@@ -214,7 +226,7 @@ def label_from_row(
         seq=seq,
         tracking_number=tracking_number,
         range_name=range_name,
-        request=request_from_canonical(request_id, body["request"]),
+        request=request_from_canonical(request_id, body["request"], date.fromisoformat(body["ship_date"]) if "ship_date" in body else None),
         request_hash=request_hash,
         pricing=Pricing(Product(p["product"]), p["product_name"], int(p["price_jpy"]), tuple(p["notes"])),
         customs_form=CustomsForm(body["customs_form"]),
@@ -223,7 +235,18 @@ def label_from_row(
         status=LabelStatus(status),
         voided_at=voided_at,
         notes=tuple(body["notes"]),
+        hashed_with_default_ship_date="ship_date" not in body,
     )
+
+
+# A page token is base64url (unpadded) of {"a": seq to continue after, "d": ship_date filter, "s":
+# status filter}. It is not signed: it grants nothing (any caller allowed to list sees every label,
+# and the filters are checked against the request), so a key shared by every worker and replica
+# would protect nothing. It is validated strictly instead, so a forged one is INVALID_ARGUMENT: seq
+# is a JSON integer between 0 and the largest value either store's integer column holds.
+MAX_PAGE_TOKEN_CHARS = 256
+MAX_SEQ = 2**63 - 1
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def encode_page_token(after_seq: int, ship_date: date | None, status: LabelStatus | None) -> str:
@@ -231,15 +254,38 @@ def encode_page_token(after_seq: int, ship_date: date | None, status: LabelStatu
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _not_json_number(text: str) -> Any:
+    raise ValueError(f"not an integer: {text[:20]}")
+
+
+def _token_content(token: str) -> tuple[int, str, str] | None:
+    """(seq, ship_date filter, status filter) of a token this service made, or None."""
+    if len(token) > MAX_PAGE_TOKEN_CHARS or not _TOKEN_CHARS.fullmatch(token):
+        return None
+    try:
+        raw = json.loads(
+            base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8"),
+            parse_float=_not_json_number,  # 1.5, 1e999
+            parse_constant=_not_json_number,  # NaN, Infinity
+        )
+    except ValueError:  # bad base64, bad UTF-8, bad JSON, a float (binascii.Error and UnicodeError are ValueErrors)
+        return None
+    if not isinstance(raw, dict) or raw.keys() != {"a", "d", "s"}:
+        return None
+    after, d, s = raw["a"], raw["d"], raw["s"]
+    if type(after) is not int or not 0 <= after <= MAX_SEQ or not isinstance(d, str) or not isinstance(s, str):
+        return None
+    return after, d, s
+
+
 def decode_page_token(token: str, ship_date: date | None, status: LabelStatus | None) -> int:
     """The seq to continue after; 0 for no token. The filters must be those the token was made for."""
     if not token:
         return 0
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        after, d, s = int(raw["a"]), str(raw["d"]), str(raw["s"])
-    except (ValueError, KeyError, TypeError):
-        raise InvalidArgument([FieldViolation("page_token", "is not a token from a previous ListLabels answer")], reason="INVALID_PAGE_TOKEN") from None
+    content = _token_content(token)
+    if content is None:
+        raise InvalidArgument([FieldViolation("page_token", "is not a token from a previous ListLabels answer")], reason="INVALID_PAGE_TOKEN")
+    after, d, s = content
     if d != (ship_date.isoformat() if ship_date else "") or s != (status.value if status else ""):
         raise InvalidArgument(
             [FieldViolation("page_token", "was made for other filters; send the same ship_date and status as in the first call")],
@@ -250,6 +296,7 @@ def decode_page_token(token: str, ship_date: date | None, status: LabelStatus | 
 
 __all__ = [
     "MAX_ALLOCATION_ATTEMPTS",
+    "DatabaseMisconfigured",
     "LabelBuilder",
     "LabelStore",
     "Page",

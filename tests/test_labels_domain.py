@@ -273,3 +273,15 @@ def test_allocated_numbers_are_valid_s10() -> None:
 
     for serial in (0, 10000000, 12345678, 99999999):
         assert validate(make("EN", serial)) == make("EN", serial)
+
+
+def test_an_unset_ship_date_stays_unset_in_what_a_retry_must_repeat() -> None:
+    from labels.model import request_from_canonical
+
+    monday = dataclasses.replace(domain_request("u"), ship_date_given=False)
+    tuesday = dataclasses.replace(monday, ship_date=monday.ship_date.replace(day=monday.ship_date.day - 1))
+    assert monday.canonical()["ship_date"] is None and monday.content_hash() == tuesday.content_hash()
+    assert monday.content_hash() != domain_request("u").content_hash()  # given and unset differ
+    assert request_from_canonical("u", monday.canonical(), monday.ship_date) == monday
+    with pytest.raises(ValueError, match="no ship date"):
+        request_from_canonical("u", monday.canonical())

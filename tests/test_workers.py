@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import random
@@ -335,3 +336,73 @@ def test_when_workers_are_pinned_and_where(setting: str, workers: int, cpus: lis
     assert affinity.should_pin(setting, workers, cpus) is (placed is not None)
     if placed is not None:
         assert [affinity.cpu_for_worker(i, cpus) for i in range(workers)] == placed
+
+
+# A worker stand-in for the supervisor's own rules: it fails to start (exit 3) while the file named
+# by FAKE_WORKER_BROKEN exists, as a worker with a broken rate table does; else it says it is
+# ready and runs until stopped. Starting in milliseconds, it lets the restart delays be watched.
+FAKE_WORKER = """
+import argparse, os, pathlib, sys, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--ready-fd", type=int)
+args, _ = parser.parse_known_args()
+if pathlib.Path(os.environ["FAKE_WORKER_BROKEN"]).exists():
+    sys.exit(3)
+os.write(args.ready_fd, b"ready\\n")
+os.close(args.ready_fd)
+while True:
+    time.sleep(1)
+"""
+
+
+def test_a_worker_that_keeps_failing_is_restarted_with_backoff_while_the_others_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from kokokara.shipping.supervisor import MAX_DEATHS, Supervisor
+
+    script = tmp_path / "worker.py"
+    script.write_text(FAKE_WORKER)
+    broken = tmp_path / "broken"
+    monkeypatch.setenv("FAKE_WORKER_BROKEN", str(broken))
+    caplog.set_level("INFO", logger="kokokara.shipping")
+    supervisor = Supervisor("127.0.0.1:1", 2, 1.0, script=script)
+    code: list[int] = []
+    runner = threading.Thread(target=lambda: code.append(supervisor.run()), daemon=True)
+    runner.start()
+
+    def logged(message: str, worker: int | None = None) -> list[logging.LogRecord]:
+        return [r for r in list(caplog.records) if r.getMessage() == message and (worker is None or getattr(r, "worker", None) == worker)]
+
+    def until(condition: Callable[[], bool], seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
+            time.sleep(0.05)
+
+    try:
+        until(lambda: bool(logged("serving")))
+        healthy = supervisor.workers[1].process
+        broken.touch()  # worker 0 cannot start any more
+        supervisor.workers[0].process.kill()
+        # MAX_DEATHS young deaths used to stop the whole service; now each only delays the next start.
+        until(lambda: len(logged("worker restart delayed", 0)) >= MAX_DEATHS - 1)
+        assert len(logged("worker died", 0)) == MAX_DEATHS
+        assert [r.seconds for r in logged("worker restart delayed", 0)] == [1, 2, 4, 8]  # type: ignore[attr-defined]
+        time.sleep(0.5)  # a supervisor that was to stop would have by now
+        assert healthy.poll() is None and runner.is_alive()  # the healthy worker was never touched
+        assert not logged("workers keep dying; stopping")
+
+        broken.unlink()  # fixed: the next start of worker 0 serves
+        until(lambda: supervisor.workers[0].ready.is_set() and supervisor.workers[0].process.poll() is None)
+
+        broken.touch()  # now every worker keeps dying: nothing is left to protect, the supervisor stops
+        for worker in supervisor.workers:
+            worker.process.kill()
+        runner.join(timeout=120)
+        assert code == [1] and logged("workers keep dying; stopping")
+    finally:
+        supervisor.request_stop(signal.SIGTERM, None)
+        runner.join(timeout=60)
+        for worker in supervisor.workers:
+            if worker.process.poll() is None:
+                worker.process.kill()

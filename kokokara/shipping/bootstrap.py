@@ -8,16 +8,19 @@ server on 127.0.0.1:0 through it; server.py runs it until SIGTERM.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
+from datetime import date
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from kokokara.shipping import security
+from kokokara.shipping.convert import today_in_japan
 from kokokara.shipping.guard import WATCH_RPC
 from kokokara.shipping.interceptors import PoolRouter
 from kokokara.shipping.metrics import Metrics
@@ -33,7 +36,7 @@ from labels.customs import CustomsRules
 from labels.ranges import load_ranges
 from labels.retention import RetentionPurge
 from labels.service import LabelService
-from labels.stores import open_store
+from labels.stores import DeferredLabelStore, open_store
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS, RateBook, load_rate_book
 from tracking.cache import InProcessCache, TrackingCache
@@ -64,6 +67,8 @@ class RunningService:
     metrics_port: int = 0
     reloader: TableReloader | None = None
     health_port: int = 0  # the plaintext health-only port (SHIPPING_HEALTH_ADDR), 0 when there is none
+    label_store: DeferredLabelStore | None = None
+    _health_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def address(self) -> str:
@@ -99,10 +104,12 @@ def start(
     *,
     load_tables: bool = True,
     extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
+    today: Callable[[], date] = today_in_japan,
 ) -> RunningService:
     """Builds, binds and starts the server; loads the tables unless told not to (tests of the
     loading phase call load_into() themselves). `extra_handlers` lets benchmarks add an empty RPC
-    that runs through the same server, threads and interceptor as the real ones."""
+    that runs through the same server, threads and interceptor as the real ones. `today` is the
+    label service's calendar (the default ship date and manifest day), which a test can move."""
     # Security (issue 7): loopback only without keys; keys, roles and limits in the interceptors.
     security.check_listen_address(settings)
     keys = security.load_keys(settings)
@@ -132,15 +139,18 @@ def start(
     add_servicer(RateTablesServicer(engines), rates_pb2.DESCRIPTOR.services_by_name["RateService"], server)
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
-    # Labels (issue 4): the store is opened (and migrated) before binding, so a broken database or
-    # ranges file stops the start instead of failing every CreateLabel.
+    # Labels: the store is opened (migrated, ranges synchronised) before binding, so a broken ranges
+    # file or a database that refuses the configuration stops the start instead of failing every
+    # CreateLabel. A database that cannot be reached does not: quotes and tracking serve, labels are
+    # NOT_SERVING (and their calls UNAVAILABLE) until the store, retrying in the background, opens.
     ranges = load_ranges(settings.s10_ranges_file)
-    label_store = open_store(settings.database_url, settings.database_path)
-    label_store.sync_ranges(ranges)
+    label_store = DeferredLabelStore(
+        lambda: open_store(settings.database_url, settings.database_path, ranges), retry_max_seconds=settings.database_retry_max_seconds
+    ).open()
     label_service = LabelService(
         label_store, lambda: engines.get()[0], CustomsRules(cn23_threshold_jpy=settings.cn23_threshold_jpy), on_event=metrics.label_event
     )
-    labels_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(label_service, engines), server)
+    labels_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(label_service, engines, today), server)
     tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics)
     tracking_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(tracking_lookup, settings.max_watches), server)
     names = service_names()
@@ -158,7 +168,8 @@ def start(
             close()
         raise OSError(f"cannot listen on {settings.listen_addr}")
     server.start()
-    service = RunningService(server=server, port=port, health=health_servicer, engines=engines, settings=settings)
+    service = RunningService(server=server, port=port, health=health_servicer, engines=engines, settings=settings, label_store=label_store)
+    label_store.on_ready = lambda: refresh_label_health(service)
     service.closers.append(label_store.close)
     # Closers run in reverse, so the pools are shut down first, after the server has stopped.
     service.closers.append(lambda: watch_pool.shutdown(wait=False))
@@ -202,7 +213,9 @@ def load_into(service: RunningService) -> None:
     service.engines.set(QuoteEngine(book, handling_days=settings.handling_days), ISO_REGIONS)
     service.book = book
     for name in [OVERALL, *service_names()]:
-        service.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if name != LABEL_SERVICE:  # the server as a whole serves once quotes can be answered
+            service.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    refresh_label_health(service)
     log.info(
         "rate tables loaded",
         extra={
@@ -212,6 +225,16 @@ def load_into(service: RunningService) -> None:
             "quote_kernel": service.engines.kernel_in_use,
         },
     )
+
+
+def refresh_label_health(service: RunningService) -> None:
+    """LABEL_SERVICE is SERVING once the tables are loaded (labels are priced by the quote engine)
+    and the label store is open; called by both, whichever comes last turns it on."""
+    with service._health_lock:
+        up = service.book is not None and service.label_store is not None and service.label_store.ready
+        service.health.set(LABEL_SERVICE, health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING)
+    if not up and service.book is not None:
+        log.warning("serving without labels until the label database answers", extra={"health": LABEL_SERVICE})
 
 
 # --- scale-out (issue 8) ---------------------------------------------------------------------------

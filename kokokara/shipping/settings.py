@@ -7,10 +7,12 @@ it needs. Every variable has an embedded default so `make run` works with nothin
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TABLES_DIR = REPO_ROOT / "data" / "japan_post_tables"
@@ -48,6 +50,8 @@ class Settings:
     # Labels (issue 4): SQLite file unless a PostgreSQL URL is given; S10 ranges; CN22/CN23 limit.
     database_path: Path = DEFAULT_DATABASE_PATH
     database_url: str = ""
+    # A database that cannot be reached is tried again after 0.5 s, 1 s, 2 s, ... at most this long apart.
+    database_retry_max_seconds: float = 15.0
     s10_ranges_file: Path = DEFAULT_S10_RANGES_FILE
     cn23_threshold_jpy: int = 45_387
 
@@ -141,7 +145,8 @@ class Settings:
             log_requests=_bool(env, "SHIPPING_LOG_REQUESTS", d.log_requests),
             quote_kernel=_bool(env, "SHIPPING_QUOTE_KERNEL", d.quote_kernel),
             database_path=Path(env.get("SHIPPING_DATABASE_PATH", str(d.database_path))),
-            database_url=env.get("SHIPPING_DATABASE_URL", d.database_url),
+            database_url=_database_url(env),
+            database_retry_max_seconds=_float(env, "SHIPPING_DATABASE_RETRY_MAX_SECONDS", d.database_retry_max_seconds, lo=0.1, hi=3600),
             s10_ranges_file=Path(env.get("SHIPPING_S10_RANGES_FILE", str(d.s10_ranges_file))),
             cn23_threshold_jpy=_int(env, "SHIPPING_CN23_THRESHOLD_JPY", d.cn23_threshold_jpy, lo=1, hi=10_000_000),
             **_tracking_from_env(env, d),
@@ -149,6 +154,42 @@ class Settings:
             **_scale_from_env(env, d),
             **_serving_from_env(env, d),
         )
+
+
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    """SHIPPING_DATABASE_URL, checked enough that the database driver never has to reject it: its
+    messages quote the value, password included. Ours never show it."""
+    raw = env.get("SHIPPING_DATABASE_URL", "").strip()
+    if not raw:
+        return ""
+    problem = _postgres_url_problem(raw)
+    if problem:
+        raise SettingsError(
+            f"SHIPPING_DATABASE_URL {problem}; expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE (the value is not shown: it may hold a password)"
+        )
+    return raw
+
+
+def _postgres_url_problem(url: str) -> str:
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.lower() not in ("postgresql", "postgres"):
+        return "must be a URL starting with postgresql://"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "must not contain spaces or control characters (percent-encode them)"
+    if _BAD_PERCENT.search(url):
+        return "has a % that is not followed by two hexadecimal digits (write %25 for a % sign)"
+    parts = urlsplit(url)
+    if "," not in parts.netloc:  # several hosts (host1:5432,host2:5432) are libpq's to check
+        try:
+            port = parts.port
+        except ValueError:
+            return "has a port that is not a number from 1 to 65535"
+        if port == 0:
+            return "has a port that is not a number from 1 to 65535"
+    return ""
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

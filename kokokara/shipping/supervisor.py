@@ -7,8 +7,10 @@ with SO_REUSEPORT; the kernel spreads new connections over them. The supervisor:
 - resolves port 0 once: it binds a socket with SO_REUSEPORT to get a free port and keeps it bound
   (never listening, so it takes no connections) while the workers bind the same port;
 - reports "serving" only once every worker has said it is SERVING (a pipe per worker);
-- logs a worker that dies and starts a new one (a crash loop, too many deaths in a short time,
-  stops the whole service instead);
+- logs a worker that dies and starts a new one: at once the first time, then after 1, 2, 4 ... 30 s
+  while it keeps dying young, the others serving all along. One worker's failure (a file it cannot
+  read, a database it cannot reach) never takes the others down; only when every worker keeps
+  dying and none serves does the supervisor stop;
 - when pinning (SHIPPING_PIN_CPUS), runs worker i on the i-th CPU it may use (affinity.py);
 - on SIGTERM/SIGINT sends SIGTERM to every worker, which drains its calls as a single server does,
   and exits 0 once all have stopped.
@@ -26,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +38,12 @@ log = logging.getLogger("kokokara.shipping")
 
 SERVER_SCRIPT = Path(__file__).resolve().parents[2] / "server.py"
 READY = b"ready\n"
-# A worker that dies this many times within CRASH_WINDOW_SECONDS is broken, not unlucky.
+# A worker that dies within CRASH_WINDOW_SECONDS of its start died young. Young deaths in a row
+# delay its next start: 0 s, then 1, 2, 4 ... MAX_RESTART_DELAY_SECONDS. When every worker has
+# died young MAX_DEATHS times in a row and none serves, the service is broken, not unlucky: stop.
 MAX_DEATHS = 5
 CRASH_WINDOW_SECONDS = 60.0
+MAX_RESTART_DELAY_SECONDS = 30.0
 START_TIMEOUT_SECONDS = 120.0
 
 
@@ -93,7 +97,9 @@ class Supervisor:
         self.cpus = affinity.allowed_cpus() if pin_cpus else []
         self.workers: list[Worker] = []
         self.stopping = threading.Event()
-        self._deaths: deque[float] = deque(maxlen=MAX_DEATHS)
+        # Per worker index: young deaths in a row, and when a dead worker is to be started again.
+        self._young_deaths: list[int] = [0] * workers
+        self._restart_at: dict[int, float] = {}
 
     # --- processes -------------------------------------------------------------------------
 
@@ -146,20 +152,37 @@ class Supervisor:
             self.on_serving([w.pid for w in self.workers])
         while not self.stopping.wait(0.1):
             for i, worker in enumerate(self.workers):
+                if self.stopping.is_set():
+                    break
+                if i in self._restart_at:
+                    if time.monotonic() >= self._restart_at[i]:
+                        del self._restart_at[i]
+                        self.workers[i] = self._spawn(worker.index)
+                        log.info("worker restarted", extra={"worker": worker.index, "pid": self.workers[i].pid, "replaces": worker.pid})
+                    continue
                 returncode = worker.process.poll()
-                if returncode is None or self.stopping.is_set():
+                if returncode is None:
                     continue
                 log.error("worker died", extra={"worker": worker.index, "pid": worker.pid, "returncode": returncode})
-                self._deaths.append(time.monotonic())
-                if len(self._deaths) == MAX_DEATHS and self._deaths[-1] - self._deaths[0] < CRASH_WINDOW_SECONDS:
+                if self._died(i, worker):
                     log.error("workers keep dying; stopping", extra={"deaths": MAX_DEATHS, "window_seconds": CRASH_WINDOW_SECONDS})
                     self._stop_all()
                     return 1
-                self.workers[i] = self._spawn(worker.index)
-                log.info("worker restarted", extra={"worker": worker.index, "pid": self.workers[i].pid, "replaces": worker.pid})
         self._stop_all()
         log.info("stopped")
         return 0
+
+    def _died(self, i: int, worker: Worker) -> bool:
+        """Schedules the start of a new worker i; True when every worker keeps dying and none serves."""
+        now = time.monotonic()
+        young = now - worker.started < CRASH_WINDOW_SECONDS
+        self._young_deaths[i] = self._young_deaths[i] + 1 if young else 1
+        delay = 0.0 if self._young_deaths[i] == 1 else min(2.0 ** (self._young_deaths[i] - 2), MAX_RESTART_DELAY_SECONDS)
+        self._restart_at[i] = now + delay
+        if delay:
+            log.warning("worker restart delayed", extra={"worker": worker.index, "seconds": delay, "young_deaths_in_a_row": self._young_deaths[i]})
+        serving = any(j not in self._restart_at and w.ready.is_set() and w.process.poll() is None for j, w in enumerate(self.workers))
+        return not serving and all(n >= MAX_DEATHS for n in self._young_deaths)
 
     def _wait_all_ready(self) -> int | None:
         """None once every worker is SERVING; else the exit code to stop with (a worker that fails

@@ -11,7 +11,7 @@ from google.protobuf import timestamp_pb2
 
 from domain.errors import ViolationCollector
 from kokokara.shipping.convert import date_from_proto, date_to_proto, today_in_japan, yen, yen_from_proto
-from kokokara.shipping.servicers.rates import FLAG_FROM_PROTO, METHOD_FROM_PROTO, METHOD_TO_PROTO, PRODUCT_TO_PROTO, EngineHolder
+from kokokara.shipping.servicers.rates import FLAG_FROM_PROTO, MAX_VALUE_JPY, METHOD_FROM_PROTO, METHOD_TO_PROTO, PRODUCT_TO_PROTO, EngineHolder
 from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc
 from labels import documents
 from labels.model import Address, ContentsType, CustomsForm, CustomsItem, DocumentFormat, Label, LabelRequest, LabelStatus, ParcelSpec
@@ -73,9 +73,13 @@ def address_from_proto(a: labels_pb2.Address, field: str, errors: ViolationColle
 def label_request_from_proto(msg: labels_pb2.CreateLabelRequest, known_regions: frozenset[str], today: date) -> LabelRequest:
     """Shape checks of a CreateLabelRequest (every bad field at once); customs rules come later."""
     errors = ViolationCollector()
-    request_id = msg.request_id.strip()
-    if not request_id:
+    request_id = msg.request_id
+    if not request_id.strip():
         errors.add("request_id", "is required: the caller's idempotency key")
+    elif request_id != request_id.strip():
+        # Kept as sent, compared exactly: trimming made " id " replay the label of "id", and keeping
+        # both would make keys differ invisibly in logs and screens. Refused, the caller learns at once.
+        errors.add("request_id", "must not begin or end with whitespace")
     elif len(request_id) > MAX_REQUEST_ID:
         errors.add("request_id", f"must be at most {MAX_REQUEST_ID} characters")
     method = METHOD_FROM_PROTO.get(msg.method)
@@ -123,6 +127,8 @@ def label_request_from_proto(msg: labels_pb2.CreateLabelRequest, known_regions: 
         )
     if len(msg.customs_items) > MAX_CUSTOMS_ITEMS:
         errors.add("customs_items", f"at most {MAX_CUSTOMS_ITEMS} customs items, got {len(msg.customs_items)}")
+    elif sum(item.value_jpy for item in items) > MAX_VALUE_JPY:  # the bound of a quote's declared value
+        errors.add("customs_items", f"the declared total (quantity x unit value of every item) must be at most {MAX_VALUE_JPY:,} JPY")
     contents = CONTENTS_FROM_PROTO.get(msg.contents_type)
     if contents is None:
         errors.add("contents_type", "is required: merchandise, gift, sample, documents or returned goods")
@@ -143,6 +149,7 @@ def label_request_from_proto(msg: labels_pb2.CreateLabelRequest, known_regions: 
         document_format=fmt,
         ship_date=ship_date,
         insure=msg.insure,
+        ship_date_given=any((msg.ship_date.year, msg.ship_date.month, msg.ship_date.day)),  # unset: today in Japan
     )
 
 
