@@ -323,7 +323,8 @@ def _check(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     versions = sum(len(v) for v in book.tables.values())
-    print(f"{directory}: ok: {versions} table versions, {len(book.acceptance_rules)} acceptance rules, {sum(len(r) for r in book.fx.rates.values())} exchange rates")
+    rates = sum(len(r) for r in book.fx.rates.values())
+    print(f"{directory}: ok: {versions} table versions, {len(book.acceptance_rules)} acceptance rules, {rates} exchange rates")
     oldest = min(book.checked.values(), key=lambda c: c.last_checked)
     print(f"least recently checked: {oldest.file} ({oldest.last_checked.isoformat()})")
     return 0
