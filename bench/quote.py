@@ -2,7 +2,7 @@
 
 1. In-process: latency of QuoteEngine.quote for one parcel and all five methods over varied real
    carts (p50, p99). Target: p50 <= 50 us. Also the servicer's whole path for the same carts:
-   the Python path (request message to response bytes: quote_plain and the wire encoding) and the
+   the Python path (request message to response bytes: QuoteEngine.quote and the wire encoding) and the
    compiled quote kernel, which GetQuote uses by default (request bytes to response bytes).
 2. Over gRPC: GetQuote throughput against an empty RPC on the same server in the same run, as a
    ratio. The server runs in its own process (bench/_server.py: the real composition root plus one
@@ -78,7 +78,7 @@ def in_process(n: int) -> dict[str, float]:
         samples.append(clock() - t)
     samples.sort()
     # What GetQuote's servicer does with the same carts: request message to response bytes
-    # (translation, QuoteEngine.quote_plain, wire encoding), without gRPC around it.
+    # (translation, QuoteEngine.quote, wire encoding), without gRPC around it.
     regions = frozenset(ISO_REGIONS)
     messages = [get_quote_request(r, g, s) for r, g, s in carts(1000)]
     for msg in messages:

@@ -27,7 +27,7 @@ EXPECTED = {
     "checkout": {"GetQuote", "BatchGetQuotes"},
     "warehouse": {"CreateLabel", "GetLabel", "ListLabels", "VoidLabel", "GetManifest", "GetTracking", "BatchGetTracking", "WatchTracking"},
     "support": {"GetTracking", "BatchGetTracking", "WatchTracking"},
-    "analyst": {"GetQuote", "BatchGetQuotes", "ListRateTables", "GetRateTable", "ListDestinations", "CompareRates", "DiffRateTables"},
+    "analyst": {"GetQuote", "BatchGetQuotes", "ListRateTables", "GetRateTable", "ListDestinations", "CompareRates", "DiffRateTables", "DiffAcceptance"},
     "admin": {rpc.rsplit("/", 1)[1] for rpc, *_ in RPCS},
 }
 
