@@ -49,7 +49,7 @@ def available() -> bool:
 
 @dataclass(frozen=True)
 class Limits:
-    """The contract's bounds on a request (servicers/rates.py), which the kernel checks as the
+    """The contract's bounds on a request (kokokara/shipping/contract.py), which the kernel checks as the
     Python path does before it takes a request."""
 
     parcels: int

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from kokokara.shipping.v1 import common_pb2, rates_pb2
+from kokokara.shipping.contract import METHOD_TO_PROTO as _METHOD
+from kokokara.shipping.contract import PRODUCT_TO_PROTO as _PRODUCT
+from kokokara.shipping.contract import REASON_TO_PROTO as _REASON
+from kokokara.shipping.v1 import rates_pb2
 from rates import model
 from rates.lanes import PricedLane
-
-_METHOD = {m: common_pb2.ShippingMethod.Value(f"SHIPPING_METHOD_{m.name}") for m in model.Method}
-_PRODUCT = {p: common_pb2.Product.Value(f"PRODUCT_{p.name}") for p in model.Product}
-_REASON = {r: rates_pb2.UnavailableReason.Value(f"UNAVAILABLE_REASON_{r.name}") for r in model.Reason}
 
 
 def _numbers(message: type) -> dict[str, int]:

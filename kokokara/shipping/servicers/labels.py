@@ -10,11 +10,24 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from domain.errors import ViolationCollector
+from kokokara.shipping.contract import (
+    CONTENTS_TYPE_FROM_PROTO as CONTENTS_FROM_PROTO,
+)
+from kokokara.shipping.contract import (
+    CONTENTS_TYPE_TO_PROTO as CONTENTS_TO_PROTO,
+)
+from kokokara.shipping.contract import (
+    FLAG_FROM_PROTO,
+    MAX_VALUE_JPY,
+    METHOD_FROM_PROTO,
+    METHOD_TO_PROTO,
+    PRODUCT_TO_PROTO,
+)
 from kokokara.shipping.convert import date_from_proto, date_to_proto, today_in_japan, yen, yen_from_proto
-from kokokara.shipping.servicers.rates import FLAG_FROM_PROTO, MAX_VALUE_JPY, METHOD_FROM_PROTO, METHOD_TO_PROTO, PRODUCT_TO_PROTO, EngineHolder
+from kokokara.shipping.servicers.rates import EngineHolder
 from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc
 from labels import documents
-from labels.model import Address, ContentsType, CustomsForm, CustomsItem, DocumentFormat, Label, LabelRequest, LabelStatus, ParcelSpec
+from labels.model import Address, CustomsForm, CustomsItem, DocumentFormat, Label, LabelRequest, LabelStatus, ParcelSpec
 from labels.service import LabelService
 
 MAX_REQUEST_ID = 128
@@ -27,8 +40,6 @@ MAX_CUSTOMS_ITEMS = 100
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
-CONTENTS_FROM_PROTO = {common_pb2.ContentsType.Value(f"CONTENTS_TYPE_{c.name}"): c for c in ContentsType}
-CONTENTS_TO_PROTO = {v: k for k, v in CONTENTS_FROM_PROTO.items()}
 FORMAT_FROM_PROTO = {labels_pb2.DocumentFormat.Value(f"DOCUMENT_FORMAT_{f.name}"): f for f in DocumentFormat}
 FORMAT_TO_PROTO = {v: k for k, v in FORMAT_FROM_PROTO.items()}
 FORM_TO_PROTO = {f: labels_pb2.CustomsForm.Value(f"CUSTOMS_FORM_{f.name}") for f in CustomsForm}

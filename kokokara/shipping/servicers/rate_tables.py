@@ -19,21 +19,21 @@ import grpc
 from google.type import money_pb2
 
 from domain.errors import FieldViolation, InvalidArgument, ViolationCollector
-from kokokara.shipping.convert import date_from_proto, date_to_proto, today_in_japan, yen
-from kokokara.shipping.servicers.rates import (
-    CONTENTS_TYPE_FROM_PROTO,
+from kokokara.shipping.contract import (
+    CONTENTS_TYPE_TO_PROTO,
     MAX_WEIGHT_G,
     METHOD_FROM_PROTO,
     METHOD_TO_PROTO,
     PRODUCT_TO_PROTO,
     REASON_TO_PROTO,
-    EngineHolder,
-    RateServicer,
+    quoted_contents_type,
 )
+from kokokara.shipping.convert import date_from_proto, date_to_proto, today_in_japan, yen
+from kokokara.shipping.servicers.rates import EngineHolder, RateServicer
 from kokokara.shipping.v1 import common_pb2, rates_pb2
 from rates import analysis
 from rates.acceptance import AcceptanceRule
-from rates.model import ContentsType, Method, Product
+from rates.model import Method, Product
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS
 
@@ -342,7 +342,7 @@ class RateTablesServicer(RateServicer):
         _report(errors, "weights_grams", bad_weights)
         methods = _methods(request.methods, errors)
         ship_date = date_from_proto(request.ship_date, "ship_date", errors, self._clock())
-        contents_type = CONTENTS_TYPE_FROM_PROTO.get(request.contents_type)
+        contents_type = quoted_contents_type(request.contents_type)
         if contents_type is None:
             errors.add("contents_type", f"unknown contents type {request.contents_type}")
         errors.raise_if_any("INVALID_COMPARE_REQUEST")
@@ -386,9 +386,6 @@ class RateTablesServicer(RateServicer):
             changed_count=diff.counts[analysis.Change.CHANGED],
             unchanged_count=diff.counts[analysis.Change.UNCHANGED],
         )
-
-
-CONTENTS_TYPE_TO_PROTO = {c: common_pb2.ContentsType.Value(f"CONTENTS_TYPE_{c.name}") for c in ContentsType}
 
 
 def rule_to_proto(rule: AcceptanceRule) -> rates_pb2.AcceptanceRule:

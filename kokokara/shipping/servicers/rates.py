@@ -11,41 +11,30 @@ from google.protobuf.message import DecodeError, Message
 
 from domain.errors import DeadlineExceeded, FieldViolation, InvalidArgument, ShippingError, Unavailable, ViolationCollector
 from kokokara.shipping import fastquote, wire
+from kokokara.shipping.contract import (
+    FLAG_FROM_PROTO,
+    MAX_BATCH,
+    MAX_CONTENTS,
+    MAX_METHODS,
+    MAX_PARCELS,
+    MAX_POSTAL_CODE,
+    MAX_QUANTITY,
+    MAX_SIDE_MM,
+    MAX_VALUE_JPY,
+    MAX_WEIGHT_G,
+    METHOD_FROM_PROTO,
+    quoted_contents_type,
+)
 from kokokara.shipping.convert import date_from_proto, today_in_japan, yen_from_proto
 from kokokara.shipping.errors import to_status
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
 from rates import model
 from rates.quote import QuoteEngine
 
-MAX_PARCELS = 50
-MAX_CONTENTS = 200
-MAX_BATCH = 1000
-# Past these a request is absurd rather than merely too big for a product.
-MAX_WEIGHT_G = 100_000
-MAX_SIDE_MM = 5_000
-MAX_VALUE_JPY = 1_000_000_000
-MAX_QUANTITY = 1_000_000
-MAX_METHODS = 20
-MAX_POSTAL_CODE = 32
 RequestT = TypeVar("RequestT", bound=Message)
-# What the quote kernel (kokokara/shipping/fastquote.py) checks before it takes a request: the same
-# bounds as quote_request_from_proto below.
+# What the quote kernel (kokokara/shipping/fastquote.py) checks before it takes a request: the
+# contract's bounds, as quote_request_from_proto checks them.
 KERNEL_LIMITS = fastquote.Limits(MAX_PARCELS, MAX_WEIGHT_G, MAX_SIDE_MM, MAX_VALUE_JPY, MAX_POSTAL_CODE, MAX_BATCH)
-
-METHOD_FROM_PROTO = {
-    common_pb2.SHIPPING_METHOD_EMS: model.Method.EMS,
-    common_pb2.SHIPPING_METHOD_AIRMAIL: model.Method.AIRMAIL,
-    common_pb2.SHIPPING_METHOD_EPACKET: model.Method.EPACKET,
-    common_pb2.SHIPPING_METHOD_SEA: model.Method.SEA,
-    common_pb2.SHIPPING_METHOD_CONSOLIDATION: model.Method.CONSOLIDATION,
-}
-METHOD_TO_PROTO = {v: k for k, v in METHOD_FROM_PROTO.items()}
-PRODUCT_TO_PROTO = {p: common_pb2.Product.Value(f"PRODUCT_{p.name}") for p in model.Product}
-REASON_TO_PROTO = {r: rates_pb2.UnavailableReason.Value(f"UNAVAILABLE_REASON_{r.name}") for r in model.Reason}
-CONTENTS_TYPE_FROM_PROTO = {common_pb2.CONTENTS_TYPE_UNSPECIFIED: model.ContentsType.MERCHANDISE} | {
-    common_pb2.ContentsType.Value(f"CONTENTS_TYPE_{c.name}"): c for c in model.ContentsType
-}
-FLAG_FROM_PROTO = {common_pb2.ContentsFlag.Value(f"CONTENTS_FLAG_{f.name}"): f for f in model.ContentsFlag}
 
 
 def quote_request_from_proto(msg: rates_pb2.GetQuoteRequest, known_regions: frozenset[str], today: date) -> model.QuoteRequest:
@@ -97,7 +86,7 @@ def quote_request_from_proto(msg: rates_pb2.GetQuoteRequest, known_regions: froz
     postal_code = msg.postal_code
     if len(postal_code) > MAX_POSTAL_CODE:
         errors.add("postal_code", f"must be at most {MAX_POSTAL_CODE} characters")
-    contents_type = CONTENTS_TYPE_FROM_PROTO.get(msg.contents_type)
+    contents_type = quoted_contents_type(msg.contents_type)
     if contents_type is None:
         errors.add("contents_type", f"unknown contents type {msg.contents_type}")
     if errors.violations:
