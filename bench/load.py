@@ -133,12 +133,13 @@ def label_payloads(n: int, run: str, client: int, regions: list[str], seed: int)
     from labels_support import proto_request
 
     rng = random.Random(seed)
-    template = proto_request("x", fmt=labels_pb2.DOCUMENT_FORMAT_PDF_A6)
+    # Goods to the US are refused since 2025-08-27 (acceptance rules): labels go elsewhere.
+    templates = {r: proto_request("x", region=r, fmt=labels_pb2.DOCUMENT_FORMAT_PDF_A6) for r in ("GB", "DE", "FR", "AU", "CA", "SG", "NZ")}
     out = []
     for i in range(n):
+        template = templates[rng.choice(sorted(templates))]
         template.request_id = f"load-{run}-{client}-{i}"
         template.method = common_pb2.SHIPPING_METHOD_EMS
-        template.recipient.region_code = rng.choice(("US", "GB", "DE", "FR", "AU", "CA", "SG", "NZ"))
         template.parcel.weight_grams = rng.randint(900, 5000)
         out.append(template.SerializeToString())
     return out

@@ -259,7 +259,7 @@ class Soak:
             request = self.label_requests[request_id]
         else:
             request_id = f"soak-{os.getpid()}-{seq}"
-            request = proto_request(request_id, region=rng.choice(["US", "GB", "DE", "AU", "CA"]), weight_g=rng.randint(900, 5000))
+            request = proto_request(request_id, region=rng.choice(["GB", "DE", "AU", "CA"]), weight_g=rng.randint(900, 5000))
         name = "CreateLabel (replay)" if replay else "CreateLabel"
         started = time.perf_counter()
         for attempt in range(1, 11):  # retries carry the same request_id: exactly once
