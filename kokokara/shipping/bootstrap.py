@@ -28,7 +28,7 @@ from kokokara.shipping.servicers.rate_tables import RateTablesServicer
 from kokokara.shipping.servicers.rates import EngineHolder
 from kokokara.shipping.servicers.tracking import TrackingServicer
 from kokokara.shipping.settings import Settings
-from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc, rates_pb2, tracking_pb2, tracking_pb2_grpc
+from kokokara.shipping.v1 import labels_pb2, rates_pb2, tracking_pb2
 from labels.customs import CustomsRules
 from labels.ranges import load_ranges
 from labels.retention import RetentionPurge
@@ -140,9 +140,9 @@ def start(
     label_service = LabelService(
         label_store, lambda: engines.get()[0], CustomsRules(cn23_threshold_jpy=settings.cn23_threshold_jpy), on_event=metrics.label_event
     )
-    labels_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(label_service, engines), server)
+    add_servicer(LabelServicer(label_service, engines), labels_pb2.DESCRIPTOR.services_by_name["LabelService"], server)
     tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics)
-    tracking_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(tracking_lookup, settings.max_watches), server)
+    add_servicer(TrackingServicer(tracking_lookup, settings.max_watches), tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"], server)
     names = service_names()
     if settings.reflection:
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
