@@ -74,6 +74,8 @@ def interceptors(settings: Settings, keys: KeyRing | None, observer: Observer | 
                 rate_per_second=settings.rate_limit_per_second,
                 burst=settings.rate_limit_burst,
                 max_watches_per_key=settings.max_watches_per_key,
+                auth_failures_per_second=settings.auth_failures_per_second,
+                auth_failures_burst=settings.auth_failures_burst,
             )
         )
     return chain
