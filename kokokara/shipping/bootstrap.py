@@ -107,6 +107,7 @@ def start(
     security.check_listen_address(settings)
     keys = security.load_keys(settings)
     credentials = security.server_credentials(settings)  # read before anything is opened
+    security.ensure_descriptors(settings)
     # Metrics (issue 7): always counted; served, and per-RPC figures taken, only with SHIPPING_METRICS_ADDR.
     metrics = Metrics()
     # Three pools (see interceptors.PoolRouter): the server's own for the RPCs that only compute;
@@ -233,7 +234,9 @@ def _start_health_server(service: RunningService) -> None:
     speak neither TLS nor API keys. It shares the main server's statuses (NOT_SERVING while tables
     load and while draining) and stops after the main server."""
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="health"), options=[("grpc.so_reuseport", 1 if service.settings.reuse_port else 0)]
+        futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="health"),
+        # A flood of connections on the probe port must not lock the probes out either.
+        options=[("grpc.so_reuseport", 1 if service.settings.reuse_port else 0), *security.connection_options(service.settings)],
     )
     health_pb2_grpc.add_HealthServicer_to_server(service.health, server)
     try:
