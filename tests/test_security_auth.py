@@ -34,7 +34,12 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    with keyed_service(tmp_path_factory.mktemp("keyed")) as (service, keys), grpc.insecure_channel(service.address) as channel:
+    # These tests send dozens of missing and wrong keys from one address: not throttled here
+    # (tests/test_auth_failures.py is about that).
+    with (
+        keyed_service(tmp_path_factory.mktemp("keyed"), auth_failures_per_second=0.0) as (service, keys),
+        grpc.insecure_channel(service.address) as channel,
+    ):
         yield service, keys, channel
 
 

@@ -78,6 +78,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[grpc.Channe
             "tracking_rate_burst": 1000,
             "tracking_watch_max_seconds": 2,
             "rate_limit_per_second": 0.0,
+            "auth_failures_per_second": 0.0,  # the fuzz sends hundreds of missing and wrong keys from one address
         }
         with keyed_service(tmp_path_factory.mktemp("fuzz"), **overrides) as (service, keys), grpc.insecure_channel(service.address) as channel:
             yield channel, keys
@@ -110,7 +111,7 @@ def test_garbage_bytes_do_not_crash_the_server(live: tuple[grpc.Channel, dict[st
     channel, keys = live
     for rpc, *_ in RPCS:
         raw = channel.unary_unary(rpc, request_serializer=None, response_deserializer=None)
-        # Refused (grpc answers undecodable requests itself); what matters is that the server lives on.
+        # Refused (INVALID_ARGUMENT, MALFORMED_REQUEST: tests/test_hostile_input.py); what matters here is that the server lives on.
         with contextlib.suppress(grpc.RpcError):
             raw(b"\xff\xff\xff\x0f\x12garbage", metadata=(("authorization", f"Bearer {keys['admin']}"),), timeout=5)
     test_the_server_answers_normally_after_the_fuzz(live)

@@ -31,7 +31,7 @@ from kokokara.shipping.servicers.rate_tables import RateTablesServicer
 from kokokara.shipping.servicers.rates import EngineHolder
 from kokokara.shipping.servicers.tracking import TrackingServicer
 from kokokara.shipping.settings import Settings
-from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc, rates_pb2, tracking_pb2, tracking_pb2_grpc
+from kokokara.shipping.v1 import labels_pb2, rates_pb2, tracking_pb2
 from labels.customs import CustomsRules
 from labels.ranges import load_ranges
 from labels.retention import RetentionPurge
@@ -114,6 +114,7 @@ def start(
     security.check_listen_address(settings)
     keys = security.load_keys(settings)
     credentials = security.server_credentials(settings)  # read before anything is opened
+    security.ensure_descriptors(settings)
     # Metrics (issue 7): always counted; served, and per-RPC figures taken, only with SHIPPING_METRICS_ADDR.
     metrics = Metrics()
     # Three pools (see interceptors.PoolRouter): the server's own for the RPCs that only compute;
@@ -150,9 +151,9 @@ def start(
     label_service = LabelService(
         label_store, lambda: engines.get()[0], CustomsRules(cn23_threshold_jpy=settings.cn23_threshold_jpy), on_event=metrics.label_event
     )
-    labels_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(label_service, engines, today), server)
+    add_servicer(LabelServicer(label_service, engines, today), labels_pb2.DESCRIPTOR.services_by_name["LabelService"], server)
     tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics)
-    tracking_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(tracking_lookup, settings.max_watches), server)
+    add_servicer(TrackingServicer(tracking_lookup, settings.max_watches), tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"], server)
     names = service_names()
     if settings.reflection:
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
@@ -256,7 +257,9 @@ def _start_health_server(service: RunningService) -> None:
     speak neither TLS nor API keys. It shares the main server's statuses (NOT_SERVING while tables
     load and while draining) and stops after the main server."""
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="health"), options=[("grpc.so_reuseport", 1 if service.settings.reuse_port else 0)]
+        futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="health"),
+        # A flood of connections on the probe port must not lock the probes out either.
+        options=[("grpc.so_reuseport", 1 if service.settings.reuse_port else 0), *security.connection_options(service.settings)],
     )
     health_pb2_grpc.add_HealthServicer_to_server(service.health, server)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import resource
 from pathlib import Path
 
 import grpc
@@ -74,6 +75,8 @@ def interceptors(settings: Settings, keys: KeyRing | None, observer: Observer | 
                 rate_per_second=settings.rate_limit_per_second,
                 burst=settings.rate_limit_burst,
                 max_watches_per_key=settings.max_watches_per_key,
+                auth_failures_per_second=settings.auth_failures_per_second,
+                auth_failures_burst=settings.auth_failures_burst,
             )
         )
     return chain
@@ -83,7 +86,45 @@ def grpc_options(settings: Settings) -> list[tuple[str, int]]:
     return [
         ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
         ("grpc.max_send_message_length", settings.max_send_message_bytes),
+        *connection_options(settings),
     ]
+
+
+def connection_options(settings: Settings) -> list[tuple[str, int]]:
+    """What one caller's idle connections may take: at most max_connections at once (grpc accepts
+    and at once closes the ones past it, so descriptors are never used up), the handshake and the
+    client's HTTP/2 settings within handshake_timeout_seconds, and no connection kept without a call
+    for longer than connection_idle_seconds. tests/test_connection_flood.py checks that the grpcio
+    in use honours all three."""
+    options = [
+        ("grpc.max_allowed_incoming_connections", settings.max_connections),
+        ("grpc.server_handshake_timeout_ms", max(1, int(settings.handshake_timeout_seconds * 1000))),
+    ]
+    if settings.connection_idle_seconds > 0:
+        options.append(("grpc.max_connection_idle_ms", max(1, int(settings.connection_idle_seconds * 1000))))
+    return options
+
+
+# Descriptors a server process needs besides its incoming connections: the listening sockets,
+# Redis, PostgreSQL and Japan Post connections, the metrics server, log and database files.
+DESCRIPTOR_HEADROOM = 256
+
+
+def ensure_descriptors(settings: Settings) -> None:
+    """Raises the process's soft limit on open files (up to its hard limit) when max_connections
+    plus the headroom would not fit, and says so when even the hard limit is too low."""
+    needed = settings.max_connections + DESCRIPTOR_HEADROOM
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < needed:
+        log.warning(
+            "the open-files limit is too low for SHIPPING_MAX_CONNECTIONS: lower it, or raise the limit (ulimit -n)",
+            extra={"max_connections": settings.max_connections, "open_files_limit": target, "needed": needed},
+        )
 
 
 def _read(path: Path, what: str) -> bytes:

@@ -99,6 +99,19 @@ class Settings:
     # Per API key (token bucket, in-process); 0 = no limit. A key's own rate_per_second wins.
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
+    # Calls with a missing or invalid key, per peer address (token bucket, in-process); past it the
+    # address is refused for a while, whatever key it sends. 0 = no limit.
+    auth_failures_per_second: float = 1.0
+    auth_failures_burst: int = 20
+    # Connections a server process holds at once; the ones past it are closed as they arrive, so a
+    # flood of connections cannot take every file descriptor the process has.
+    max_connections: int = 1000
+    # A connection that has not finished its (TLS) handshake and sent its HTTP/2 settings within this
+    # time is closed (gRPC's own default is 120 s).
+    handshake_timeout_seconds: float = 10.0
+    # A connection without a call for this long is closed (GOAWAY; clients reconnect on their next
+    # call). 0: never.
+    connection_idle_seconds: float = 300.0
     max_watches_per_key: int = 10
     # 0 = keep labels' personal data forever; N = erase names, addresses, phones, e-mails N days on.
     label_retention_days: int = 0
@@ -219,6 +232,11 @@ def _security_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
         "max_send_message_bytes": _int(env, "SHIPPING_MAX_SEND_MESSAGE_BYTES", d.max_send_message_bytes, lo=1024, hi=1024 * mib),
         "rate_limit_per_second": _float(env, "SHIPPING_RATE_LIMIT_PER_SECOND", d.rate_limit_per_second, lo=0, hi=1_000_000),
         "rate_limit_burst": _int(env, "SHIPPING_RATE_LIMIT_BURST", d.rate_limit_burst, lo=1, hi=1_000_000),
+        "auth_failures_per_second": _float(env, "SHIPPING_AUTH_FAILURES_PER_SECOND", d.auth_failures_per_second, lo=0, hi=1_000_000),
+        "auth_failures_burst": _int(env, "SHIPPING_AUTH_FAILURES_BURST", d.auth_failures_burst, lo=1, hi=1_000_000),
+        "max_connections": _int(env, "SHIPPING_MAX_CONNECTIONS", d.max_connections, lo=1, hi=1_000_000),
+        "handshake_timeout_seconds": _float(env, "SHIPPING_HANDSHAKE_TIMEOUT_SECONDS", d.handshake_timeout_seconds, lo=0.1, hi=600),
+        "connection_idle_seconds": _float(env, "SHIPPING_CONNECTION_IDLE_SECONDS", d.connection_idle_seconds, lo=0, hi=30 * 86400),
         "max_watches_per_key": _int(env, "SHIPPING_MAX_WATCHES_PER_KEY", d.max_watches_per_key, lo=1, hi=100_000),
         "label_retention_days": _int(env, "SHIPPING_LABEL_RETENTION_DAYS", d.label_retention_days, lo=0, hi=100 * 365),
         "label_purge_interval_seconds": _float(env, "SHIPPING_LABEL_PURGE_INTERVAL_SECONDS", d.label_purge_interval_seconds, lo=1, hi=7 * 86400),

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TypeVar
 
 import grpc
-from google.protobuf.message import DecodeError, Message
 
 from domain.errors import DeadlineExceeded, FieldViolation, InvalidArgument, ShippingError, Unavailable, ViolationCollector
 from kokokara.shipping import fastquote, wire
@@ -27,11 +25,11 @@ from kokokara.shipping.contract import (
 )
 from kokokara.shipping.convert import date_from_proto, today_in_japan, yen_from_proto
 from kokokara.shipping.errors import to_status
+from kokokara.shipping.registration import parse_request
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
 from rates import model
 from rates.quote import QuoteEngine
 
-RequestT = TypeVar("RequestT", bound=Message)
 # What the quote kernel (kokokara/shipping/fastquote.py) checks before it takes a request: the
 # contract's bounds, as quote_request_from_proto checks them.
 KERNEL_LIMITS = fastquote.Limits(MAX_PARCELS, MAX_WEIGHT_G, MAX_SIDE_MM, MAX_VALUE_JPY, MAX_POSTAL_CODE, MAX_BATCH)
@@ -165,14 +163,6 @@ class EngineHolder:
         if current is None:
             raise Unavailable("rate tables are still loading; retry shortly", reason="TABLES_NOT_LOADED")
         return current
-
-
-def parse_request(message_type: type[RequestT], data: bytes) -> RequestT:
-    """A request message from its wire bytes; bytes that are not one are INVALID_ARGUMENT."""
-    try:
-        return message_type.FromString(data)
-    except DecodeError:
-        raise InvalidArgument([FieldViolation("request", "is not a valid serialised message")], reason="MALFORMED_REQUEST") from None
 
 
 class RateServicer(rates_pb2_grpc.RateServiceServicer):
