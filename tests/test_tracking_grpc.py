@@ -219,3 +219,23 @@ def test_upstream_503_gives_the_stale_answer_over_grpc(stub: tracking_pb2_grpc.T
     assert stale.fetch_time == fresh.fetch_time and list(stale.events) == list(fresh.events)
     assert stale.next_refresh_time.ToDatetime() > refresh_at
     assert standin.hits(number) >= 2  # it did ask Japan Post again before answering stale
+
+
+def test_full_width_spelling_is_the_same_number_one_lookup(stub: tracking_pb2_grpc.TrackingServiceStub, standin: StandInJapanPost) -> None:
+    number = s10.make("EN", 70000010)
+    standin.set_scenario(number, "in_customs")
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in number.lower())  # ｅｎ７００…ｊｐ
+    first = stub.GetTracking(pb.GetTrackingRequest(tracking_number=wide))
+    second = stub.GetTracking(pb.GetTrackingRequest(tracking_number=number))
+    assert first.tracking_number == second.tracking_number == number
+    assert (first.source, second.source) == (pb.TRACKING_SOURCE_CARRIER, pb.TRACKING_SOURCE_CACHE)
+    assert standin.hits(number) == 1
+
+
+@pytest.mark.parametrize("digits", ["١٢٣٤٥٦٧٨٥", "१२३४५६७८५", "𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟓"])
+def test_digits_of_other_scripts_never_reach_japan_post(stub: tracking_pb2_grpc.TrackingServiceStub, standin: StandInJapanPost, digits: str) -> None:
+    before = standin.hits()
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetTracking(pb.GetTrackingRequest(tracking_number=f"EN{digits}JP"))
+    assert details(caught.value) == (grpc.StatusCode.INVALID_ARGUMENT, "TRACKING_NUMBER_MALFORMED", ["tracking_number"])
+    assert standin.hits() == before
