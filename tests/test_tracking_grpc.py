@@ -9,6 +9,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+import redis
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -190,12 +191,19 @@ def test_redis_trouble_shows_in_health_while_the_server_keeps_answering(standin:
             own.stop()
             assert wait_until(lambda: health_of(channel, bootstrap.TRACKING_CACHE_HEALTH) == not_serving)
             assert health_of(channel, "") == serving
+            # Answered from the process's own copy (tests/test_tracking_hostile.py has more of it).
             answer = stub.GetTracking(pb.GetTrackingRequest(tracking_number=number))
-            assert (answer.status, answer.source) == (pb.TRACKING_STATUS_DELIVERED, pb.TRACKING_SOURCE_CARRIER)
+            assert (answer.status, answer.source) == (pb.TRACKING_STATUS_DELIVERED, pb.TRACKING_SOURCE_CACHE)
             own.start()
             assert wait_until(lambda: health_of(channel, bootstrap.TRACKING_CACHE_HEALTH) == serving)
-            assert stub.GetTracking(pb.GetTrackingRequest(tracking_number=number)).source == pb.TRACKING_SOURCE_CARRIER
-            assert stub.GetTracking(pb.GetTrackingRequest(tracking_number=number)).source == pb.TRACKING_SOURCE_CACHE
+            other = s10.make("EN", 70000011)
+            standin.set_scenario(other, "delivered")
+            assert stub.GetTracking(pb.GetTrackingRequest(tracking_number=other)).source == pb.TRACKING_SOURCE_CARRIER
+            assert stub.GetTracking(pb.GetTrackingRequest(tracking_number=other)).source == pb.TRACKING_SOURCE_CACHE
+            assert standin.hits(number) == 1 and standin.hits(other) == 1
+            shared = redis.Redis.from_url(own.url)
+            assert shared.exists(f"{running.settings.redis_key_prefix}jp:{{{other}}}")  # Redis is in use again
+            shared.close()
     finally:
         running.stop(0.5)
         own.stop()

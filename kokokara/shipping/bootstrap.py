@@ -36,7 +36,7 @@ from labels.service import LabelService
 from labels.stores import open_store
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS, RateBook, load_rate_book
-from tracking.cache import InProcessCache, TrackingCache
+from tracking.cache import InProcessCache, LayeredCache, TrackingCache
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.redis_cache import RedisTrackingCache
 from tracking.service import LookupOptions, RefreshPolicy, TrackingLookup
@@ -265,7 +265,7 @@ def _tracking(settings: Settings, health_servicer: health.HealthServicer, metric
     s = settings
     cache: TrackingCache
     if s.redis_url or s.redis_cluster_nodes:  # one Redis, or a Redis Cluster (issue 8)
-        cache = RedisTrackingCache(
+        shared = RedisTrackingCache(
             s.redis_url,
             cluster_nodes=s.redis_cluster_nodes,
             prefix=s.redis_key_prefix,
@@ -273,6 +273,8 @@ def _tracking(settings: Settings, health_servicer: health.HealthServicer, metric
             probe_seconds=s.redis_probe_seconds,
             on_health=cache_health,
         )
+        # A copy of each answer in the process too, to answer from while Redis is down.
+        cache = LayeredCache(shared, InProcessCache(s.tracking_cache_max_entries), stale_keep_seconds=s.tracking_stale_keep_seconds)
     else:
         cache = InProcessCache(s.tracking_cache_max_entries)
     cache_health(cache.healthy)
