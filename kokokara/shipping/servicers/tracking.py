@@ -130,7 +130,8 @@ class TrackingServicer(tracking_pb2_grpc.TrackingServiceServicer):
             )
         response = tracking_pb2.BatchGetTrackingResponse()
         answers = self._lookup.get_many([r.tracking_number for r in request.requests], deadline_of(context))
-        if context.time_remaining() <= 0:
+        if context.time_remaining() <= 0 or any(isinstance(a, DeadlineExceeded) for a in answers):
+            # Lookups were cut short (answered just before the deadline, so the call ends in time).
             raise DeadlineExceeded("the caller's deadline passed; the lookups not yet started were skipped", reason="DEADLINE_EXCEEDED")
         for answer in answers:
             result = response.results.add()
