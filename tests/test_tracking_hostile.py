@@ -285,3 +285,33 @@ def test_redis_outage_answers_known_numbers_from_the_process_without_waiting(tmp
     finally:
         service.stop(0)
         own.stop()
+
+
+# --- the settings ---------------------------------------------------------------------------------------
+
+
+def test_the_new_tracking_settings_are_read_and_checked() -> None:
+    from kokokara.shipping.settings import Settings, SettingsError
+
+    defaults = Settings.from_env({})
+    assert (
+        defaults.tracking_fetch_timeout_seconds,
+        defaults.tracking_threads,
+        defaults.tracking_carrier_workers,
+        defaults.tracking_carrier_queue,
+        defaults.tracking_stale_wait_seconds,
+    ) == (10.0, 16, 4, 16, 1.0)
+    read = Settings.from_env(
+        {
+            "SHIPPING_TRACKING_FETCH_TIMEOUT_SECONDS": "4.5",
+            "SHIPPING_TRACKING_THREADS": "8",
+            "SHIPPING_TRACKING_CARRIER_WORKERS": "2",
+            "SHIPPING_TRACKING_CARRIER_QUEUE": "0",
+            "SHIPPING_TRACKING_STALE_WAIT_SECONDS": "0",
+        }
+    )
+    assert (read.tracking_fetch_timeout_seconds, read.tracking_threads, read.tracking_carrier_workers) == (4.5, 8, 2)
+    assert (read.tracking_carrier_queue, read.tracking_stale_wait_seconds) == (0, 0.0)
+    for name, bad in [("SHIPPING_TRACKING_FETCH_TIMEOUT_SECONDS", "0"), ("SHIPPING_TRACKING_CARRIER_WORKERS", "0"), ("SHIPPING_TRACKING_THREADS", "x")]:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: bad})
