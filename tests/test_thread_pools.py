@@ -2,7 +2,8 @@
 
 - quotes and rate tables on the server's own pool, so lookups stuck on a slow Japan Post never keep
   the checkout waiting;
-- tracking and labels on a pool of their own;
+- labels on a pool of their own, and tracking on another (tests/test_tracking_hostile.py shows a
+  trickling Japan Post leaving labels alone);
 - WatchTracking streams, which hold a thread for as long as they run, on a third, with a cap per
   server past which new watches are refused at once (RESOURCE_EXHAUSTED, SERVER_WATCHES_FULL).
 
@@ -52,13 +53,13 @@ def _quote(channel: grpc.Channel) -> rates_pb2.GetQuoteResponse:
     return rates_pb2_grpc.RateServiceStub(channel).GetQuote(request, timeout=2)
 
 
-def test_quotes_are_answered_while_every_io_thread_waits_on_japan_post(tmp_path: Path, standin: StandInJapanPost) -> None:
+def test_quotes_and_labels_are_answered_while_every_tracking_thread_waits_on_japan_post(tmp_path: Path, standin: StandInJapanPost) -> None:
     slow = [make("LX", 73_000_000 + i) for i in range(2)]
     quick = make("LX", 73_000_010)
     for n in slow:
         standin.set_scenario(n, "slow")
     standin.set_scenario(quick, "in_transit")
-    service = _service(tmp_path, standin, grpc_threads=2, compute_threads=1)
+    service = _service(tmp_path, standin, tracking_threads=2, grpc_threads=1, compute_threads=1)
     try:
         with grpc.insecure_channel(service.address) as channel:
             tracking = tracking_pb2_grpc.TrackingServiceStub(channel)
@@ -70,12 +71,13 @@ def test_quotes_are_answered_while_every_io_thread_waits_on_japan_post(tmp_path:
             lookups = [threading.Thread(target=look_up, args=(n,)) for n in slow]
             for t in lookups:
                 t.start()
-            assert wait_until(lambda: all(standin.hits(n) for n in slow), 5)  # both I/O threads now wait on Japan Post
+            assert wait_until(lambda: all(standin.hits(n) for n in slow), 5)  # both tracking threads now wait on Japan Post
 
             assert _quote(channel).options
             assert rates_pb2_grpc.RateServiceStub(channel).ListRateTables(rates_pb2.ListRateTablesRequest(), timeout=2).rate_tables
+            assert not labels_pb2_grpc.LabelServiceStub(channel).ListLabels(labels_pb2.ListLabelsRequest(), timeout=2).labels
 
-            # The I/O pool really is the one in use: another lookup waits behind the slow ones...
+            # The tracking pool really is the one in use: another lookup waits behind the slow ones...
             with pytest.raises(grpc.RpcError) as queued:
                 tracking.GetTracking(tracking_pb2.GetTrackingRequest(tracking_number=quick), timeout=1.0)
             assert queued.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED

@@ -3,6 +3,7 @@ cache hits, single flight across threads and processes, stale-if-error, TTLs, an
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import uuid
@@ -15,7 +16,7 @@ import redis
 
 from domain.errors import Unavailable
 from tests.tracking_helpers import Clock, OwnRedis, wait_until
-from tracking.cache import InProcessCache, TrackingCache
+from tracking.cache import InProcessCache, LayeredCache, TrackingCache
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.model import Source, Status, decode, encode
 from tracking.redis_cache import RedisTrackingCache
@@ -274,3 +275,37 @@ def test_translated_answers_are_reused_and_bounded(standin: StandInJapanPost) ->
     service.get(third)
     answers.get(service.get(third))
     assert len(answers._protos) == 2  # bounded: the oldest went
+
+
+def test_layered_cache_answers_from_the_process_while_redis_is_down(standin: StandInJapanPost, tmp_path: Path) -> None:
+    # Two processes' caches over one Redis: what one looked up, the other read from Redis; both
+    # keep answering it from their own copy once Redis stops, without asking Japan Post.
+    own = OwnRedis(tmp_path)
+    own.start()
+    shared = [RedisTrackingCache(own.url, probe_seconds=0.05, timeout_seconds=0.2) for _ in range(2)]
+    try:
+        caches = [LayeredCache(s, InProcessCache(100), stale_keep_seconds=3600) for s in shared]
+        a, b = (lookup(standin, c) for c in caches)
+        assert a.get(DELIVERED).source is Source.CARRIER
+        assert b.get(DELIVERED).source is Source.CACHE  # from Redis, now kept in b's process too
+        own.stop()
+        assert wait_until(lambda: not shared[0].healthy and not shared[1].healthy)
+        assert [a.get(DELIVERED).source, b.get(DELIVERED).source] == [Source.CACHE, Source.CACHE]
+        assert standin.hits(DELIVERED) == 1
+    finally:
+        for s in shared:
+            s.close()
+        own.stop()
+
+
+def test_layered_cache_prefers_the_newer_answer(standin: StandInJapanPost, redis_cache_factory: object) -> None:
+    clock = Clock()
+    shared = redis_cache_factory()  # type: ignore[operator]
+    mine, theirs = LayeredCache(shared, InProcessCache(), stale_keep_seconds=3600, clock=clock), shared
+    first = lookup(standin, mine, clock).get(IN_CUSTOMS)
+    clock.advance((first.next_refresh_at - clock.now).total_seconds() + 1)  # stale in the process
+    newer = first.with_source(Source.CARRIER, clock.now + (first.next_refresh_at - first.fetched_at))
+    newer = dataclasses.replace(newer, fetched_at=clock.now)
+    theirs.put(IN_CUSTOMS, newer, 3600)  # another process refreshed it in Redis
+    got = mine.get(IN_CUSTOMS)
+    assert got is not None and got.fetched_at == newer.fetched_at

@@ -6,12 +6,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
+from tests.tracking_helpers import wait_until
 from tracking.carrier import CarrierError, CircuitBreaker, RateLimiter
 from tracking.japan_post import SEARCH_PATH
 from tracking.japan_post_client import ClientOptions, JapanPostClient
@@ -147,3 +150,52 @@ def test_rate_limiter_spaces_requests_and_bounds_the_queue() -> None:
     with pytest.raises(CarrierError) as caught:
         limiter2.acquire()
     assert caught.value.reason == "CARRIER_RATE_LIMITED"
+
+
+# --- a hostile site: the overall deadline of a request ---------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", ["trickle", "hang"])
+def test_a_trickling_or_hanging_site_is_dropped_at_the_fetch_deadline(standin: StandInJapanPost, scenario: str) -> None:
+    # One byte every 0.2 s answers every read long before the 2 s read timeout: only the deadline
+    # for the whole request (1 s here) ends it.
+    standin.trickle_seconds = 0.2
+    standin.set_override(scenario)
+    c = client(standin, retries=0, fetch_timeout=1.0)
+    assert reason_of(lambda: c.fetch("EN123456785JP")) == "CARRIER_TIMEOUT"
+    standin.set_override(None)
+    assert c.fetch("EN123456785JP").found  # the same client (and its connection pool) works again
+
+
+def test_a_reset_connection_is_unreachable_and_retried(standin: StandInJapanPost) -> None:
+    standin.set_override("reset")
+    assert reason_of(lambda: client(standin, retries=1).fetch("EN123456785JP")) == "CARRIER_UNREACHABLE"
+    assert standin.hits("EN123456785JP") == 2
+
+
+def test_the_lookup_deadline_bounds_tries_and_retries_stop_when_nobody_waits(standin: StandInJapanPost) -> None:
+    standin.set_override("hang")
+    c = client(standin, retries=5, fetch_timeout=0.5)
+    assert reason_of(lambda: c.fetch("EN123456785JP", retry_while=lambda: False)) == "CARRIER_TIMEOUT"
+    assert standin.hits("EN123456785JP") == 1  # no retry for an answer nobody waits for
+    assert reason_of(lambda: c.fetch("CD126430535JP", deadline=time.monotonic() + 0.3)) == "CARRIER_TIMEOUT"
+    assert standin.hits("CD126430535JP") == 1  # the deadline came before a second try could
+
+
+def test_closing_the_client_drops_a_running_request(standin: StandInJapanPost) -> None:
+    standin.set_override("hang")
+    c = client(standin, retries=0, fetch_timeout=60)
+    failed: list[str] = []
+
+    def fetch() -> None:
+        try:
+            c.fetch("EN123456785JP")
+        except CarrierError as error:
+            failed.append(error.reason)
+
+    running = threading.Thread(target=fetch)
+    running.start()
+    assert wait_until(lambda: standin.hits("EN123456785JP") == 1, 5)
+    c.close()
+    running.join(timeout=5)
+    assert not running.is_alive() and failed == ["CARRIER_LOOKUP_STOPPED"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+import redis
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -190,12 +191,19 @@ def test_redis_trouble_shows_in_health_while_the_server_keeps_answering(standin:
             own.stop()
             assert wait_until(lambda: health_of(channel, bootstrap.TRACKING_CACHE_HEALTH) == not_serving)
             assert health_of(channel, "") == serving
+            # Answered from the process's own copy (tests/test_tracking_hostile.py has more of it).
             answer = stub.GetTracking(pb.GetTrackingRequest(tracking_number=number))
-            assert (answer.status, answer.source) == (pb.TRACKING_STATUS_DELIVERED, pb.TRACKING_SOURCE_CARRIER)
+            assert (answer.status, answer.source) == (pb.TRACKING_STATUS_DELIVERED, pb.TRACKING_SOURCE_CACHE)
             own.start()
             assert wait_until(lambda: health_of(channel, bootstrap.TRACKING_CACHE_HEALTH) == serving)
-            assert stub.GetTracking(pb.GetTrackingRequest(tracking_number=number)).source == pb.TRACKING_SOURCE_CARRIER
-            assert stub.GetTracking(pb.GetTrackingRequest(tracking_number=number)).source == pb.TRACKING_SOURCE_CACHE
+            other = s10.make("EN", 70000011)
+            standin.set_scenario(other, "delivered")
+            assert stub.GetTracking(pb.GetTrackingRequest(tracking_number=other)).source == pb.TRACKING_SOURCE_CARRIER
+            assert stub.GetTracking(pb.GetTrackingRequest(tracking_number=other)).source == pb.TRACKING_SOURCE_CACHE
+            assert standin.hits(number) == 1 and standin.hits(other) == 1
+            shared = redis.Redis.from_url(own.url)
+            assert shared.exists(f"{running.settings.redis_key_prefix}jp:{{{other}}}")  # Redis is in use again
+            shared.close()
     finally:
         running.stop(0.5)
         own.stop()
@@ -219,3 +227,23 @@ def test_upstream_503_gives_the_stale_answer_over_grpc(stub: tracking_pb2_grpc.T
     assert stale.fetch_time == fresh.fetch_time and list(stale.events) == list(fresh.events)
     assert stale.next_refresh_time.ToDatetime() > refresh_at
     assert standin.hits(number) >= 2  # it did ask Japan Post again before answering stale
+
+
+def test_full_width_spelling_is_the_same_number_one_lookup(stub: tracking_pb2_grpc.TrackingServiceStub, standin: StandInJapanPost) -> None:
+    number = s10.make("EN", 70000010)
+    standin.set_scenario(number, "in_customs")
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in number.lower())  # ｅｎ７００…ｊｐ
+    first = stub.GetTracking(pb.GetTrackingRequest(tracking_number=wide))
+    second = stub.GetTracking(pb.GetTrackingRequest(tracking_number=number))
+    assert first.tracking_number == second.tracking_number == number
+    assert (first.source, second.source) == (pb.TRACKING_SOURCE_CARRIER, pb.TRACKING_SOURCE_CACHE)
+    assert standin.hits(number) == 1
+
+
+@pytest.mark.parametrize("digits", ["١٢٣٤٥٦٧٨٥", "१२३४५६७८५", "𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟓"])
+def test_digits_of_other_scripts_never_reach_japan_post(stub: tracking_pb2_grpc.TrackingServiceStub, standin: StandInJapanPost, digits: str) -> None:
+    before = standin.hits()
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetTracking(pb.GetTrackingRequest(tracking_number=f"EN{digits}JP"))
+    assert details(caught.value) == (grpc.StatusCode.INVALID_ARGUMENT, "TRACKING_NUMBER_MALFORMED", ["tracking_number"])
+    assert standin.hits() == before

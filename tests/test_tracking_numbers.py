@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -78,3 +80,88 @@ def test_product_from_prefix() -> None:
     assert product_for("LX331479647JP") is Product.TRACKED_LETTER
     assert product_for("RR473124829JP") is Product.REGISTERED_LETTER
     assert product_for("HA000000005JP") is Product.OTHER
+
+
+# --- one spelling per number: full-width forms are read as ASCII, other scripts are refused ---------
+
+FULL_WIDTH_OFFSET = 0xFEE0  # 'Ａ' - 'A': the full-width forms of ASCII '!'..'~'
+
+
+def full_width(text: str) -> str:
+    return "".join(chr(ord(c) + FULL_WIDTH_OFFSET) if "!" <= c <= "~" else "\u3000" if c == " " else c for c in text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ＥＮ１２３４５６７８５ＪＰ",
+        "ｅｎ１２３４５６７８５ｊｐ",
+        "ＥＮ\u3000１２３－４５６－７８５\u3000ＪＰ",
+        "EN１２３456７８５jp",
+    ],
+)
+def test_full_width_spellings_are_the_ascii_number(text: str) -> None:
+    assert parse_number(text) == "EN123456785JP"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "EN١٢٣٤٥٦٧٨٥JP",  # Arabic-Indic digits
+        "EN۱۲۳۴۵۶۷۸۵JP",  # Extended Arabic-Indic (Persian) digits
+        "EN१२३४५६७८५JP",  # Devanagari digits
+        "EN𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟓JP",  # mathematical bold digits (NFKC would make these ASCII)
+        "EN①②③④⑤⑥⑦⑧⑤JP",  # circled digits (NFKC too)
+    ],
+)
+def test_digits_of_other_scripts_are_refused_naming_the_field(text: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        parse_number(text)
+    assert caught.value.reason == "TRACKING_NUMBER_MALFORMED"
+    assert [v.field for v in caught.value.violations] == ["tracking_number"]
+    assert "0-9" in caught.value.violations[0].description
+
+
+@pytest.mark.parametrize("text", ["ıN123456785JP", "EN123456785ȷP", "ſN123456785JP", "EN123456785JP\u212a"])
+def test_letters_that_only_upper_case_to_ascii_are_refused(text: str) -> None:
+    # 'ı'.upper() == 'I' and 'ſ'.upper() == 'S': upper-casing before checking would let them through.
+    with pytest.raises(InvalidArgument) as caught:
+        parse_number(text)
+    assert caught.value.reason == "TRACKING_NUMBER_MALFORMED"
+
+
+def _spellings(number: str) -> st.SearchStrategy[str]:
+    """Any spelling of `number` a person might type: each character upper or lower case, ASCII or
+    full-width, with spaces, hyphens, ideographic spaces or full-width hyphens between characters."""
+    char = lambda c: st.sampled_from(sorted({c, c.lower(), full_width(c), full_width(c.lower())}))  # noqa: E731
+    gap = st.sampled_from(["", "", "", " ", "-", "\u3000", "－", " - "])
+    return st.tuples(*[st.tuples(gap, char(c)) for c in number], gap).map(lambda parts: "".join(g + c for g, c in parts[:-1]) + parts[-1])
+
+
+@given(st.tuples(indicators, serials).map(lambda t: s10.make(*t)).flatmap(lambda n: st.tuples(st.just(n), _spellings(n))))
+def test_every_spelling_of_a_number_is_one_ascii_number(case: tuple[str, str]) -> None:
+    number, spelling = case
+    assert parse_number(spelling) == number
+
+
+NON_ASCII_DIGITS = st.characters(categories=["Nd"]).filter(lambda c: not c.isascii() and not "０" <= c <= "９")
+
+
+@given(indicators, serials, st.integers(min_value=0, max_value=8), NON_ASCII_DIGITS)
+def test_a_digit_of_another_script_anywhere_is_refused(indicator: str, serial: int, position: int, digit: str) -> None:
+    number = s10.make(indicator, serial)
+    at = 2 + position
+    with pytest.raises(InvalidArgument) as caught:
+        parse_number(number[:at] + digit + number[at + 1 :])
+    assert caught.value.reason == "TRACKING_NUMBER_MALFORMED"
+
+
+@given(st.text(max_size=40))
+def test_whatever_is_accepted_is_one_ascii_s10_number(text: str) -> None:
+    try:
+        number = parse_number(text)
+    except InvalidArgument as error:
+        assert [v.field for v in error.violations] == ["tracking_number"]
+        return
+    assert number.isascii() and re.fullmatch(r"[A-Z]{2}[0-9]{9}JP", number)
+    assert parse_number(number) == number

@@ -27,7 +27,10 @@ class CarrierError(Exception):
 
 
 class Carrier(Protocol):
-    def fetch(self, number: str) -> Page: ...
+    def fetch(self, number: str, *, deadline: float | None = None, retry_while: Callable[[], bool] | None = None) -> Page:
+        """The page for `number`; gives up (CARRIER_TIMEOUT) at `deadline` (time.monotonic()), and
+        retries only while `retry_while()` holds."""
+        ...
 
 
 class RateLimiter:
@@ -54,13 +57,15 @@ class RateLimiter:
         self._last = clock()
         self._lock = threading.Lock()
 
-    def acquire(self) -> None:
+    def acquire(self, max_wait: float | None = None) -> None:
+        """Takes a token, waiting for it up to `max_wait` (at most the limiter's own)."""
+        limit = self._max_wait if max_wait is None else min(self._max_wait, max_wait)
         with self._lock:
             now = self._clock()
             self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
             self._last = now
             wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self._rate
-            if wait > self._max_wait:
+            if wait > limit:
                 raise CarrierError("CARRIER_RATE_LIMITED", "too many Japan Post lookups queued; retry later", counts_as_failure=False)
             # Take the token now (possibly going below zero) so later callers queue behind us.
             self._tokens -= 1

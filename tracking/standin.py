@@ -5,9 +5,13 @@ Used by the tests and by `make demo` (no internet needed). It answers
 mapped to a scenario (scenarios.json in the pages directory, or set at run time), and a scenario
 is a page `<name>.html` whose item number is replaced by the one asked for. Special scenarios:
 `slow` waits before answering, `unavailable` answers 503, `garbled` is a page of the wrong shape
-(a file like the others). Numbers not mapped get the not-found page, as on the real site.
+(a file like the others). Hostile ones, for the tests of a degraded Japan Post: `trickle` sends the
+whole answer (status line, headers, page) one byte every `trickle_seconds`, so no per-read timeout
+ever fires; `hang` reads the request and then says nothing, holding the connection open until the
+stand-in stops; `reset` drops the connection with a TCP reset instead of answering. Numbers not
+mapped get the not-found page, as on the real site.
 
-    python -m tracking.standin [--port 8089] [--pages DIR]
+    python -m tracking.standin [--port 8089] [--pages DIR] [--scenario trickle]
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import argparse
 import contextlib
 import json
 import re
+import socket
+import struct
 import sys
 import threading
 from collections import Counter
@@ -27,7 +33,7 @@ from tracking.japan_post import SEARCH_PATH
 
 DEFAULT_PAGES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "japan_post"
 _SPACED_NUMBER = re.compile(r"\b[A-Z]{2} \d{3} \d{3} \d{3} [A-Z]{2}\b")
-SPECIAL = {"slow", "unavailable"}
+SPECIAL = {"slow", "unavailable", "trickle", "hang", "reset"}
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -53,12 +59,15 @@ class StandInJapanPost:
         slow_seconds: float = 5.0,
         slow_page: str = "in_transit",
         latency_seconds: float = 0.0,
+        trickle_seconds: float = 1.0,
     ):
         self.pages_dir = pages_dir
         self.slow_seconds = slow_seconds
         self.slow_page = slow_page
         # Added to every answer: makes concurrent lookups overlap, as they do against the real site.
         self.latency_seconds = latency_seconds
+        # `trickle` sends one byte of its answer every this many seconds.
+        self.trickle_seconds = trickle_seconds
         self._pages = {p.stem: p.read_text(encoding="utf-8") for p in pages_dir.glob("*.html")}
         mapping_file = pages_dir / "scenarios.json"
         mapping = json.loads(mapping_file.read_text()) if mapping_file.exists() else {}
@@ -119,12 +128,17 @@ class StandInJapanPost:
 
     # --- serving ---------------------------------------------------------------------------
 
-    def _answer(self, number: str) -> tuple[int, str]:
+    def _scenario(self, number: str) -> str:
+        """Counts the request and says which scenario answers it."""
         with self._lock:
             self._hits[number] += 1
-            scenario = self._override or self._scenarios.get(number, "not_found")
+            return self._override or self._scenarios.get(number, "not_found")
+
+    def _answer(self, number: str, scenario: str) -> tuple[int, str]:
         if self.latency_seconds and self._stopping.wait(self.latency_seconds):
             return 503, "<html><body>stopping</body></html>"
+        if scenario == "trickle":
+            scenario = self.slow_page
         if scenario == "unavailable":
             return 503, "<html><body><h1>Service Temporarily Unavailable</h1><p>maintenance</p></body></html>"
         if scenario == "slow":
@@ -149,7 +163,16 @@ class StandInJapanPost:
                 if not number:
                     self._send(400, "<html><body>reqCodeNo1 is required</body></html>")
                     return
-                self._send(*standin._answer(number))
+                scenario = standin._scenario(number)
+                if scenario == "hang":
+                    standin._stopping.wait()
+                    self.close_connection = True
+                elif scenario == "reset":
+                    self._reset()
+                elif scenario == "trickle":
+                    self._trickle(*standin._answer(number, scenario))
+                else:
+                    self._send(*standin._answer(number, scenario))
 
             def _send(self, status: int, body: str) -> None:
                 data = body.encode("utf-8")
@@ -159,6 +182,24 @@ class StandInJapanPost:
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
                     self.wfile.write(data)
+
+            def _trickle(self, status: int, body: str) -> None:
+                """The whole answer, status line and headers included, one byte at a time."""
+                data = body.encode("utf-8")
+                head = f"HTTP/1.1 {status} OK\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Length: {len(data)}\r\n\r\n"
+                self.close_connection = True
+                with contextlib.suppress(OSError):  # the client gave up
+                    for byte in head.encode("ascii") + data:
+                        if standin._stopping.wait(standin.trickle_seconds):
+                            return
+                        self.wfile.write(bytes([byte]))
+
+            def _reset(self) -> None:
+                """Drops the connection with a TCP reset (SO_LINGER 0), answering nothing."""
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # quiet: tests and the demo count hits instead
@@ -172,8 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--pages", type=Path, default=DEFAULT_PAGES, help="directory of scenario pages and scenarios.json")
     parser.add_argument("--slow-seconds", type=float, default=5.0)
+    parser.add_argument("--trickle-seconds", type=float, default=1.0, help="seconds between the bytes of a `trickle` answer")
+    parser.add_argument("--scenario", default=None, help="serve this scenario for every number (e.g. trickle, hang, reset, unavailable)")
     args = parser.parse_args(argv)
-    standin = StandInJapanPost(args.pages, host=args.host, port=args.port, slow_seconds=args.slow_seconds)
+    standin = StandInJapanPost(args.pages, host=args.host, port=args.port, slow_seconds=args.slow_seconds, trickle_seconds=args.trickle_seconds)
+    if args.scenario:
+        standin.set_override(args.scenario)
     print(f"stand-in Japan Post on {standin.url}{SEARCH_PATH}?reqCodeNo1=EN123456785JP&locale=en", flush=True)
     try:
         standin._server.serve_forever()

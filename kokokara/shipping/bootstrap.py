@@ -39,7 +39,7 @@ from labels.service import LabelService
 from labels.stores import DeferredLabelStore, open_store
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS, RateBook, load_rate_book
-from tracking.cache import InProcessCache, TrackingCache
+from tracking.cache import InProcessCache, LayeredCache, TrackingCache
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.redis_cache import RedisTrackingCache
 from tracking.service import LookupOptions, RefreshPolicy, TrackingLookup
@@ -117,15 +117,18 @@ def start(
     security.ensure_descriptors(settings)
     # Metrics (issue 7): always counted; served, and per-RPC figures taken, only with SHIPPING_METRICS_ADDR.
     metrics = Metrics()
-    # Three pools (see interceptors.PoolRouter): the server's own for the RPCs that only compute;
-    # one for tracking and labels, which wait on Japan Post, Redis or the database; one for
-    # WatchTracking streams, which hold their thread for hours. None can keep another waiting.
+    # Four pools (see interceptors.PoolRouter): the server's own for the RPCs that only compute;
+    # one for labels, which wait on the database; one for tracking, which waits on Redis and (for
+    # no longer than the caller's deadline) on Japan Post's lookups, themselves on a bounded pool of
+    # their own (tracking/fetch_pool.py); one for WatchTracking streams, which hold their thread
+    # for hours. None can keep another waiting.
     io_pool = futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc-io")
+    tracking_pool = futures.ThreadPoolExecutor(max_workers=settings.tracking_threads, thread_name_prefix="grpc-tracking")
     watch_pool = futures.ThreadPoolExecutor(max_workers=settings.max_watches + WATCH_POOL_SPARE, thread_name_prefix="grpc-watch")
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="grpc-compute"),
         interceptors=[
-            PoolRouter({f"/{LABEL_SERVICE}": io_pool, f"/{TRACKING_SERVICE}": io_pool, WATCH_RPC: watch_pool}),
+            PoolRouter({f"/{LABEL_SERVICE}": io_pool, f"/{TRACKING_SERVICE}": tracking_pool, WATCH_RPC: watch_pool}),
             *security.interceptors(settings, keys, metrics.observe_rpc if settings.metrics_addr else None),
         ],
         # Several worker processes share one port only with SO_REUSEPORT (issue 6); off otherwise,
@@ -163,6 +166,7 @@ def start(
     port = security.bind(server, settings.listen_addr, credentials)
     if port == 0:
         io_pool.shutdown(wait=False)
+        tracking_pool.shutdown(wait=False)
         watch_pool.shutdown(wait=False)
         label_store.close()
         for close in reversed(tracking_closers):
@@ -175,6 +179,7 @@ def start(
     # Closers run in reverse, so the pools are shut down first, after the server has stopped.
     service.closers.append(lambda: watch_pool.shutdown(wait=False))
     service.closers.append(lambda: io_pool.shutdown(wait=False))
+    service.closers.append(lambda: tracking_pool.shutdown(wait=False))
     service.closers.extend(tracking_closers)
     service.labels = label_service
     service.metrics = metrics
@@ -286,7 +291,7 @@ def _tracking(settings: Settings, health_servicer: health.HealthServicer, metric
     s = settings
     cache: TrackingCache
     if s.redis_url or s.redis_cluster_nodes:  # one Redis, or a Redis Cluster (issue 8)
-        cache = RedisTrackingCache(
+        shared = RedisTrackingCache(
             s.redis_url,
             cluster_nodes=s.redis_cluster_nodes,
             prefix=s.redis_key_prefix,
@@ -294,6 +299,8 @@ def _tracking(settings: Settings, health_servicer: health.HealthServicer, metric
             probe_seconds=s.redis_probe_seconds,
             on_health=cache_health,
         )
+        # A copy of each answer in the process too, to answer from while Redis is down.
+        cache = LayeredCache(shared, InProcessCache(s.tracking_cache_max_entries), stale_keep_seconds=s.tracking_stale_keep_seconds)
     else:
         cache = InProcessCache(s.tracking_cache_max_entries)
     cache_health(cache.healthy)
@@ -302,6 +309,7 @@ def _tracking(settings: Settings, health_servicer: health.HealthServicer, metric
         ClientOptions(
             connect_timeout=s.tracking_connect_timeout_seconds,
             read_timeout=s.tracking_read_timeout_seconds,
+            fetch_timeout=s.tracking_fetch_timeout_seconds,
             max_bytes=s.tracking_max_page_bytes,
             retries=s.tracking_retries,
             rate_per_second=s.tracking_rate_per_second,
@@ -313,8 +321,8 @@ def _tracking(settings: Settings, health_servicer: health.HealthServicer, metric
     )
     if metrics is not None:
         metrics.watch_breaker(lambda: client.breaker.state)
-    # The slowest lookup: every try timing out, plus backoff; the lock must outlive it.
-    slowest = (s.tracking_connect_timeout_seconds + s.tracking_read_timeout_seconds) * (s.tracking_retries + 1) + 2**s.tracking_retries
+    # The slowest lookup: every try running into its deadline, plus backoff; the lock must outlive it.
+    slowest = s.tracking_fetch_timeout_seconds * (s.tracking_retries + 1) + 2**s.tracking_retries
     lookup = TrackingLookup(
         client,
         cache,
@@ -331,7 +339,12 @@ def _tracking(settings: Settings, health_servicer: health.HealthServicer, metric
             wait_seconds=slowest + 5,
             batch_workers=s.tracking_batch_workers,
             watch_max_seconds=s.tracking_watch_max_seconds,
+            carrier_workers=s.tracking_carrier_workers,
+            carrier_queue=s.tracking_carrier_queue,
+            stale_wait_seconds=s.tracking_stale_wait_seconds,
         ),
         on_cache=metrics.tracking_cache_event if metrics else None,
     )
+    # Closers run in reverse: the lookup wakes its waiting callers first, then the client drops the
+    # requests still running, then the cache closes.
     return lookup, [cache.close, client.close, lookup.close]

@@ -33,8 +33,8 @@ class Settings:
     consolidation_file: Path = DEFAULT_CONSOLIDATION_FILE
     # The shop ships within this many days of the order; arrival estimates add it.
     handling_days: int = 3
-    # Threads for the RPCs that wait on I/O (tracking, labels), and for those that only compute
-    # (quotes, rate tables). A process serving alone did best with 2 compute threads, two workers
+    # Threads for the label RPCs, which wait on the database, and for the RPCs that only compute
+    # (quotes, rate tables); tracking has its own (tracking_threads). A process serving alone did best with 2 compute threads, two workers
     # on two cores with 16 (docs/performance.md, "Thread pools").
     grpc_threads: int = 16
     compute_threads: int = 16
@@ -65,6 +65,17 @@ class Settings:
     redis_probe_seconds: float = 1.0
     tracking_connect_timeout_seconds: float = 3.0
     tracking_read_timeout_seconds: float = 10.0
+    # One request to Japan Post as a whole (connect, headers, the whole page): a site trickling its
+    # page byte by byte never trips the read timeout, this deadline it does.
+    tracking_fetch_timeout_seconds: float = 10.0
+    # gRPC threads for GetTracking and BatchGetTracking, a pool apart from labels' and quotes'.
+    tracking_threads: int = 16
+    # Japan Post lookups at once per process, each on a thread of its own pool, and lookups queued
+    # for one; past both a lookup is refused at once (the stale copy, else CARRIER_BUSY).
+    tracking_carrier_workers: int = 4
+    tracking_carrier_queue: int = 16
+    # A caller holding a stale copy waits this long for Japan Post's answer, then gets the copy.
+    tracking_stale_wait_seconds: float = 1.0
     tracking_max_page_bytes: int = 1_000_000
     tracking_retries: int = 2
     # Our own limit on lookups sent to Japan Post (per process), and the burst allowed.
@@ -261,6 +272,11 @@ def _tracking_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
         "redis_probe_seconds": _float(env, "SHIPPING_REDIS_PROBE_SECONDS", d.redis_probe_seconds, lo=0.01, hi=3600),
         "tracking_connect_timeout_seconds": _float(env, "SHIPPING_TRACKING_CONNECT_TIMEOUT_SECONDS", d.tracking_connect_timeout_seconds, lo=0.01, hi=120),
         "tracking_read_timeout_seconds": _float(env, "SHIPPING_TRACKING_READ_TIMEOUT_SECONDS", d.tracking_read_timeout_seconds, lo=0.01, hi=300),
+        "tracking_fetch_timeout_seconds": _float(env, "SHIPPING_TRACKING_FETCH_TIMEOUT_SECONDS", d.tracking_fetch_timeout_seconds, lo=0.1, hi=300),
+        "tracking_threads": _int(env, "SHIPPING_TRACKING_THREADS", d.tracking_threads, lo=1, hi=1024),
+        "tracking_carrier_workers": _int(env, "SHIPPING_TRACKING_CARRIER_WORKERS", d.tracking_carrier_workers, lo=1, hi=256),
+        "tracking_carrier_queue": _int(env, "SHIPPING_TRACKING_CARRIER_QUEUE", d.tracking_carrier_queue, lo=0, hi=10_000),
+        "tracking_stale_wait_seconds": _float(env, "SHIPPING_TRACKING_STALE_WAIT_SECONDS", d.tracking_stale_wait_seconds, lo=0, hi=60),
         "tracking_max_page_bytes": _int(env, "SHIPPING_TRACKING_MAX_PAGE_BYTES", d.tracking_max_page_bytes, lo=1024, hi=100_000_000),
         "tracking_retries": _int(env, "SHIPPING_TRACKING_RETRIES", d.tracking_retries, lo=0, hi=10),
         "tracking_rate_per_second": _float(env, "SHIPPING_TRACKING_RATE_PER_SECOND", d.tracking_rate_per_second, lo=0.001, hi=10_000),

@@ -7,6 +7,7 @@ domain answer -> proto. Errors are raised and mapped by the interceptor.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -94,6 +95,18 @@ class TranslatedAnswers:
         return proto
 
 
+# A deadline further away than this is no deadline (grpc reports a call without one as very far off).
+NO_DEADLINE_SECONDS = 365 * 86400.0
+
+
+def deadline_of(context: grpc.ServicerContext) -> float | None:
+    """The caller's deadline on time.monotonic()'s clock, or None without one."""
+    remaining = context.time_remaining()
+    if remaining is None or remaining > NO_DEADLINE_SECONDS:
+        return None
+    return time.monotonic() + remaining
+
+
 class TrackingServicer(tracking_pb2_grpc.TrackingServiceServicer):
     def __init__(self, lookup: TrackingLookup, max_watches: int):
         self._lookup = lookup
@@ -105,7 +118,7 @@ class TrackingServicer(tracking_pb2_grpc.TrackingServiceServicer):
         self._watch_slots = threading.BoundedSemaphore(max_watches)
 
     def GetTracking(self, request: tracking_pb2.GetTrackingRequest, context: grpc.ServicerContext) -> tracking_pb2.Tracking:
-        return self._answers.get(self._lookup.get(model.parse_number(request.tracking_number)))
+        return self._answers.get(self._lookup.get(model.parse_number(request.tracking_number), deadline_of(context)))
 
     def BatchGetTracking(self, request: tracking_pb2.BatchGetTrackingRequest, context: grpc.ServicerContext) -> tracking_pb2.BatchGetTrackingResponse:
         if not request.requests:
@@ -116,8 +129,9 @@ class TrackingServicer(tracking_pb2_grpc.TrackingServiceServicer):
                 reason="BATCH_TOO_LARGE",
             )
         response = tracking_pb2.BatchGetTrackingResponse()
-        answers = self._lookup.get_many([r.tracking_number for r in request.requests], should_stop=lambda: context.time_remaining() <= 0)
-        if context.time_remaining() <= 0:
+        answers = self._lookup.get_many([r.tracking_number for r in request.requests], deadline_of(context))
+        if context.time_remaining() <= 0 or any(isinstance(a, DeadlineExceeded) for a in answers):
+            # Lookups were cut short (answered just before the deadline, so the call ends in time).
             raise DeadlineExceeded("the caller's deadline passed; the lookups not yet started were skipped", reason="DEADLINE_EXCEEDED")
         for answer in answers:
             result = response.results.add()
@@ -139,7 +153,7 @@ class TrackingServicer(tracking_pb2_grpc.TrackingServiceServicer):
         try:
             stop = threading.Event()
             context.add_callback(stop.set)  # the call ended: deadline, cancellation or shutdown
-            for tracking in self._lookup.watch(number, stop):
+            for tracking in self._lookup.watch(number, stop, deadline_of(context)):
                 yield self._answers.get(tracking)
         finally:
             self._watch_slots.release()
