@@ -6,16 +6,39 @@ STAMP  := $(VENV)/.installed
 PROTO_FILES := $(wildcard proto/kokokara/shipping/v1/*.proto)
 GEN_DIR := kokokara/shipping/v1
 
-.PHONY: run test test-all lint format proto bench bench-labels bench-tracking demo clean venv
+.PHONY: run test test-all lint format proto bench bench-labels bench-tracking demo clean venv lock check-image
 
 venv: $(STAMP)
 
-# setup.py builds the compiled quote kernel from its .pyx: a change to either reinstalls.
-$(STAMP): pyproject.toml setup.py kokokara/shipping/_quotekernel.pyx
+# Everything is installed from the lock files (requirements/, with hashes): the build tools, then the
+# server's and the dev/test dependencies, then the project itself, editable, built without isolation
+# by the locked setuptools and Cython (setup.py compiles the quote kernel). A change to the locks,
+# setup.py or the kernel's .pyx reinstalls. The image installs requirements/server.txt the same way.
+$(STAMP): pyproject.toml setup.py kokokara/shipping/_quotekernel.pyx requirements/build.txt requirements/dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/build.txt
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	@touch $(STAMP)
+
+## Regenerate the lock files from pyproject.toml (pip-compile, with hashes), keeping the versions
+## already pinned where they still fit: run it after adding or changing a dependency, and commit
+## requirements/. `make lock LOCK_ARGS=--upgrade` moves every pin to the newest release allowed.
+## build.txt: the build system (setuptools, wheel, Cython); server.txt: what the server image
+## installs; dev.txt: server + the dev extra (tests, linters), for `make venv` and CI. Each later file
+## is constrained by the earlier ones, so a package has one version in all three.
+LOCK_FLAGS = --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS)
+lock: $(STAMP)
+	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) --all-build-deps --only-build-deps -o requirements/build.txt pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) -c requirements/build.txt -o requirements/server.txt pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) --extra dev -c requirements/server.txt -c requirements/build.txt -o requirements/dev.txt pyproject.toml
+
+## What can be checked of the image without a container engine (scripts/check_image.py): the
+## Containerfile's builder steps in fresh venvs from PyPI alone, the runtime stage's package list,
+## and its CMD serving from the runtime layout.
+check-image: $(STAMP)
+	$(PY) scripts/check_image.py
 
 ## Serve on embedded defaults (in-process cache, SQLite, shipped rate tables) at 127.0.0.1:50051.
 run: $(STAMP)

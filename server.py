@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from kokokara.shipping import logs
 from kokokara.shipping.settings import Settings, SettingsError
@@ -79,7 +80,16 @@ def supervise(settings: Settings) -> int:
     if settings.pin_cpus == "true" and not pin:
         log.warning("SHIPPING_PIN_CPUS is true but this system cannot pin processes; workers run unpinned")
     try:
-        supervisor = Supervisor(address, settings.workers, settings.grace_seconds, worker_args=["--insecure"] if settings.insecure else [], pin_cpus=pin)
+        # The workers run this very script: in an installed package (the image) there is no server.py
+        # beside kokokara/, where the supervisor's default looks.
+        supervisor = Supervisor(
+            address,
+            settings.workers,
+            settings.grace_seconds,
+            script=Path(__file__).resolve(),
+            worker_args=["--insecure"] if settings.insecure else [],
+            pin_cpus=pin,
+        )
         signal.signal(signal.SIGTERM, supervisor.request_stop)
         signal.signal(signal.SIGINT, supervisor.request_stop)
         signal.signal(signal.SIGHUP, supervisor.forward)

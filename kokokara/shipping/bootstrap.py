@@ -50,6 +50,10 @@ OVERALL = ""  # the health service's name for the server as a whole
 # Health name of the tracking cache: NOT_SERVING while Redis is down. The server stays SERVING then,
 # since tracking still answers (straight from Japan Post).
 TRACKING_CACHE_HEALTH = "kokokara.shipping.v1.TrackingService/cache"
+# Health name for liveness probes: SERVING from the moment the server answers (before the tables
+# load), whatever its dependencies do; only a draining server reports it NOT_SERVING. A liveness
+# probe on it restarts a process that no longer answers, never one waiting on a database.
+PROCESS_HEALTH = "kokokara.shipping/process"
 
 
 @dataclass
@@ -162,6 +166,7 @@ def start(
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
     for name in [OVERALL, *names]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_servicer.set(PROCESS_HEALTH, health_pb2.HealthCheckResponse.SERVING)
 
     port = security.bind(server, settings.listen_addr, credentials)
     if port == 0:

@@ -144,6 +144,9 @@ def _run(action: Callable[[ShippingClient, argparse.Namespace], int]) -> Callabl
         except ValueError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+        except ImportError as error:  # pyarrow (Parquet) or matplotlib (charts): not in a server install
+            print(f"error: {error}; this command needs the analysts' extra: pip install 'kokokara-shipping[analysis]'", file=sys.stderr)
+            return 2
 
     return run
 
