@@ -254,14 +254,18 @@ CN23_COLUMNS = (
 
 
 def _cell(page: Page, text: str, x: float, y: float, w: float, size: float, right: bool, bold: bool = False) -> None:
+    """One cell's text: smaller where it would not fit (codes and numbers must print whole), cut
+    with "..." only below 60% of the size."""
     pad = size * 0.3
-    visual = fonts.visual(text)
-    lines = wrap(visual, size, w - 2 * pad) or [""]
-    shown = lines[0] if len(lines) == 1 else lines[0].rstrip() + "..."
-    while len(lines) > 1 and width(shown, size) > w - 2 * pad and len(shown) > 4:
-        shown = shown[:-4] + "..."
-    tx = x + w - pad - width(shown, size) if right else x + pad
-    page.ops.append(Text(tx, y, shown, size, bold))
+    room = w - 2 * pad
+    shown = fonts.visual(text)
+    fit = size
+    while width(shown, fit) > room and fit > size * 0.6:
+        fit -= 0.25
+    while width(shown, fit) > room and len(shown) > 4:
+        shown = shown[: -4 if shown.endswith("...") else -1].rstrip() + "..."
+    tx = x + w - pad - width(shown, fit) if right else x + pad
+    page.ops.append(Text(tx, y, shown, fit, bold))
 
 
 def _table(page: Page, x: float, y: float, room: float, columns: Sequence[Column], rows: Sequence[Sequence[str]], size: float, header_size: float) -> float:
