@@ -450,7 +450,7 @@ def _signature(page: Page, label: Label, x: float, room: float, bottom: float, k
     page.ops.append(Text(lx + 2, y - 0.5, r.sender.name, 6.0 * k, True))
 
 
-SCALES = (1.7, 1.6, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.9, 0.8)
+SCALES = (2.0, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.9, 0.8)
 
 
 def _fit(draw: Any, page: Page, bottom: float, rows: list[list[str]], more: str) -> int:
