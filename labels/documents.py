@@ -112,28 +112,55 @@ def check_printable(request: LabelRequest) -> None:
 # -- PDF --------------------------------------------------------------------------------------------
 
 
-def _draw_text(pdf: Canvas, op: layout.Text, page_height: float) -> None:
-    x = op.x
-    y = page_height - op.baseline
-    color = 1 if op.white else 0
-    pdf.setFillGray(color)
-    pdf.setStrokeGray(color)
-    for face, chunk in fonts.runs(op.text, op.region):
-        pdf.setFont(face.name, op.size)
-        stroke = face.stroke_em(fonts.BOLD if op.bold else fonts.REGULAR) * op.size
-        if stroke > 0:
-            pdf.setLineWidth(stroke)
-        pdf.drawString(x, y, chunk, mode=2 if stroke > 0 else 0, shaping=face is fonts.THAI)
-        x += layout.width(chunk, op.size, op.region)
-    pdf.setFillGray(0)
-    pdf.setStrokeGray(0)
+class _TextWriter:
+    """Writes a page's text in one PDF text object: one BT ... ET for the page rather than one per
+    string, the font and stroke set only when they change (most of a label's strings share them)."""
+
+    def __init__(self, pdf: Canvas, page_height: float):
+        self.pdf, self.h = pdf, page_height
+        self.text = pdf.beginText()
+        self.state: tuple[str, float, float, int] | None = None
+
+    def draw(self, op: layout.Text) -> None:
+        x = op.x
+        y = self.h - op.baseline
+        gray = 1 if op.white else 0
+        for face, chunk in fonts.runs(op.text, op.region):
+            stroke = face.stroke_em(fonts.BOLD if op.bold else fonts.REGULAR) * op.size
+            if face is fonts.THAI:  # HarfBuzz shaping goes through the canvas
+                self.pdf.setFillGray(gray)
+                self.pdf.setStrokeGray(gray)
+                self.pdf.setFont(face.name, op.size)
+                self.pdf.setLineWidth(stroke)
+                self.pdf.drawString(x, y, chunk, mode=2 if stroke > 0 else 0, shaping=True)
+            else:
+                state = (face.name, op.size, round(stroke, 3), gray)
+                if state != self.state:
+                    self.text.setFont(face.name, op.size)
+                    self.text.setTextRenderMode(2 if stroke > 0 else 0)
+                    if stroke > 0:
+                        self.text._code.append(f"{stroke:.3f} w")
+                    self.text.setFillGray(gray)
+                    self.text.setStrokeGray(gray)
+                    self.state = state
+                self.text.setTextOrigin(x, y)
+                self.text.textOut(chunk)
+            x += layout.width(chunk, op.size, op.region)
+
+    def close(self) -> None:
+        self.pdf.drawText(self.text)
+        self.pdf.setFillGray(0)
+        self.pdf.setStrokeGray(0)
 
 
 def _draw_pdf_page(pdf: Canvas, page: layout.Page) -> None:
     h = page.height
+    text = _TextWriter(pdf, h)
     for op in page.ops:
         if isinstance(op, layout.Text):
-            _draw_text(pdf, op, h)
+            if op.white:
+                continue  # drawn after the shapes, over its black rule
+            text.draw(op)
         elif isinstance(op, layout.Rule):
             pdf.rect(op.x, h - op.y - op.height, op.width, op.height, stroke=0, fill=1)
         elif isinstance(op, layout.Frame):
@@ -155,6 +182,10 @@ def _draw_pdf_page(pdf: Canvas, page: layout.Page) -> None:
             bar_width = min(op.width / probe.width, 2.2)
             barcode = Code128(op.data, barHeight=op.height, barWidth=bar_width, humanReadable=False, quiet=True)
             barcode.drawOn(pdf, op.x + (op.width - barcode.width) / 2, h - op.y - op.height)
+    for op in page.ops:
+        if isinstance(op, layout.Text) and op.white:
+            text.draw(op)
+    text.close()
 
 
 def render_pdf(label: Label, fmt: DocumentFormat) -> bytes:

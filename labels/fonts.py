@@ -144,6 +144,7 @@ def _is_rtl(ch: str) -> bool:
     return unicodedata.bidirectional(ch) in ("R", "AL")
 
 
+@lru_cache(maxsize=16384)
 def visual(text: str) -> str:
     """The text in drawing order: Arabic joined into its contextual forms (arabic-reshaper) and put
     in visual order (the Unicode bidi algorithm, python-bidi); other text as it is."""

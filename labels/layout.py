@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from reportlab.pdfbase import pdfmetrics
@@ -105,9 +106,15 @@ def register_fonts() -> None:
     _registered = True
 
 
-def width(text: str, size: float, region: str = "") -> float:
+@lru_cache(maxsize=65536)
+def _unit_width(text: str, region: str) -> float:
     register_fonts()
-    return sum(pdfmetrics.stringWidth(chunk, face.name, size) for face, chunk in fonts.runs(text, region))
+    return sum(pdfmetrics.stringWidth(chunk, face.name, 1000.0) for face, chunk in fonts.runs(text, region))
+
+
+def width(text: str, size: float, region: str = "") -> float:
+    """Width in points: measured once per text at 1000 pt (widths scale with the size)."""
+    return _unit_width(text, region) * size / 1000.0
 
 
 def wrap(text: str, size: float, room: float, region: str = "") -> list[str]:
@@ -116,21 +123,27 @@ def wrap(text: str, size: float, room: float, region: str = "") -> list[str]:
     text = " ".join(text.split())
     if not text or width(text, size, region) <= room:
         return [text] if text else []
+    space = width(" ", size, region)
     lines: list[str] = []
     current = ""
+    used = 0.0
     for word in text.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if width(candidate, size, region) <= room:
-            current = candidate
+        w = width(word, size, region)
+        if current and used + space + w <= room:
+            current, used = f"{current} {word}", used + space + w
             continue
         if current:
             lines.append(current)
-        current = ""
+        if w <= room:
+            current, used = word, w
+            continue
+        current, used = "", 0.0
         for ch in word:
-            if width(current + ch, size, region) > room and current:
+            cw = width(ch, size, region)
+            if current and used + cw > room:
                 lines.append(current)
-                current = ""
-            current += ch
+                current, used = "", 0.0
+            current, used = current + ch, used + cw
     if current:
         lines.append(current)
     return lines
@@ -390,10 +403,10 @@ def label_page(label: Label, page_width: float, page_height: float) -> Page:
     rows = _item_rows(label, False)
     if label.customs_form is CustomsForm.CN22:
         draw = lambda k, shown: _cn22(page, label, m, y, room, page_height - m, k, shown)  # noqa: E731
-        page.items_left_out = _fit(draw, page, page_height - m - 12, rows, "listed on the next page")
+        page.items_left_out = _fit(draw, page, y, page_height - m - 12, rows, "listed on the next page")
         _signature(page, label, m, room, page_height - m)
     else:
-        _fit(lambda k, shown: _cn23_summary(page, label, m, y, room, page_height - m, k, shown), page, page_height - m, rows, "see the CN 23")
+        _fit(lambda k, shown: _cn23_summary(page, label, m, y, room, page_height - m, k, shown), page, y, page_height - m, rows, "see the CN 23")
     return page
 
 
@@ -453,14 +466,22 @@ def _signature(page: Page, label: Label, x: float, room: float, bottom: float, k
 SCALES = (2.0, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.9, 0.8)
 
 
-def _fit(draw: Any, page: Page, bottom: float, rows: list[list[str]], more: str) -> int:
+def _scales(draw: Any, top: float, bottom: float, shown: list[list[str]]) -> list[float]:
+    """The scales to try, largest first, starting near the one that fills the space: the content's
+    height grows about in proportion to the scale."""
+    height = draw(1.0, shown) - top
+    guess = (bottom - top) / height if height > 0 else SCALES[0]
+    return [k for k in SCALES if k <= guess + 0.05] or [SCALES[-1]]
+
+
+def _fit(draw: Any, page: Page, top: float, bottom: float, rows: list[list[str]], more: str) -> int:
     """Draws with the largest scale at which the content ends above `bottom`; where even the
     smallest does not hold every item row, the last rows shown give way to a line saying how many
-    more follow (listed in full on a page of their own)."""
+    more follow (listed in full on a page of their own). Returns how many rows were left out."""
     start = len(page.ops)
     shown = rows
     while True:
-        for k in SCALES:
+        for k in _scales(draw, top, bottom, shown):
             del page.ops[start:]
             if draw(k, shown) <= bottom:
                 return len(rows) - len([row for row in shown if not row[0].startswith("... and ")])
@@ -549,7 +570,7 @@ def cn23_pages(label: Label, page_width: float, page_height: float) -> list[Page
     start = 0
     shown = rows
     while True:
-        for k in SCALES:
+        for k in _scales(lambda k, rows: _cn23_body(page, label, m, room, k, rows), m, bottom, shown):
             del page.ops[start:]
             if _cn23_body(page, label, m, room, k, shown) <= bottom:
                 break
