@@ -169,6 +169,12 @@ class Cursor:
             self.y += size * leading * 0.18
 
 
+def fitted(text: str, size: float, room: float) -> float:
+    """The size at which a one-line text fits `room` (at most `size`)."""
+    w = width(text, size)
+    return size if w <= room else size * room / w
+
+
 def block_height(lines: Sequence[tuple[str, float]], room: float, region: str, leading: float = 1.18) -> float:
     return sum(size * leading * max(1, len(wrap(fonts.visual(text), size, room, region))) for text, size in lines)
 
@@ -228,7 +234,7 @@ def _checks(page: Page, x: float, y: float, room: float, size: float, options: S
         cx = x + (i % per_row) * col
         cy = y + (i // per_row) * box * 1.45
         page.ops.append(CheckBox(cx, cy, box, checked, label))
-        page.ops.append(Text(cx + box + size * 0.35, cy + box * 0.82, label, size))
+        page.ops.append(Text(cx + box + size * 0.35, cy + box * 0.82, label, fitted(label, size, col - box - size * 0.8)))
     rows = (len(options) + per_row - 1) // per_row
     return y + rows * box * 1.45
 
@@ -413,8 +419,9 @@ def label_page(label: Label, page_width: float, page_height: float) -> Page:
 def _form_header(page: Page, x: float, y: float, room: float, form: str, size: float) -> float:
     page.ops.append(Text(x, y + size, f"CUSTOMS DECLARATION  {form}", size, True))
     note = "May be opened officially"
-    page.ops.append(Text(x + room - width(note, size * 0.7), y + size * 2.05, note, size * 0.7))
-    page.ops.append(Text(x, y + size * 2.05, "Designated operator: JAPAN POST", size * 0.7))
+    small = fitted("Designated operator: JAPAN POST   " + note, size * 0.7, room)
+    page.ops.append(Text(x + room - width(note, small), y + size * 2.05, note, small))
+    page.ops.append(Text(x, y + size * 2.05, "Designated operator: JAPAN POST", small))
     return y + size * 2.4
 
 
@@ -539,7 +546,7 @@ def _cn23_body(page: Page, label: Label, m: float, room: float, k: float, rows: 
     box_h = 17 * k
     for i, (name, value) in enumerate(totals):
         ops.append(Frame(m + i * tw, y, tw, box_h))
-        ops.append(Text(m + i * tw + 2, y + 5.5 * k, name, 4.6 * k))
+        ops.append(Text(m + i * tw + 2, y + 5.5 * k, name, fitted(name, 4.6 * k, tw - 4)))
         ops.append(Text(m + (i + 1) * tw - 2 - width(value, 7.0 * k), y + box_h - 3 * k, value, 7.0 * k, True))
     y += box_h + 3
     ops.append(Text(m, y + 5.2 * k, "Category of item", 5.2 * k, True))

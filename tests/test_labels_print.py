@@ -517,3 +517,26 @@ def test_refusals_come_before_a_number_is_issued(stub: labels_pb2_grpc.LabelServ
     # None of the refused requests used a number: the next label gets the first one of its range.
     first = stub.CreateLabel(proto_request("after-refusals", region="CA", method=common_pb2.SHIPPING_METHOD_EMS)).label
     assert first.tracking_number[2:10] == "10000000"
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "labels"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
+def test_the_sample_requests_are_issued(path: Path, tmp_path: Path) -> None:
+    """The samples in examples/labels/ (for `kokokara-shipping labels create`) are accepted as they are."""
+    from google.protobuf import json_format
+
+    request = json_format.Parse(path.read_text(encoding="utf-8"), labels_pb2.CreateLabelRequest())
+    service = bootstrap.start(Settings(listen_addr="127.0.0.1:0", database_path=tmp_path / "labels.sqlite3", log_requests=False))
+    try:
+        with grpc.insecure_channel(service.address) as channel:
+            label = labels_pb2_grpc.LabelServiceStub(channel).CreateLabel(request, timeout=60).label
+    finally:
+        service.stop(0)
+    doc = label.documents[0]
+    if doc.content_type == "application/pdf":
+        assert notdef_codes(doc.content) == [] and label.recipient.name in text_layer(doc.content)[0]
+    else:
+        images, warnings = render_zpl_pages(doc.content.decode("ascii"))
+        assert images and all("Resident fonts" in w for w in warnings)
