@@ -25,7 +25,13 @@ from kokokara.shipping.settings import Settings  # noqa: E402
 from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc  # noqa: E402
 
 EXAMPLES = REPO / "examples" / "labels"
-PNG_FOR = {"us_gift_cn22_pdf_a6": "label_US", "de_ems_cn23_pdf_4x6": "label_DE", "tw_ems_cn23_zpl": "label_TW_zpl", "tw_ems_cn23_pdf_a6": "label_TW", "kr_ems_cn23_pdf_4x6": "label_KR"}
+PNG_FOR = {
+    "us_gift_cn22_pdf_a6": "label_US",
+    "de_ems_cn23_pdf_4x6": "label_DE",
+    "tw_ems_cn23_zpl": "label_TW_zpl",
+    "tw_ems_cn23_pdf_a6": "label_TW",
+    "kr_ems_cn23_pdf_4x6": "label_KR",
+}
 
 
 def pngs(content: bytes, content_type: str) -> list[bytes]:
