@@ -17,6 +17,12 @@ Rules and their sources (see README "Labels" for the full notes):
 - Descriptions must be specific and in English (Japan Post: no vague terms such as "daily
   necessities"); quantities and values must be given.
 
+- Importer tax numbers (the shop's registrations for import VAT collected at the sale): an EU IOSS
+  number is "IM" and 10 digits; a UK VAT number "GB" and 9 digits (12 for a branch, GD/HA and 3 for
+  government bodies); Norway's VOEC number 7 digits; Australia's ABN 11 digits (with its check
+  digits) or ARN 12 digits. Each is printed only on parcels to its destination, as the customs
+  data's importer reference: a shop may send all of them with every label.
+
 Errors name the item and field (`customs_items[2].hs_code`), never the values a person entered.
 """
 
@@ -93,6 +99,63 @@ VAGUE = frozenset(
         "other",
     }
 )
+
+
+_IOSS = re.compile(r"^IM\d{10}$")
+_UK_VAT = re.compile(r"^GB(?:\d{9}|\d{12}|GD\d{3}|HA\d{3})$")
+_VOEC = re.compile(r"^(?:VOEC)?(\d{7})$")
+_DIGITS = re.compile(r"^\d+$")
+_ABN_WEIGHTS = (10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19)
+
+
+def _compact(value: str) -> str:
+    return re.sub(r"[\s.\-]", "", value).upper()
+
+
+def _abn_valid(digits: str) -> bool:
+    """The ABN check: subtract 1 from the first digit, weigh, and the sum divides by 89."""
+    values = [int(d) for d in digits]
+    values[0] -= 1
+    return sum(w * v for w, v in zip(_ABN_WEIGHTS, values, strict=True)) % 89 == 0
+
+
+def check_details(request: LabelRequest) -> None:
+    """The importer tax numbers' formats (INVALID_ARGUMENT naming the field)."""
+    c = request.customs
+    bad: list[FieldViolation] = []
+    if c.ioss_number and not _IOSS.match(_compact(c.ioss_number)):
+        bad.append(FieldViolation("customs.ioss_number", "must be an IOSS number: IM and 10 digits"))
+    if c.uk_vat_number and not _UK_VAT.match(_compact(c.uk_vat_number)):
+        bad.append(FieldViolation("customs.uk_vat_number", "must be a UK VAT number: GB and 9 digits"))
+    if c.voec_number and not _VOEC.match(_compact(c.voec_number)):
+        bad.append(FieldViolation("customs.voec_number", "must be a VOEC number: 7 digits"))
+    if c.au_gst_number:
+        au = _compact(c.au_gst_number)
+        if not _DIGITS.match(au) or not (len(au) == 12 or (len(au) == 11 and _abn_valid(au))):
+            bad.append(FieldViolation("customs.au_gst_number", "must be an ABN (11 digits, with valid check digits) or an ARN (12 digits)"))
+    if bad:
+        raise InvalidArgument(bad, reason="INVALID_CUSTOMS_DECLARATION")
+
+
+def importer_references(request: LabelRequest) -> list[str]:
+    """What the forms print as the importer's reference: the shop's tax registration for the
+    destination, then the recipient's own reference."""
+    c = request.customs
+    region = request.recipient.region_code
+    out = []
+    if region in EU_REGIONS and c.ioss_number:
+        out.append(f"IOSS {_compact(c.ioss_number)}")
+    if region == "GB" and c.uk_vat_number:
+        out.append(f"VAT {_compact(c.uk_vat_number)}")
+    if region == "NO" and c.voec_number:
+        match = _VOEC.match(_compact(c.voec_number))
+        out.append(f"VOEC {match.group(1) if match else c.voec_number}")
+    if region == "AU" and c.au_gst_number:
+        au = _compact(c.au_gst_number)
+        out.append(f"{'ABN' if len(au) == 11 else 'ARN'} {au}")
+    if c.importer_reference:
+        out.append(c.importer_reference)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

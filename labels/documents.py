@@ -1,25 +1,42 @@
 """Printable documents of a label: PDF (A6 or 4x6 in, reportlab) and ZPL II (4x6 in, 203 dpi).
 
-Both carry the same content: product and customs form, a Code 128 barcode of the tracking number
-with its human-readable form, sender and recipient blocks, weight, and a customs summary; when the
-form is CN23, its data follow on a page (PDF) or label (ZPL) of their own.
+Both draw the pages that labels.layout lays out: the address label with its customs data (the
+CN22 form, or a CN23 summary), then the CN23 on a page of its own when the parcel needs one.
+
+Every script: text is drawn with the Noto faces of labels.fonts, chosen per character, embedded in
+the PDF (subsets of TrueType outlines). Bold is the face's regular drawn with a thicker stroke (the
+variable fonts' default instance is what reportlab embeds). Thai is shaped with HarfBuzz (marks
+placed over and under their consonants), Arabic joined and put in visual order.
+
+ZPL: ^CI28 (UTF-8). Text the printer's own font 0 prints (ASCII and Latin-1) is sent as text;
+other text (CJK, Cyrillic, Greek, Thai, Arabic...) is drawn with the same Noto faces into a
+graphic field (^GF), since no font resident on a Zebra printer is sure to have those scripts and a
+CJK font is far too large to download with each label.
 
 ZPL safety: every text from a caller goes through `zpl_field`, which writes the field with ^FH
 (hexadecimal escapes) and encodes `^`, `~`, the escape character itself, control characters and
-every non-ASCII byte as `_XX`. No caller text can therefore start a ZPL command.
+every non-ASCII byte as `_XX`. No caller text can therefore start a ZPL command. Graphic fields
+carry only hexadecimal digits that we computed.
+
+Stored labels render deterministically: the same label gives the same bytes (reportlab runs with
+invariant=1; the graphic fields come from the same fonts at the same sizes).
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A6, inch
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from labels.model import Address, CustomsForm, DocumentFormat, Label
+from domain.errors import FieldViolation, InvalidArgument
+from labels import addresses, fonts, layout
+from labels.model import Address, DocumentFormat, Label, LabelRequest
 
 CONTENT_TYPES = {
     DocumentFormat.PDF_A6: "application/pdf",
@@ -42,123 +59,144 @@ def render(label: Label, fmt: DocumentFormat | None = None) -> Document:
     return Document(fmt, CONTENT_TYPES[fmt], content)
 
 
-# -- shared content ---------------------------------------------------------------------------------
+# -- before a number is issued: the address and the text must be printable ----------------------------
 
 
-def address_lines(a: Address) -> list[str]:
-    lines = [a.name]
-    if a.company:
-        lines.append(a.company)
-    lines.extend(a.address_lines)
-    lines.append(" ".join(p for p in (a.city, a.administrative_area, a.postal_code) if p))
-    lines.append(a.region_code)
-    if a.phone:
-        lines.append(f"Tel {a.phone}")
-    return [line for line in lines if line]
+def _address_texts(a: Address, field: str) -> list[tuple[str, str]]:
+    out = [(f"{field}.{name}", getattr(a, name)) for name in ("name", "company", "city", "administrative_area", "sublocality", "postal_code", "sorting_code")]
+    out += [(f"{field}.address_lines[{i}]", line) for i, line in enumerate(a.address_lines)]
+    out += [(f"{field}.{name}", getattr(a, name)) for name in ("phone", "email")]
+    return [(f, v) for f, v in out if v]
 
 
-def headline(label: Label) -> str:
-    return f"{label.pricing.product_name} - {label.customs_form.value}"
-
-
-def facts(label: Label) -> list[str]:
-    r = label.request
-    lines = [
-        f"Weight: {r.parcel.weight_g} g   Ship date: {r.ship_date.isoformat()}",
-        f"Contents: {r.contents_type.value.replace('_', ' ')}   Declared: {r.declared_value_jpy:,} JPY",
-    ]
-    if label.export_declaration_required:
-        lines.append("EXPORT DECLARATION REQUIRED (>= 200,000 JPY)")
-    return lines
-
-
-def item_summary(label: Label, limit: int) -> list[str]:
-    items = label.request.items
-    lines = [f"{it.quantity} x {it.description} - {it.value_jpy:,} JPY" for it in items[:limit]]
-    if len(items) > limit:
-        lines.append(f"... and {len(items) - limit} more (see {label.customs_form.value})")
-    return lines
-
-
-def cn23_lines(label: Label) -> list[str]:
-    r = label.request
-    lines = [f"CN23 CUSTOMS DECLARATION - {label.tracking_number}", f"Category: {r.contents_type.value.replace('_', ' ')}", ""]
-    for i, it in enumerate(r.items, 1):
-        lines.append(f"{i}. {it.description}")
-        lines.append(
-            f"   qty {it.quantity}  unit {it.unit_value_jpy:,} JPY  total {it.value_jpy:,} JPY  net {it.net_weight_g} g"
-            f"  HS {it.hs_code or '-'}  origin {it.origin_region_code or '-'}"
-        )
-    lines += ["", f"Total declared value: {r.declared_value_jpy:,} JPY", f"Gross weight: {r.parcel.weight_g} g"]
-    if label.export_declaration_required:
-        lines.append("Export declaration required (declared total >= 200,000 JPY)")
-    return lines
+def check_printable(request: LabelRequest) -> None:
+    """INVALID_ARGUMENT naming each field: an address its country would not deliver (a required
+    field missing, a postcode that cannot be right), a recipient written in another script without
+    its Latin version, or text no font of ours can draw (it would print as empty boxes)."""
+    bad: list[FieldViolation] = addresses.check(request.recipient, "recipient")
+    recipient = request.recipient
+    if recipient.latin is None:
+        if not all(fonts.is_latin(v) for _, v in _address_texts(recipient, "recipient")):
+            missing = [("name", recipient.name), ("address_lines", recipient.address_lines), ("city", recipient.city)]
+            bad += [
+                FieldViolation(
+                    f"recipient.latin.{name}",
+                    "is required: the address is written in another script than Latin, and Japan Post sorts by a Latin line (send both)",
+                )
+                for name, given in missing
+                if given
+            ]
+    else:
+        latin = recipient.latin
+        for name in ("name", "address_lines", "city"):
+            if getattr(recipient, name) and not getattr(latin, name):
+                bad.append(FieldViolation(f"recipient.latin.{name}", "is required: the Latin version of the address"))
+        for f, value in _address_texts(latin, "recipient.latin"):
+            if not fonts.is_latin(value):
+                bad.append(FieldViolation(f, "must be written in Latin letters"))
+    texts = _address_texts(request.sender, "sender") + _address_texts(recipient, "recipient")
+    if recipient.latin is not None:
+        texts += _address_texts(recipient.latin, "recipient.latin")
+    d = request.customs
+    texts += [("customs.comments", d.comments), ("customs.invoice_number", d.invoice_number), ("customs.importer_reference", d.importer_reference)]
+    texts += [(f"customs.licence_numbers[{i}]", v) for i, v in enumerate(d.licence_numbers)]
+    texts += [(f"customs.certificate_numbers[{i}]", v) for i, v in enumerate(d.certificate_numbers)]
+    for f, value in texts:
+        chars = fonts.missing(value)
+        if chars:
+            bad.append(FieldViolation(f, f"has characters no label font can print ({fonts.describe(chars[:5])})"))
+    if bad:
+        raise InvalidArgument(bad, reason="INVALID_ADDRESS")
 
 
 # -- PDF --------------------------------------------------------------------------------------------
 
 
-def _fit(text: str, font: str, size: float, width: float) -> str:
-    if stringWidth(text, font, size) <= width:
-        return text
-    while text and stringWidth(text + "...", font, size) > width:
-        text = text[:-1]
-    return text + "..."
+class _TextWriter:
+    """Writes a page's text in one PDF text object: one BT ... ET for the page rather than one per
+    string, the font and stroke set only when they change (most of a label's strings share them)."""
+
+    def __init__(self, pdf: Canvas, page_height: float):
+        self.pdf, self.h = pdf, page_height
+        self.text = pdf.beginText()
+        self.state: tuple[str, float, float, int] | None = None
+
+    def draw(self, op: layout.Text) -> None:
+        x = op.x
+        y = self.h - op.baseline
+        gray = 1 if op.white else 0
+        for face, chunk in fonts.runs(op.text, op.region):
+            stroke = face.stroke_em(fonts.BOLD if op.bold else fonts.REGULAR) * op.size
+            if face is fonts.THAI:  # HarfBuzz shaping goes through the canvas
+                self.pdf.setFillGray(gray)
+                self.pdf.setStrokeGray(gray)
+                self.pdf.setFont(face.name, op.size)
+                self.pdf.setLineWidth(stroke)
+                self.pdf.drawString(x, y, chunk, mode=2 if stroke > 0 else 0, shaping=True)
+            else:
+                state = (face.name, op.size, round(stroke, 3), gray)
+                if state != self.state:
+                    self.text.setFont(face.name, op.size)
+                    self.text.setTextRenderMode(2 if stroke > 0 else 0)
+                    if stroke > 0:
+                        self.text._code.append(f"{stroke:.3f} w")
+                    self.text.setFillGray(gray)
+                    self.text.setStrokeGray(gray)
+                    self.state = state
+                self.text.setTextOrigin(x, y)
+                self.text.textOut(chunk)
+            x += layout.width(chunk, op.size, op.region)
+
+    def close(self) -> None:
+        self.pdf.drawText(self.text)
+        self.pdf.setFillGray(0)
+        self.pdf.setStrokeGray(0)
+
+
+def _draw_pdf_page(pdf: Canvas, page: layout.Page) -> None:
+    h = page.height
+    text = _TextWriter(pdf, h)
+    for op in page.ops:
+        if isinstance(op, layout.Text):
+            if op.white:
+                continue  # drawn after the shapes, over its black rule
+            text.draw(op)
+        elif isinstance(op, layout.Rule):
+            pdf.rect(op.x, h - op.y - op.height, op.width, op.height, stroke=0, fill=1)
+        elif isinstance(op, layout.Frame):
+            pdf.setLineWidth(op.thickness)
+            if op.height:
+                pdf.rect(op.x, h - op.y - op.height, op.width, op.height, stroke=1, fill=0)
+            else:
+                pdf.line(op.x, h - op.y, op.x + op.width, h - op.y)
+        elif isinstance(op, layout.CheckBox):
+            pdf.setLineWidth(0.6)
+            pdf.rect(op.x, h - op.y - op.size, op.size, op.size, stroke=1, fill=0)
+            if op.checked:
+                pdf.setLineWidth(max(0.9, op.size * 0.16))
+                inset = op.size * 0.2
+                pdf.line(op.x + inset, h - op.y - inset, op.x + op.size - inset, h - op.y - op.size + inset)
+                pdf.line(op.x + inset, h - op.y - op.size + inset, op.x + op.size - inset, h - op.y - inset)
+        elif isinstance(op, layout.Barcode):
+            probe = Code128(op.data, barHeight=op.height, barWidth=1.0, humanReadable=False, quiet=False)
+            bar_width = min(op.width / probe.width, 2.2)
+            barcode = Code128(op.data, barHeight=op.height, barWidth=bar_width, humanReadable=False, quiet=True)
+            barcode.drawOn(pdf, op.x + (op.width - barcode.width) / 2, h - op.y - op.height)
+    for op in page.ops:
+        if isinstance(op, layout.Text) and op.white:
+            text.draw(op)
+    text.close()
 
 
 def render_pdf(label: Label, fmt: DocumentFormat) -> bytes:
+    layout.register_fonts()
     width, height = PAGE_SIZES[fmt]
     buffer = io.BytesIO()
     # invariant=1: no creation date or random id, so the same label renders to the same bytes.
     pdf = Canvas(buffer, pagesize=(width, height), invariant=1)
     pdf.setTitle(f"Label {label.tracking_number}")
-    margin = 0.06 * width
-    usable = width - 2 * margin
-    scale = width / A6[0]
-    y = height - margin
-
-    def line(text: str, font: str = "Helvetica", size: float = 7.0) -> None:
-        nonlocal y
-        size *= scale
-        y -= size * 1.25
-        pdf.setFont(font, size)
-        pdf.drawString(margin, y, _fit(text, font, size, usable))
-
-    line(headline(label), "Helvetica-Bold", 10)
-    line("JAPAN POST - from Japan", "Helvetica", 6)
-    y -= 4 * scale
-    bar_height = 0.09 * height
-    barcode = Code128(label.tracking_number, barHeight=bar_height, barWidth=max(0.9, 1.05 * scale), humanReadable=False, quiet=True)
-    y -= bar_height
-    barcode.drawOn(pdf, margin + (usable - barcode.width) / 2, y)
-    y -= 2 * scale
-    size = 11 * scale
-    y -= size
-    pdf.setFont("Helvetica-Bold", size)
-    pdf.drawCentredString(width / 2, y, label.tracking_number)
-    y -= 4 * scale
-    line("FROM", "Helvetica-Bold", 6.5)
-    for text in address_lines(label.request.sender):
-        line(text, "Helvetica", 6.5)
-    y -= 3 * scale
-    line("TO", "Helvetica-Bold", 8)
-    for text in address_lines(label.request.recipient):
-        line(text, "Helvetica-Bold", 8)
-    y -= 3 * scale
-    for text in facts(label):
-        line(text, "Helvetica", 6.5)
-    line(f"Customs ({label.customs_form.value}):", "Helvetica-Bold", 6.5)
-    room = max(1, int((y - margin) / (6.5 * scale * 1.25)) - 1)
-    for text in item_summary(label, room):
-        line(text, "Helvetica", 6)
-    pdf.showPage()
-    if label.customs_form is CustomsForm.CN23:
-        y = height - margin
-        for text in cn23_lines(label):
-            if y < margin + 10:
-                pdf.showPage()
-                y = height - margin
-            line(text, "Helvetica-Bold" if text.startswith("CN23") else "Helvetica", 6)
+    for page in layout.pages(label, width, height):
+        _draw_pdf_page(pdf, page)
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()
@@ -168,7 +206,9 @@ def render_pdf(label: Label, fmt: DocumentFormat) -> bytes:
 
 DOTS_WIDE = 812  # 4 in at 203 dpi
 DOTS_HIGH = 1218  # 6 in at 203 dpi
+DPI = 203
 _ESCAPE = "_"
+_PT = DPI / 72  # dots per point
 
 
 def zpl_escape(text: str) -> str:
@@ -183,55 +223,101 @@ def zpl_escape(text: str) -> str:
     return "".join(out)
 
 
-def zpl_field(x: int, y: int, text: str, *, height: int = 28, width: int = 0, block_width: int = 0) -> str:
-    """One text field at (x, y). Caller text only ever appears escaped, inside ^FH_^FD ... ^FS."""
+def zpl_field(x: int, y: int, text: str, *, height: int = 28, width: int = 0, block_width: int = 0, reverse: bool = False) -> str:
+    """One text field with its baseline at (x, y) (^FT), in the printer's font 0. Caller text only
+    ever appears escaped, inside ^FH_^FD ... ^FS."""
     font = f"^A0N,{height},{width or height}"
     block = f"^FB{block_width},1,0,L,0" if block_width else ""
-    return f"^FO{x},{y}{font}{block}^FH{_ESCAPE}^FD{zpl_escape(text)}^FS"
+    return f"^FT{x},{y}{font}{block}{'^FR' if reverse else ''}^FH{_ESCAPE}^FD{zpl_escape(text)}^FS"
+
+
+def _font0_prints(text: str) -> bool:
+    """Font 0 of a Zebra printer (CG Triumvirate) has ASCII and Latin-1."""
+    return all(0x20 <= ord(c) <= 0x7E or 0xA0 <= ord(c) <= 0xFF for c in text)
+
+
+_pil_lock = threading.Lock()
+
+
+@lru_cache(maxsize=256)
+def _pil_font(face: fonts.Face, px: int, bold: bool) -> Any:
+    from PIL import ImageFont
+
+    font = ImageFont.truetype(str(face.path), px, layout_engine=ImageFont.Layout.RAQM if face is fonts.THAI else ImageFont.Layout.BASIC)
+    axes = font.get_variation_axes()
+    weight = fonts.BOLD if bold else fonts.REGULAR
+    font.set_variation_by_axes([float(weight) if bytes(a.get("name", b"")) == b"Weight" else float(a.get("default") or 0) for a in axes])
+    return font
+
+
+def _graphic_field(op: layout.Text) -> str:
+    """The text drawn with our fonts into a ^GF graphic field (1 bit per dot, hexadecimal)."""
+    from PIL import Image, ImageDraw
+
+    px = max(8, round(op.size * _PT))
+    with _pil_lock:
+        runs = [(_pil_font(face, px, op.bold), chunk) for face, chunk in fonts.runs(op.text, op.region)]
+        ascent = max(f.getmetrics()[0] for f, _ in runs)
+        descent = max(f.getmetrics()[1] for f, _ in runs)
+        total = sum(int(f.getlength(chunk)) + 1 for f, chunk in runs)
+        image = Image.new("1", (max(8, total + 2), ascent + descent), 0)
+        draw = ImageDraw.Draw(image)
+        x = 0
+        for font, chunk in runs:
+            draw.text((x, ascent), chunk, font=font, fill=1, anchor="ls")
+            x += int(font.getlength(chunk)) + 1
+    row_bytes = (image.width + 7) // 8
+    data = image.tobytes()  # mode "1": rows packed MSB first, 1 = ink
+    hexdata = data.hex().upper()
+    top = max(0, round(op.baseline * _PT) - ascent)
+    return f"^FO{round(op.x * _PT)},{top}^GFA,{len(data)},{len(data)},{row_bytes},{hexdata}^FS"
+
+
+def _zpl_page(page: layout.Page) -> list[str]:
+    parts = ["^XA", "^CI28", f"^PW{DOTS_WIDE}", f"^LL{DOTS_HIGH}", "^LH0,0"]
+    sx = DOTS_WIDE / page.width
+    sy = DOTS_HIGH / page.height
+
+    def d(v: float, s: float = _PT) -> int:
+        return round(v * s)
+
+    for op in page.ops:
+        if isinstance(op, layout.Text):
+            if not op.text.strip():
+                continue
+            if _font0_prints(op.text):
+                h = max(10, d(op.size * 1.0, sy))
+                parts.append(zpl_field(d(op.x, sx), d(op.baseline, sy), op.text, height=h, width=max(8, round(h * 0.92)), reverse=op.white))
+            else:
+                parts.append(_graphic_field(op))
+        elif isinstance(op, layout.Rule):
+            w, h = max(1, d(op.width, sx)), max(1, d(op.height, sy))
+            parts.append(f"^FO{d(op.x, sx)},{d(op.y, sy)}^GB{w},{h},{min(w, h)}^FS")
+        elif isinstance(op, layout.Frame):
+            w, h = max(1, d(op.width, sx)), max(1, d(op.height, sy))
+            t = max(1, d(op.thickness, sy))
+            parts.append(f"^FO{d(op.x, sx)},{d(op.y, sy)}^GB{w},{max(h, t)},{t}^FS")
+        elif isinstance(op, layout.CheckBox):
+            s = max(10, d(op.size, sy))
+            parts.append(f"^FO{d(op.x, sx)},{d(op.y, sy)}^GB{s},{s},2^FS")
+            if op.checked:
+                inset = max(2, s // 5)
+                inner = s - 2 * inset
+                parts.append(f"^FO{d(op.x, sx) + inset},{d(op.y, sy) + inset}^GD{inner},{inner},3,B,L^FS")
+                parts.append(f"^FO{d(op.x, sx) + inset},{d(op.y, sy) + inset}^GD{inner},{inner},3,B,R^FS")
+        elif isinstance(op, layout.Barcode):
+            # Code 128: 11 modules a character, start, check and stop; module width 2 to 4 dots.
+            modules = 11 * (len(op.data) + 3) + 2
+            module = max(2, min(4, d(op.width, sx) // modules))
+            left = d(op.x, sx) + (d(op.width, sx) - module * modules) // 2
+            parts.append(f"^FO{left},{d(op.y, sy)}^BY{module},3,{d(op.height, sy)}^BCN,{d(op.height, sy)},N,N,N^FH{_ESCAPE}^FD>:{zpl_escape(op.data)}^FS")
+    parts.append("^XZ")
+    return parts
 
 
 def render_zpl(label: Label) -> str:
-    parts = ["^XA", "^CI28", f"^PW{DOTS_WIDE}", f"^LL{DOTS_HIGH}", "^LH0,0"]
-    y = 30
-
-    def text(value: str, height: int = 28, x: int = 30) -> None:
-        nonlocal y
-        parts.append(zpl_field(x, y, value, height=height, block_width=DOTS_WIDE - x - 30))
-        y += int(height * 1.2)
-
-    text(headline(label), 40)
-    text("JAPAN POST - from Japan", 22)
-    y += 10
-    # Code 128 with the interpretation line below it; >: starts subset B (letters and digits).
-    parts.append(f"^FO60,{y}^BY3,3,140^BCN,140,Y,N,N^FH{_ESCAPE}^FD>:{zpl_escape(label.tracking_number)}^FS")
-    y += 200
-    parts.append(f"^FO30,{y}^GB{DOTS_WIDE - 60},2,2^FS")
-    y += 12
-    text("FROM", 22)
-    for value in address_lines(label.request.sender):
-        text(value, 22)
-    y += 8
-    text("TO", 30)
-    for value in address_lines(label.request.recipient):
-        text(value, 34)
-    y += 8
-    parts.append(f"^FO30,{y}^GB{DOTS_WIDE - 60},2,2^FS")
-    y += 12
-    for value in facts(label):
-        text(value, 24)
-    text(f"Customs ({label.customs_form.value}):", 24)
-    room = max(1, (DOTS_HIGH - 30 - y) // 26)
-    for value in item_summary(label, room):
-        text(value, 22)
-    parts.append("^PQ1")
-    parts.append("^XZ")
-    if label.customs_form is CustomsForm.CN23:
-        y = 30
-        parts += ["^XA", "^CI28", f"^PW{DOTS_WIDE}", f"^LL{DOTS_HIGH}", "^LH0,0"]
-        for value in cn23_lines(label):
-            if y > DOTS_HIGH - 60:
-                parts += ["^XZ", "^XA", "^CI28", f"^PW{DOTS_WIDE}", f"^LL{DOTS_HIGH}", "^LH0,0"]
-                y = 30
-            text(value, 22)
-        parts.append("^XZ")
+    pages = layout.pages(label, 4 * 72, 6 * 72)
+    parts: list[str] = []
+    for page in pages:
+        parts += _zpl_page(page)
     return "\n".join(parts) + "\n"

@@ -36,6 +36,13 @@ class CustomsForm(enum.Enum):
     CN23 = "CN23"
 
 
+class NonDelivery(enum.Enum):
+    """The sender's instruction in case of non-delivery, as the customs forms print it."""
+
+    RETURN_TO_SENDER = "return"
+    ABANDON = "abandon"
+
+
 class LabelStatus(enum.Enum):
     ACTIVE = "active"
     VOIDED = "voided"
@@ -52,6 +59,12 @@ class Address:
     company: str = ""
     phone: str = ""
     email: str = ""
+    # The district or city area (a Chinese 区, a Korean 구), and a sorting code (a French CEDEX).
+    sublocality: str = ""
+    sorting_code: str = ""
+    # The same address in Latin letters, sent with an address in another script: Japan Post sorts
+    # by a Latin line, and both are printed.
+    latin: Address | None = None
 
     def __repr__(self) -> str:  # personal data stays out of logs and tracebacks
         return f"Address(region_code={self.region_code!r}, ...)"
@@ -70,6 +83,28 @@ class CustomsItem:
     @property
     def value_jpy(self) -> int:
         return self.quantity * self.unit_value_jpy
+
+
+@dataclass(frozen=True, slots=True)
+class CustomsDetails:
+    """What the CN22 / CN23 forms carry beyond the items.
+
+    Importer tax numbers: the shop's registrations for collecting import VAT at the sale, each
+    printed only on parcels to its destination: IOSS (EU, "IM" and 10 digits), UK VAT ("GB" and 9
+    digits), Norway's VOEC (7 digits) and Australia's ABN (11 digits) or ARN (12 digits).
+    `importer_reference` is the recipient's own (a tax code, VAT number or importer code, such as
+    Korea's personal customs clearance code)."""
+
+    non_delivery: NonDelivery = NonDelivery.RETURN_TO_SENDER
+    invoice_number: str = ""
+    licence_numbers: tuple[str, ...] = ()
+    certificate_numbers: tuple[str, ...] = ()
+    comments: str = ""
+    importer_reference: str = ""
+    ioss_number: str = ""
+    uk_vat_number: str = ""
+    voec_number: str = ""
+    au_gst_number: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +133,7 @@ class LabelRequest:
     ship_date: date
     insure: bool = False
     ship_date_given: bool = True
+    customs: CustomsDetails = CustomsDetails()
 
     @property
     def declared_value_jpy(self) -> int:
@@ -106,7 +142,7 @@ class LabelRequest:
     def canonical(self) -> dict[str, Any]:
         """The request's content as sent, as plain JSON values, without request_id: what a retry must
         repeat. An unset ship_date is None, whatever day it defaulted to."""
-        return {
+        out = {
             "method": self.method.value,
             "sender": _address_dict(self.sender),
             "recipient": _address_dict(self.recipient),
@@ -117,6 +153,11 @@ class LabelRequest:
             "ship_date": self.ship_date.isoformat() if self.ship_date_given else None,
             "insure": self.insure,
         }
+        # Kept out while unset, so a label issued before these fields existed replays unchanged.
+        customs = _customs_dict(self.customs)
+        if customs:
+            out["customs"] = customs
+        return out
 
     def content_hash(self) -> str:
         return content_hash(self.canonical())
@@ -132,10 +173,46 @@ def differing_fields(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
 
 
+# Address fields added later: in the canonical content only when set (older labels hash unchanged).
+_LATER_ADDRESS_FIELDS = ("sublocality", "sorting_code", "latin")
+
+
 def _address_dict(a: Address) -> dict[str, Any]:
-    d = {f: getattr(a, f) for f in Address.__slots__}
+    d: dict[str, Any] = {f: getattr(a, f) for f in Address.__slots__ if f not in _LATER_ADDRESS_FIELDS}
     d["address_lines"] = list(a.address_lines)
+    for f in ("sublocality", "sorting_code"):
+        if getattr(a, f):
+            d[f] = getattr(a, f)
+    if a.latin is not None:
+        d["latin"] = _address_dict(a.latin)
     return d
+
+
+def _address_from_dict(d: dict[str, Any]) -> Address:
+    latin = d.get("latin")
+    return Address(**{**d, "address_lines": tuple(d["address_lines"]), "latin": _address_from_dict(latin) if latin else None})
+
+
+def _customs_dict(c: CustomsDetails) -> dict[str, Any]:
+    default = CustomsDetails()
+    out: dict[str, Any] = {}
+    for f in CustomsDetails.__slots__:
+        value = getattr(c, f)
+        if value != getattr(default, f):
+            out[f] = value.value if isinstance(value, NonDelivery) else list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _customs_from_dict(d: dict[str, Any] | None) -> CustomsDetails:
+    if not d:
+        return CustomsDetails()
+    values: dict[str, Any] = dict(d)
+    if "non_delivery" in values:
+        values["non_delivery"] = NonDelivery(values["non_delivery"])
+    for f in ("licence_numbers", "certificate_numbers"):
+        if f in values:
+            values[f] = tuple(values[f])
+    return CustomsDetails(**values)
 
 
 def _item_dict(i: CustomsItem) -> dict[str, Any]:
@@ -154,14 +231,11 @@ def request_from_canonical(request_id: str, c: dict[str, Any], ship_date: date |
     """Rebuilds a LabelRequest from the stored canonical content; `ship_date` is the label's, needed
     when the request gave none."""
 
-    def addr(d: dict[str, Any]) -> Address:
-        return Address(**{**d, "address_lines": tuple(d["address_lines"])})
-
     return LabelRequest(
         request_id=request_id,
         method=Method(c["method"]),
-        sender=addr(c["sender"]),
-        recipient=addr(c["recipient"]),
+        sender=_address_from_dict(c["sender"]),
+        recipient=_address_from_dict(c["recipient"]),
         parcel=ParcelSpec(**c["parcel"]),
         items=tuple(CustomsItem(**{**i, "flags": frozenset(ContentsFlag(f) for f in i["flags"])}) for i in c["items"]),
         contents_type=ContentsType(c["contents_type"]),
@@ -169,6 +243,7 @@ def request_from_canonical(request_id: str, c: dict[str, Any], ship_date: date |
         ship_date=date.fromisoformat(c["ship_date"]) if c["ship_date"] is not None else _given(ship_date),
         insure=bool(c["insure"]),
         ship_date_given=c["ship_date"] is not None,
+        customs=_customs_from_dict(c.get("customs")),
     )
 
 

@@ -14,7 +14,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from domain.errors import AlreadyExists, FailedPrecondition, NotFound
-from labels import customs
+from labels import customs, documents
 from labels.model import Label, LabelRequest, LabelStatus, Pricing, day_in_japan, differing_fields
 from labels.store import LabelStore, Page
 from rates.model import ContentsLine, Parcel, Product, QuoteRequest
@@ -170,6 +170,8 @@ class LabelService:
         if existing is not None:
             return self._replay(existing, request, digest), True
         customs.check_items(request)
+        customs.check_details(request)
+        documents.check_printable(request)
         customs.check_destination_rules(request)
         pricing = price(request, self._engine())
         decision = customs.decide(request, pricing.product, self.rules)

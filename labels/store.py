@@ -132,6 +132,8 @@ class LabelStore(Protocol):
 
 
 PERSONAL_ADDRESS_FIELDS = ("name", "company", "address_lines", "city", "administrative_area", "postal_code", "phone", "email")
+# Added later, and only stored when given: the district, sorting code and the address in Latin letters.
+LATER_PERSONAL_ADDRESS_FIELDS = ("sublocality", "sorting_code", "latin")
 ERASED_NOTE = "personal data erased after the retention period"
 # Labels erased per transaction, so a large purge does not hold the write lock for long.
 ERASE_BATCH = 500
@@ -146,6 +148,11 @@ def erase_payload(data: str | dict[str, Any]) -> str:
         address = request[party]
         for field in PERSONAL_ADDRESS_FIELDS:
             address[field] = [] if field == "address_lines" else ""
+        for field in LATER_PERSONAL_ADDRESS_FIELDS:  # optional: left out, as when never given
+            address.pop(field, None)
+    customs = request.get("customs")
+    if customs:
+        customs.pop("importer_reference", None)  # the recipient's own tax or customs code
     if ERASED_NOTE not in body["notes"]:
         body["notes"] = [*body["notes"], ERASED_NOTE]
     return json.dumps(body, sort_keys=True, ensure_ascii=False)

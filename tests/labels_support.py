@@ -20,6 +20,25 @@ from rates.model import ContentsFlag, Method
 
 SHIP_DATE = date(2026, 11, 30)
 
+# A deliverable address per destination the tests use (line, city, state or province, postcode):
+# addresses are checked against their country's format (labels.addresses).
+PLACES = {
+    "CA": ("1 Main St", "Springfield", "ON", "K1A 0B1"),
+    "US": ("350 5th Ave", "New York", "NY", "10118"),
+    "FR": ("1 rue de Rivoli", "Paris", "", "75001"),
+    "DE": ("Unter den Linden 1", "Berlin", "", "10117"),
+    "GB": ("10 Downing St", "London", "", "SW1A 2AA"),
+    "TW": ("No. 7, Sec. 5, Xinyi Rd.", "Xinyi Dist.", "Taipei City", "110"),
+    "AU": ("1 George St", "Sydney", "NSW", "2000"),
+    "NO": ("Karl Johans gate 1", "Oslo", "", "0154"),
+    "KR": ("152 Teheran-ro", "Gangnam-gu", "Seoul", "06236"),
+    "BR": ("Av. Paulista 1000", "Sao Paulo", "SP", "01310-100"),
+}
+
+
+def place(region: str) -> tuple[str, str, str, str]:
+    return PLACES.get(region, PLACES["CA"] if region == "CA" else ("1 Main St", "Springfield", "", ""))
+
 
 def domain_request(
     request_id: str = "req-1",
@@ -42,10 +61,10 @@ def domain_request(
         recipient=Address(
             name=recipient_name,
             region_code=region,
-            address_lines=("1 Main St",),
-            city="Springfield",
-            administrative_area="ON",
-            postal_code="K1A 0B1",
+            address_lines=(place(region)[0],),
+            city=place(region)[1],
+            administrative_area=place(region)[2],
+            postal_code=place(region)[3],
             phone=phone,
         ),
         parcel=ParcelSpec(weight_g),
@@ -85,7 +104,13 @@ def proto_request(
             name="Kokokara Shop", address_lines=["1-2-3 Ginza"], city="Chuo-ku", administrative_area="Tokyo", postal_code="104-0061", region_code="JP"
         ),
         recipient=labels_pb2.Address(
-            name=name, address_lines=["1 Main St"], city="Springfield", administrative_area="ON", postal_code="K1A 0B1", region_code=region, phone=phone
+            name=name,
+            address_lines=[place(region)[0]],
+            city=place(region)[1],
+            administrative_area=place(region)[2],
+            postal_code=place(region)[3],
+            region_code=region,
+            phone=phone,
         ),
         parcel=common_pb2.Parcel(weight_grams=weight_g),
         customs_items=items,

@@ -4,6 +4,7 @@ labels.service.LabelService, and translates the answer back; failures go through
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 import grpc
@@ -27,7 +28,18 @@ from kokokara.shipping.convert import date_from_proto, date_to_proto, today_in_j
 from kokokara.shipping.servicers.rates import EngineHolder
 from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc
 from labels import documents
-from labels.model import Address, CustomsForm, CustomsItem, DocumentFormat, Label, LabelRequest, LabelStatus, ParcelSpec
+from labels.model import (
+    Address,
+    CustomsDetails,
+    CustomsForm,
+    CustomsItem,
+    DocumentFormat,
+    Label,
+    LabelRequest,
+    LabelStatus,
+    NonDelivery,
+    ParcelSpec,
+)
 from labels.service import LabelService
 
 MAX_REQUEST_ID = 128
@@ -57,9 +69,14 @@ def _text(value: str, field: str, errors: ViolationCollector, *, required: bool 
     return value
 
 
-def address_from_proto(a: labels_pb2.Address, field: str, errors: ViolationCollector, known_regions: frozenset[str]) -> Address:
-    region = a.region_code.strip().upper()
-    if not region:
+def address_from_proto(
+    a: labels_pb2.Address, field: str, errors: ViolationCollector, known_regions: frozenset[str], *, within: Address | None = None
+) -> Address:
+    """An address; `within` is the address whose Latin version `a` is (its region and postcode)."""
+    region = within.region_code if within is not None else a.region_code.strip().upper()
+    if within is not None:
+        pass  # the region of the address it translates
+    elif not region:
         errors.add(f"{field}.region_code", "is required: an ISO 3166-1 alpha-2 code")
     elif region not in known_regions:
         errors.add(f"{field}.region_code", "is not an ISO 3166-1 alpha-2 region code")
@@ -68,16 +85,78 @@ def address_from_proto(a: labels_pb2.Address, field: str, errors: ViolationColle
         errors.add(f"{field}.address_lines", "at least one address line is required")
     elif len(lines) > 3:
         errors.add(f"{field}.address_lines", "at most 3 address lines")
-    return Address(
+    address = Address(
         name=_text(a.name, f"{field}.name", errors, required=True),
         region_code=region,
         address_lines=tuple(line for line in lines if line),
-        city=_text(a.city, f"{field}.city", errors, required=True),
+        # A recipient's city is required where the country writes one (not in Hong Kong or the
+        # Emirates): labels.addresses checks it with the country's data. The sender's always is.
+        city=_text(a.city, f"{field}.city", errors, required=field == "sender"),
         administrative_area=_text(a.administrative_area, f"{field}.administrative_area", errors),
-        postal_code=_text(a.postal_code, f"{field}.postal_code", errors, limit=32),
+        postal_code=within.postal_code if within is not None else _text(a.postal_code, f"{field}.postal_code", errors, limit=32),
         company=_text(a.company, f"{field}.company", errors),
         phone=_text(a.phone, f"{field}.phone", errors, limit=32),
         email=_text(a.email, f"{field}.email", errors, limit=254),
+        sublocality=_text(a.sublocality, f"{field}.sublocality", errors),
+        sorting_code=_text(a.sorting_code, f"{field}.sorting_code", errors, limit=32),
+    )
+    if a.HasField("latin"):
+        if within is not None:
+            errors.add(f"{field}.latin", "an address in Latin letters has no Latin version of its own")
+        else:
+            address = replace(address, latin=address_from_proto(a.latin, f"{field}.latin", errors, known_regions, within=address))
+    return address
+
+
+NON_DELIVERY_FROM_PROTO = {
+    labels_pb2.NON_DELIVERY_INSTRUCTION_UNSPECIFIED: NonDelivery.RETURN_TO_SENDER,
+    labels_pb2.NON_DELIVERY_INSTRUCTION_RETURN_TO_SENDER: NonDelivery.RETURN_TO_SENDER,
+    labels_pb2.NON_DELIVERY_INSTRUCTION_TREAT_AS_ABANDONED: NonDelivery.ABANDON,
+}
+NON_DELIVERY_TO_PROTO = {
+    NonDelivery.RETURN_TO_SENDER: labels_pb2.NON_DELIVERY_INSTRUCTION_RETURN_TO_SENDER,
+    NonDelivery.ABANDON: labels_pb2.NON_DELIVERY_INSTRUCTION_TREAT_AS_ABANDONED,
+}
+MAX_REFERENCES = 5
+
+
+def customs_details_from_proto(c: labels_pb2.CustomsDetails, errors: ViolationCollector) -> CustomsDetails:
+    """Shape only (lengths, enum values); the number formats are checked in labels.customs."""
+    non_delivery = NON_DELIVERY_FROM_PROTO.get(c.non_delivery)
+    if non_delivery is None:
+        errors.add("customs.non_delivery", f"unknown non-delivery instruction {c.non_delivery}")
+    numbers = {}
+    for name in ("licence_numbers", "certificate_numbers"):
+        values = list(getattr(c, name))
+        if len(values) > MAX_REFERENCES:
+            errors.add(f"customs.{name}", f"at most {MAX_REFERENCES}")
+        numbers[name] = tuple(v for v in (_text(v, f"customs.{name}[{i}]", errors, limit=35) for i, v in enumerate(values[:MAX_REFERENCES])) if v)
+    return CustomsDetails(
+        non_delivery=non_delivery or NonDelivery.RETURN_TO_SENDER,
+        invoice_number=_text(c.invoice_number, "customs.invoice_number", errors, limit=35),
+        licence_numbers=numbers["licence_numbers"],
+        certificate_numbers=numbers["certificate_numbers"],
+        comments=_text(c.comments, "customs.comments", errors),
+        importer_reference=_text(c.importer_reference, "customs.importer_reference", errors, limit=35),
+        ioss_number=_text(c.ioss_number, "customs.ioss_number", errors, limit=35),
+        uk_vat_number=_text(c.uk_vat_number, "customs.uk_vat_number", errors, limit=35),
+        voec_number=_text(c.voec_number, "customs.voec_number", errors, limit=35),
+        au_gst_number=_text(c.au_gst_number, "customs.au_gst_number", errors, limit=35),
+    )
+
+
+def customs_details_to_proto(c: CustomsDetails) -> labels_pb2.CustomsDetails:
+    return labels_pb2.CustomsDetails(
+        non_delivery=NON_DELIVERY_TO_PROTO[c.non_delivery],
+        invoice_number=c.invoice_number,
+        licence_numbers=c.licence_numbers,
+        certificate_numbers=c.certificate_numbers,
+        comments=c.comments,
+        importer_reference=c.importer_reference,
+        ioss_number=c.ioss_number,
+        uk_vat_number=c.uk_vat_number,
+        voec_number=c.voec_number,
+        au_gst_number=c.au_gst_number,
     )
 
 
@@ -147,6 +226,7 @@ def label_request_from_proto(msg: labels_pb2.CreateLabelRequest, known_regions: 
     if fmt is None:
         errors.add("document_format", f"unknown document format {msg.document_format}")
     ship_date = date_from_proto(msg.ship_date, "ship_date", errors, today)
+    details = customs_details_from_proto(msg.customs, errors)
     errors.raise_if_any("INVALID_LABEL_REQUEST")
     assert method is not None and contents is not None and fmt is not None
     return LabelRequest(
@@ -161,11 +241,12 @@ def label_request_from_proto(msg: labels_pb2.CreateLabelRequest, known_regions: 
         ship_date=ship_date,
         insure=msg.insure,
         ship_date_given=any((msg.ship_date.year, msg.ship_date.month, msg.ship_date.day)),  # unset: today in Japan
+        customs=details,
     )
 
 
 def _address_to_proto(a: Address) -> labels_pb2.Address:
-    return labels_pb2.Address(
+    out = labels_pb2.Address(
         name=a.name,
         company=a.company,
         address_lines=a.address_lines,
@@ -175,7 +256,12 @@ def _address_to_proto(a: Address) -> labels_pb2.Address:
         region_code=a.region_code,
         phone=a.phone,
         email=a.email,
+        sublocality=a.sublocality,
+        sorting_code=a.sorting_code,
     )
+    if a.latin is not None:
+        out.latin.CopyFrom(_address_to_proto(a.latin))
+    return out
 
 
 def _timestamp(value: object) -> timestamp_pb2.Timestamp:
@@ -205,6 +291,7 @@ def label_to_proto(label: Label, fmt: DocumentFormat | None = None, *, with_docu
         parcel=common_pb2.Parcel(weight_grams=r.parcel.weight_g, length_mm=r.parcel.length_mm, width_mm=r.parcel.width_mm, height_mm=r.parcel.height_mm),
         contents_type=CONTENTS_TO_PROTO[r.contents_type],
         notes=label.notes,
+        customs=customs_details_to_proto(r.customs),
     )
     if label.voided_at is not None:
         out.void_time.CopyFrom(_timestamp(label.voided_at))

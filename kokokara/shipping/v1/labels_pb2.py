@@ -28,7 +28,7 @@ from google.type import money_pb2 as google_dot_type_dot_money__pb2
 from kokokara.shipping.v1 import common_pb2 as kokokara_dot_shipping_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!kokokara/shipping/v1/labels.proto\x12\x14kokokara.shipping.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x17google/type/money.proto\x1a!kokokara/shipping/v1/common.proto\"\xb2\x01\n\x07\x41\x64\x64ress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63ompany\x18\x02 \x01(\t\x12\x15\n\raddress_lines\x18\x03 \x03(\t\x12\x0c\n\x04\x63ity\x18\x04 \x01(\t\x12\x1b\n\x13\x61\x64ministrative_area\x18\x05 \x01(\t\x12\x13\n\x0bpostal_code\x18\x06 \x01(\t\x12\x13\n\x0bregion_code\x18\x07 \x01(\t\x12\r\n\x05phone\x18\x08 \x01(\t\x12\r\n\x05\x65mail\x18\t \x01(\t\"\xd6\x01\n\x0b\x43ustomsItem\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x0f\n\x07hs_code\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\x12&\n\nunit_value\x18\x04 \x01(\x0b\x32\x12.google.type.Money\x12\x18\n\x10net_weight_grams\x18\x05 \x01(\x03\x12\x1a\n\x12origin_region_code\x18\x06 \x01(\t\x12\x31\n\x05\x66lags\x18\x07 \x03(\x0e\x32\".kokokara.shipping.v1.ContentsFlag\"\xd7\x03\n\x12\x43reateLabelRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x34\n\x06method\x18\x02 \x01(\x0e\x32$.kokokara.shipping.v1.ShippingMethod\x12-\n\x06sender\x18\x03 \x01(\x0b\x32\x1d.kokokara.shipping.v1.Address\x12\x30\n\trecipient\x18\x04 \x01(\x0b\x32\x1d.kokokara.shipping.v1.Address\x12,\n\x06parcel\x18\x05 \x01(\x0b\x32\x1c.kokokara.shipping.v1.Parcel\x12\x38\n\rcustoms_items\x18\x06 \x03(\x0b\x32!.kokokara.shipping.v1.CustomsItem\x12\x39\n\rcontents_type\x18\x07 \x01(\x0e\x32\".kokokara.shipping.v1.ContentsType\x12=\n\x0f\x64ocument_format\x18\x08 \x01(\x0e\x32$.kokokara.shipping.v1.DocumentFormat\x12$\n\tship_date\x18\t \x01(\x0b\x32\x11.google.type.Date\x12\x0e\n\x06insure\x18\n \x01(\x08\"S\n\x13\x43reateLabelResponse\x12*\n\x05label\x18\x01 \x01(\x0b\x32\x1b.kokokara.shipping.v1.Label\x12\x10\n\x08replayed\x18\x02 \x01(\x08\"g\n\x08\x44ocument\x12\x34\n\x06\x66ormat\x18\x01 \x01(\x0e\x32$.kokokara.shipping.v1.DocumentFormat\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\"\xe8\x06\n\x05Label\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0ftracking_number\x18\x02 \x01(\t\x12\x34\n\x06method\x18\x03 \x01(\x0e\x32$.kokokara.shipping.v1.ShippingMethod\x12.\n\x07product\x18\x04 \x01(\x0e\x32\x1d.kokokara.shipping.v1.Product\x12\x14\n\x0cproduct_name\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\tship_date\x18\x07 \x01(\x0b\x32\x11.google.type.Date\x12\x31\n\x06status\x18\x08 \x01(\x0e\x32!.kokokara.shipping.v1.LabelStatus\x12-\n\tvoid_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x0c\x63ustoms_form\x18\n \x01(\x0e\x32!.kokokara.shipping.v1.CustomsForm\x12!\n\x05price\x18\x0b \x01(\x0b\x32\x12.google.type.Money\x12*\n\x0e\x64\x65\x63lared_value\x18\x0c \x01(\x0b\x32\x12.google.type.Money\x12#\n\x1b\x65xport_declaration_required\x18\r \x01(\x08\x12\x12\n\nrequest_id\x18\x0e \x01(\t\x12-\n\x06sender\x18\x0f \x01(\x0b\x32\x1d.kokokara.shipping.v1.Address\x12\x30\n\trecipient\x18\x10 \x01(\x0b\x32\x1d.kokokara.shipping.v1.Address\x12,\n\x06parcel\x18\x11 \x01(\x0b\x32\x1c.kokokara.shipping.v1.Parcel\x12\x38\n\rcustoms_items\x18\x12 \x03(\x0b\x32!.kokokara.shipping.v1.CustomsItem\x12\x39\n\rcontents_type\x18\x13 \x01(\x0e\x32\".kokokara.shipping.v1.ContentsType\x12\x31\n\tdocuments\x18\x14 \x03(\x0b\x32\x1e.kokokara.shipping.v1.Document\x12\r\n\x05notes\x18\x15 \x03(\t\"t\n\x0fGetLabelRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12=\n\x0f\x64ocument_format\x18\x02 \x01(\x0e\x32$.kokokara.shipping.v1.DocumentFormat\x12\x16\n\x0eskip_documents\x18\x03 \x01(\x08\">\n\x10GetLabelResponse\x12*\n\x05label\x18\x01 \x01(\x0b\x32\x1b.kokokara.shipping.v1.Label\"\x93\x01\n\x11ListLabelsRequest\x12$\n\tship_date\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x31\n\x06status\x18\x02 \x01(\x0e\x32!.kokokara.shipping.v1.LabelStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"Z\n\x12ListLabelsResponse\x12+\n\x06labels\x18\x01 \x03(\x0b\x32\x1b.kokokara.shipping.v1.Label\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1e\n\x10VoidLabelRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x11VoidLabelResponse\x12*\n\x05label\x18\x01 \x01(\x0b\x32\x1b.kokokara.shipping.v1.Label\"p\n\x12GetManifestRequest\x12$\n\tship_date\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x34\n\x06\x66ormat\x18\x02 \x01(\x0e\x32$.kokokara.shipping.v1.ManifestFormat\"\xe8\x01\n\x14ManifestProductTotal\x12.\n\x07product\x18\x01 \x01(\x0e\x32\x1d.kokokara.shipping.v1.Product\x12\x14\n\x0cproduct_name\x18\x02 \x01(\t\x12\x13\n\x0blabel_count\x18\x03 \x01(\x05\x12\x1a\n\x12total_weight_grams\x18\x04 \x01(\x03\x12\'\n\x0btotal_price\x18\x05 \x01(\x0b\x32\x12.google.type.Money\x12\x30\n\x14total_declared_value\x18\x06 \x01(\x0b\x32\x12.google.type.Money\"\xeb\x01\n\x13GetManifestResponse\x12$\n\tship_date\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x13\n\x0blabel_count\x18\x02 \x01(\x05\x12<\n\x08products\x18\x03 \x03(\x0b\x32*.kokokara.shipping.v1.ManifestProductTotal\x12\x34\n\x06\x66ormat\x18\x04 \x01(\x0e\x32$.kokokara.shipping.v1.ManifestFormat\x12\x14\n\x0c\x63ontent_type\x18\x05 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x06 \x01(\x0c*\x87\x01\n\x0e\x44ocumentFormat\x12\x1f\n\x1b\x44OCUMENT_FORMAT_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44OCUMENT_FORMAT_PDF_A6\x10\x01\x12\x1b\n\x17\x44OCUMENT_FORMAT_PDF_4X6\x10\x02\x12\x1b\n\x17\x44OCUMENT_FORMAT_ZPL_4X6\x10\x03*Y\n\x0b\x43ustomsForm\x12\x1c\n\x18\x43USTOMS_FORM_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43USTOMS_FORM_CN22\x10\x01\x12\x15\n\x11\x43USTOMS_FORM_CN23\x10\x02*]\n\x0bLabelStatus\x12\x1c\n\x18LABEL_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13LABEL_STATUS_ACTIVE\x10\x01\x12\x17\n\x13LABEL_STATUS_VOIDED\x10\x02*c\n\x0eManifestFormat\x12\x1f\n\x1bMANIFEST_FORMAT_UNSPECIFIED\x10\x00\x12\x17\n\x13MANIFEST_FORMAT_CSV\x10\x01\x12\x17\n\x13MANIFEST_FORMAT_PDF\x10\x02\x32\xf0\x03\n\x0cLabelService\x12\x62\n\x0b\x43reateLabel\x12(.kokokara.shipping.v1.CreateLabelRequest\x1a).kokokara.shipping.v1.CreateLabelResponse\x12Y\n\x08GetLabel\x12%.kokokara.shipping.v1.GetLabelRequest\x1a&.kokokara.shipping.v1.GetLabelResponse\x12_\n\nListLabels\x12\'.kokokara.shipping.v1.ListLabelsRequest\x1a(.kokokara.shipping.v1.ListLabelsResponse\x12\\\n\tVoidLabel\x12&.kokokara.shipping.v1.VoidLabelRequest\x1a\'.kokokara.shipping.v1.VoidLabelResponse\x12\x62\n\x0bGetManifest\x12(.kokokara.shipping.v1.GetManifestRequest\x1a).kokokara.shipping.v1.GetManifestResponseBGP\x01ZCgithub.com/kokokara/shipping/gen/go/kokokara/shipping/v1;shippingv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!kokokara/shipping/v1/labels.proto\x12\x14kokokara.shipping.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x17google/type/money.proto\x1a!kokokara/shipping/v1/common.proto\"\x8b\x02\n\x07\x41\x64\x64ress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63ompany\x18\x02 \x01(\t\x12\x15\n\raddress_lines\x18\x03 \x03(\t\x12\x0c\n\x04\x63ity\x18\x04 \x01(\t\x12\x1b\n\x13\x61\x64ministrative_area\x18\x05 \x01(\t\x12\x13\n\x0bpostal_code\x18\x06 \x01(\t\x12\x13\n\x0bregion_code\x18\x07 \x01(\t\x12\r\n\x05phone\x18\x08 \x01(\t\x12\r\n\x05\x65mail\x18\t \x01(\t\x12\x13\n\x0bsublocality\x18\n \x01(\t\x12\x14\n\x0csorting_code\x18\x0b \x01(\t\x12,\n\x05latin\x18\x0c \x01(\x0b\x32\x1d.kokokara.shipping.v1.Address\"\xd6\x01\n\x0b\x43ustomsItem\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x0f\n\x07hs_code\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\x12&\n\nunit_value\x18\x04 \x01(\x0b\x32\x12.google.type.Money\x12\x18\n\x10net_weight_grams\x18\x05 \x01(\x03\x12\x1a\n\x12origin_region_code\x18\x06 \x01(\t\x12\x31\n\x05\x66lags\x18\x07 \x03(\x0e\x32\".kokokara.shipping.v1.ContentsFlag\"\xa8\x02\n\x0e\x43ustomsDetails\x12\x42\n\x0cnon_delivery\x18\x01 \x01(\x0e\x32,.kokokara.shipping.v1.NonDeliveryInstruction\x12\x16\n\x0einvoice_number\x18\x02 \x01(\t\x12\x17\n\x0flicence_numbers\x18\x03 \x03(\t\x12\x1b\n\x13\x63\x65rtificate_numbers\x18\x04 \x03(\t\x12\x10\n\x08\x63omments\x18\x05 \x01(\t\x12\x1a\n\x12importer_reference\x18\x06 \x01(\t\x12\x13\n\x0bioss_number\x18\x07 \x01(\t\x12\x15\n\ruk_vat_number\x18\x08 \x01(\t\x12\x13\n\x0bvoec_number\x18\t \x01(\t\x12\x15\n\rau_gst_number\x18\n \x01(\t\"\x8e\x04\n\x12\x43reateLabelRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x34\n\x06method\x18\x02 \x01(\x0e\x32$.kokokara.shipping.v1.ShippingMethod\x12-\n\x06sender\x18\x03 \x01(\x0b\x32\x1d.kokokara.shipping.v1.Address\x12\x30\n\trecipient\x18\x04 \x01(\x0b\x32\x1d.kokokara.shipping.v1.Address\x12,\n\x06parcel\x18\x05 \x01(\x0b\x32\x1c.kokokara.shipping.v1.Parcel\x12\x38\n\rcustoms_items\x18\x06 \x03(\x0b\x32!.kokokara.shipping.v1.CustomsItem\x12\x39\n\rcontents_type\x18\x07 \x01(\x0e\x32\".kokokara.shipping.v1.ContentsType\x12=\n\x0f\x64ocument_format\x18\x08 \x01(\x0e\x32$.kokokara.shipping.v1.DocumentFormat\x12$\n\tship_date\x18\t \x01(\x0b\x32\x11.google.type.Date\x12\x0e\n\x06insure\x18\n \x01(\x08\x12\x35\n\x07\x63ustoms\x18\x0b \x01(\x0b\x32$.kokokara.shipping.v1.CustomsDetails\"S\n\x13\x43reateLabelResponse\x12*\n\x05label\x18\x01 \x01(\x0b\x32\x1b.kokokara.shipping.v1.Label\x12\x10\n\x08replayed\x18\x02 \x01(\x08\"g\n\x08\x44ocument\x12\x34\n\x06\x66ormat\x18\x01 \x01(\x0e\x32$.kokokara.shipping.v1.DocumentFormat\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\"\x9f\x07\n\x05Label\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0ftracking_number\x18\x02 \x01(\t\x12\x34\n\x06method\x18\x03 \x01(\x0e\x32$.kokokara.shipping.v1.ShippingMethod\x12.\n\x07product\x18\x04 \x01(\x0e\x32\x1d.kokokara.shipping.v1.Product\x12\x14\n\x0cproduct_name\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\tship_date\x18\x07 \x01(\x0b\x32\x11.google.type.Date\x12\x31\n\x06status\x18\x08 \x01(\x0e\x32!.kokokara.shipping.v1.LabelStatus\x12-\n\tvoid_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x0c\x63ustoms_form\x18\n \x01(\x0e\x32!.kokokara.shipping.v1.CustomsForm\x12!\n\x05price\x18\x0b \x01(\x0b\x32\x12.google.type.Money\x12*\n\x0e\x64\x65\x63lared_value\x18\x0c \x01(\x0b\x32\x12.google.type.Money\x12#\n\x1b\x65xport_declaration_required\x18\r \x01(\x08\x12\x12\n\nrequest_id\x18\x0e \x01(\t\x12-\n\x06sender\x18\x0f \x01(\x0b\x32\x1d.kokokara.shipping.v1.Address\x12\x30\n\trecipient\x18\x10 \x01(\x0b\x32\x1d.kokokara.shipping.v1.Address\x12,\n\x06parcel\x18\x11 \x01(\x0b\x32\x1c.kokokara.shipping.v1.Parcel\x12\x38\n\rcustoms_items\x18\x12 \x03(\x0b\x32!.kokokara.shipping.v1.CustomsItem\x12\x39\n\rcontents_type\x18\x13 \x01(\x0e\x32\".kokokara.shipping.v1.ContentsType\x12\x31\n\tdocuments\x18\x14 \x03(\x0b\x32\x1e.kokokara.shipping.v1.Document\x12\r\n\x05notes\x18\x15 \x03(\t\x12\x35\n\x07\x63ustoms\x18\x16 \x01(\x0b\x32$.kokokara.shipping.v1.CustomsDetails\"t\n\x0fGetLabelRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12=\n\x0f\x64ocument_format\x18\x02 \x01(\x0e\x32$.kokokara.shipping.v1.DocumentFormat\x12\x16\n\x0eskip_documents\x18\x03 \x01(\x08\">\n\x10GetLabelResponse\x12*\n\x05label\x18\x01 \x01(\x0b\x32\x1b.kokokara.shipping.v1.Label\"\x93\x01\n\x11ListLabelsRequest\x12$\n\tship_date\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x31\n\x06status\x18\x02 \x01(\x0e\x32!.kokokara.shipping.v1.LabelStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"Z\n\x12ListLabelsResponse\x12+\n\x06labels\x18\x01 \x03(\x0b\x32\x1b.kokokara.shipping.v1.Label\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1e\n\x10VoidLabelRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x11VoidLabelResponse\x12*\n\x05label\x18\x01 \x01(\x0b\x32\x1b.kokokara.shipping.v1.Label\"p\n\x12GetManifestRequest\x12$\n\tship_date\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x34\n\x06\x66ormat\x18\x02 \x01(\x0e\x32$.kokokara.shipping.v1.ManifestFormat\"\xe8\x01\n\x14ManifestProductTotal\x12.\n\x07product\x18\x01 \x01(\x0e\x32\x1d.kokokara.shipping.v1.Product\x12\x14\n\x0cproduct_name\x18\x02 \x01(\t\x12\x13\n\x0blabel_count\x18\x03 \x01(\x05\x12\x1a\n\x12total_weight_grams\x18\x04 \x01(\x03\x12\'\n\x0btotal_price\x18\x05 \x01(\x0b\x32\x12.google.type.Money\x12\x30\n\x14total_declared_value\x18\x06 \x01(\x0b\x32\x12.google.type.Money\"\xeb\x01\n\x13GetManifestResponse\x12$\n\tship_date\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x13\n\x0blabel_count\x18\x02 \x01(\x05\x12<\n\x08products\x18\x03 \x03(\x0b\x32*.kokokara.shipping.v1.ManifestProductTotal\x12\x34\n\x06\x66ormat\x18\x04 \x01(\x0e\x32$.kokokara.shipping.v1.ManifestFormat\x12\x14\n\x0c\x63ontent_type\x18\x05 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x06 \x01(\x0c*\x87\x01\n\x0e\x44ocumentFormat\x12\x1f\n\x1b\x44OCUMENT_FORMAT_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44OCUMENT_FORMAT_PDF_A6\x10\x01\x12\x1b\n\x17\x44OCUMENT_FORMAT_PDF_4X6\x10\x02\x12\x1b\n\x17\x44OCUMENT_FORMAT_ZPL_4X6\x10\x03*\xa2\x01\n\x16NonDeliveryInstruction\x12(\n$NON_DELIVERY_INSTRUCTION_UNSPECIFIED\x10\x00\x12-\n)NON_DELIVERY_INSTRUCTION_RETURN_TO_SENDER\x10\x01\x12/\n+NON_DELIVERY_INSTRUCTION_TREAT_AS_ABANDONED\x10\x02*Y\n\x0b\x43ustomsForm\x12\x1c\n\x18\x43USTOMS_FORM_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43USTOMS_FORM_CN22\x10\x01\x12\x15\n\x11\x43USTOMS_FORM_CN23\x10\x02*]\n\x0bLabelStatus\x12\x1c\n\x18LABEL_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13LABEL_STATUS_ACTIVE\x10\x01\x12\x17\n\x13LABEL_STATUS_VOIDED\x10\x02*c\n\x0eManifestFormat\x12\x1f\n\x1bMANIFEST_FORMAT_UNSPECIFIED\x10\x00\x12\x17\n\x13MANIFEST_FORMAT_CSV\x10\x01\x12\x17\n\x13MANIFEST_FORMAT_PDF\x10\x02\x32\xf0\x03\n\x0cLabelService\x12\x62\n\x0b\x43reateLabel\x12(.kokokara.shipping.v1.CreateLabelRequest\x1a).kokokara.shipping.v1.CreateLabelResponse\x12Y\n\x08GetLabel\x12%.kokokara.shipping.v1.GetLabelRequest\x1a&.kokokara.shipping.v1.GetLabelResponse\x12_\n\nListLabels\x12\'.kokokara.shipping.v1.ListLabelsRequest\x1a(.kokokara.shipping.v1.ListLabelsResponse\x12\\\n\tVoidLabel\x12&.kokokara.shipping.v1.VoidLabelRequest\x1a\'.kokokara.shipping.v1.VoidLabelResponse\x12\x62\n\x0bGetManifest\x12(.kokokara.shipping.v1.GetManifestRequest\x1a).kokokara.shipping.v1.GetManifestResponseBGP\x01ZCgithub.com/kokokara/shipping/gen/go/kokokara/shipping/v1;shippingv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,44 +36,48 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kokokara.shipping.v1.labels
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001ZCgithub.com/kokokara/shipping/gen/go/kokokara/shipping/v1;shippingv1'
-  _globals['_DOCUMENTFORMAT']._serialized_start=3222
-  _globals['_DOCUMENTFORMAT']._serialized_end=3357
-  _globals['_CUSTOMSFORM']._serialized_start=3359
-  _globals['_CUSTOMSFORM']._serialized_end=3448
-  _globals['_LABELSTATUS']._serialized_start=3450
-  _globals['_LABELSTATUS']._serialized_end=3543
-  _globals['_MANIFESTFORMAT']._serialized_start=3545
-  _globals['_MANIFESTFORMAT']._serialized_end=3644
+  _globals['_DOCUMENTFORMAT']._serialized_start=3720
+  _globals['_DOCUMENTFORMAT']._serialized_end=3855
+  _globals['_NONDELIVERYINSTRUCTION']._serialized_start=3858
+  _globals['_NONDELIVERYINSTRUCTION']._serialized_end=4020
+  _globals['_CUSTOMSFORM']._serialized_start=4022
+  _globals['_CUSTOMSFORM']._serialized_end=4111
+  _globals['_LABELSTATUS']._serialized_start=4113
+  _globals['_LABELSTATUS']._serialized_end=4206
+  _globals['_MANIFESTFORMAT']._serialized_start=4208
+  _globals['_MANIFESTFORMAT']._serialized_end=4307
   _globals['_ADDRESS']._serialized_start=177
-  _globals['_ADDRESS']._serialized_end=355
-  _globals['_CUSTOMSITEM']._serialized_start=358
-  _globals['_CUSTOMSITEM']._serialized_end=572
-  _globals['_CREATELABELREQUEST']._serialized_start=575
-  _globals['_CREATELABELREQUEST']._serialized_end=1046
-  _globals['_CREATELABELRESPONSE']._serialized_start=1048
-  _globals['_CREATELABELRESPONSE']._serialized_end=1131
-  _globals['_DOCUMENT']._serialized_start=1133
-  _globals['_DOCUMENT']._serialized_end=1236
-  _globals['_LABEL']._serialized_start=1239
-  _globals['_LABEL']._serialized_end=2111
-  _globals['_GETLABELREQUEST']._serialized_start=2113
-  _globals['_GETLABELREQUEST']._serialized_end=2229
-  _globals['_GETLABELRESPONSE']._serialized_start=2231
-  _globals['_GETLABELRESPONSE']._serialized_end=2293
-  _globals['_LISTLABELSREQUEST']._serialized_start=2296
-  _globals['_LISTLABELSREQUEST']._serialized_end=2443
-  _globals['_LISTLABELSRESPONSE']._serialized_start=2445
-  _globals['_LISTLABELSRESPONSE']._serialized_end=2535
-  _globals['_VOIDLABELREQUEST']._serialized_start=2537
-  _globals['_VOIDLABELREQUEST']._serialized_end=2567
-  _globals['_VOIDLABELRESPONSE']._serialized_start=2569
-  _globals['_VOIDLABELRESPONSE']._serialized_end=2632
-  _globals['_GETMANIFESTREQUEST']._serialized_start=2634
-  _globals['_GETMANIFESTREQUEST']._serialized_end=2746
-  _globals['_MANIFESTPRODUCTTOTAL']._serialized_start=2749
-  _globals['_MANIFESTPRODUCTTOTAL']._serialized_end=2981
-  _globals['_GETMANIFESTRESPONSE']._serialized_start=2984
-  _globals['_GETMANIFESTRESPONSE']._serialized_end=3219
-  _globals['_LABELSERVICE']._serialized_start=3647
-  _globals['_LABELSERVICE']._serialized_end=4143
+  _globals['_ADDRESS']._serialized_end=444
+  _globals['_CUSTOMSITEM']._serialized_start=447
+  _globals['_CUSTOMSITEM']._serialized_end=661
+  _globals['_CUSTOMSDETAILS']._serialized_start=664
+  _globals['_CUSTOMSDETAILS']._serialized_end=960
+  _globals['_CREATELABELREQUEST']._serialized_start=963
+  _globals['_CREATELABELREQUEST']._serialized_end=1489
+  _globals['_CREATELABELRESPONSE']._serialized_start=1491
+  _globals['_CREATELABELRESPONSE']._serialized_end=1574
+  _globals['_DOCUMENT']._serialized_start=1576
+  _globals['_DOCUMENT']._serialized_end=1679
+  _globals['_LABEL']._serialized_start=1682
+  _globals['_LABEL']._serialized_end=2609
+  _globals['_GETLABELREQUEST']._serialized_start=2611
+  _globals['_GETLABELREQUEST']._serialized_end=2727
+  _globals['_GETLABELRESPONSE']._serialized_start=2729
+  _globals['_GETLABELRESPONSE']._serialized_end=2791
+  _globals['_LISTLABELSREQUEST']._serialized_start=2794
+  _globals['_LISTLABELSREQUEST']._serialized_end=2941
+  _globals['_LISTLABELSRESPONSE']._serialized_start=2943
+  _globals['_LISTLABELSRESPONSE']._serialized_end=3033
+  _globals['_VOIDLABELREQUEST']._serialized_start=3035
+  _globals['_VOIDLABELREQUEST']._serialized_end=3065
+  _globals['_VOIDLABELRESPONSE']._serialized_start=3067
+  _globals['_VOIDLABELRESPONSE']._serialized_end=3130
+  _globals['_GETMANIFESTREQUEST']._serialized_start=3132
+  _globals['_GETMANIFESTREQUEST']._serialized_end=3244
+  _globals['_MANIFESTPRODUCTTOTAL']._serialized_start=3247
+  _globals['_MANIFESTPRODUCTTOTAL']._serialized_end=3479
+  _globals['_GETMANIFESTRESPONSE']._serialized_start=3482
+  _globals['_GETMANIFESTRESPONSE']._serialized_end=3717
+  _globals['_LABELSERVICE']._serialized_start=4310
+  _globals['_LABELSERVICE']._serialized_end=4806
 # @@protoc_insertion_point(module_scope)

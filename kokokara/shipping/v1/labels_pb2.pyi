@@ -20,6 +20,12 @@ class DocumentFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DOCUMENT_FORMAT_PDF_4X6: _ClassVar[DocumentFormat]
     DOCUMENT_FORMAT_ZPL_4X6: _ClassVar[DocumentFormat]
 
+class NonDeliveryInstruction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NON_DELIVERY_INSTRUCTION_UNSPECIFIED: _ClassVar[NonDeliveryInstruction]
+    NON_DELIVERY_INSTRUCTION_RETURN_TO_SENDER: _ClassVar[NonDeliveryInstruction]
+    NON_DELIVERY_INSTRUCTION_TREAT_AS_ABANDONED: _ClassVar[NonDeliveryInstruction]
+
 class CustomsForm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CUSTOMS_FORM_UNSPECIFIED: _ClassVar[CustomsForm]
@@ -41,6 +47,9 @@ DOCUMENT_FORMAT_UNSPECIFIED: DocumentFormat
 DOCUMENT_FORMAT_PDF_A6: DocumentFormat
 DOCUMENT_FORMAT_PDF_4X6: DocumentFormat
 DOCUMENT_FORMAT_ZPL_4X6: DocumentFormat
+NON_DELIVERY_INSTRUCTION_UNSPECIFIED: NonDeliveryInstruction
+NON_DELIVERY_INSTRUCTION_RETURN_TO_SENDER: NonDeliveryInstruction
+NON_DELIVERY_INSTRUCTION_TREAT_AS_ABANDONED: NonDeliveryInstruction
 CUSTOMS_FORM_UNSPECIFIED: CustomsForm
 CUSTOMS_FORM_CN22: CustomsForm
 CUSTOMS_FORM_CN23: CustomsForm
@@ -52,7 +61,7 @@ MANIFEST_FORMAT_CSV: ManifestFormat
 MANIFEST_FORMAT_PDF: ManifestFormat
 
 class Address(_message.Message):
-    __slots__ = ("name", "company", "address_lines", "city", "administrative_area", "postal_code", "region_code", "phone", "email")
+    __slots__ = ("name", "company", "address_lines", "city", "administrative_area", "postal_code", "region_code", "phone", "email", "sublocality", "sorting_code", "latin")
     NAME_FIELD_NUMBER: _ClassVar[int]
     COMPANY_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_LINES_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +71,9 @@ class Address(_message.Message):
     REGION_CODE_FIELD_NUMBER: _ClassVar[int]
     PHONE_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
+    SUBLOCALITY_FIELD_NUMBER: _ClassVar[int]
+    SORTING_CODE_FIELD_NUMBER: _ClassVar[int]
+    LATIN_FIELD_NUMBER: _ClassVar[int]
     name: str
     company: str
     address_lines: _containers.RepeatedScalarFieldContainer[str]
@@ -71,7 +83,10 @@ class Address(_message.Message):
     region_code: str
     phone: str
     email: str
-    def __init__(self, name: _Optional[str] = ..., company: _Optional[str] = ..., address_lines: _Optional[_Iterable[str]] = ..., city: _Optional[str] = ..., administrative_area: _Optional[str] = ..., postal_code: _Optional[str] = ..., region_code: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
+    sublocality: str
+    sorting_code: str
+    latin: Address
+    def __init__(self, name: _Optional[str] = ..., company: _Optional[str] = ..., address_lines: _Optional[_Iterable[str]] = ..., city: _Optional[str] = ..., administrative_area: _Optional[str] = ..., postal_code: _Optional[str] = ..., region_code: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., sublocality: _Optional[str] = ..., sorting_code: _Optional[str] = ..., latin: _Optional[_Union[Address, _Mapping]] = ...) -> None: ...
 
 class CustomsItem(_message.Message):
     __slots__ = ("description", "hs_code", "quantity", "unit_value", "net_weight_grams", "origin_region_code", "flags")
@@ -91,8 +106,32 @@ class CustomsItem(_message.Message):
     flags: _containers.RepeatedScalarFieldContainer[_common_pb2.ContentsFlag]
     def __init__(self, description: _Optional[str] = ..., hs_code: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_value: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., net_weight_grams: _Optional[int] = ..., origin_region_code: _Optional[str] = ..., flags: _Optional[_Iterable[_Union[_common_pb2.ContentsFlag, str]]] = ...) -> None: ...
 
+class CustomsDetails(_message.Message):
+    __slots__ = ("non_delivery", "invoice_number", "licence_numbers", "certificate_numbers", "comments", "importer_reference", "ioss_number", "uk_vat_number", "voec_number", "au_gst_number")
+    NON_DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    LICENCE_NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    COMMENTS_FIELD_NUMBER: _ClassVar[int]
+    IMPORTER_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    IOSS_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    UK_VAT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    VOEC_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    AU_GST_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    non_delivery: NonDeliveryInstruction
+    invoice_number: str
+    licence_numbers: _containers.RepeatedScalarFieldContainer[str]
+    certificate_numbers: _containers.RepeatedScalarFieldContainer[str]
+    comments: str
+    importer_reference: str
+    ioss_number: str
+    uk_vat_number: str
+    voec_number: str
+    au_gst_number: str
+    def __init__(self, non_delivery: _Optional[_Union[NonDeliveryInstruction, str]] = ..., invoice_number: _Optional[str] = ..., licence_numbers: _Optional[_Iterable[str]] = ..., certificate_numbers: _Optional[_Iterable[str]] = ..., comments: _Optional[str] = ..., importer_reference: _Optional[str] = ..., ioss_number: _Optional[str] = ..., uk_vat_number: _Optional[str] = ..., voec_number: _Optional[str] = ..., au_gst_number: _Optional[str] = ...) -> None: ...
+
 class CreateLabelRequest(_message.Message):
-    __slots__ = ("request_id", "method", "sender", "recipient", "parcel", "customs_items", "contents_type", "document_format", "ship_date", "insure")
+    __slots__ = ("request_id", "method", "sender", "recipient", "parcel", "customs_items", "contents_type", "document_format", "ship_date", "insure", "customs")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +142,7 @@ class CreateLabelRequest(_message.Message):
     DOCUMENT_FORMAT_FIELD_NUMBER: _ClassVar[int]
     SHIP_DATE_FIELD_NUMBER: _ClassVar[int]
     INSURE_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     method: _common_pb2.ShippingMethod
     sender: Address
@@ -113,7 +153,8 @@ class CreateLabelRequest(_message.Message):
     document_format: DocumentFormat
     ship_date: _date_pb2.Date
     insure: bool
-    def __init__(self, request_id: _Optional[str] = ..., method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., sender: _Optional[_Union[Address, _Mapping]] = ..., recipient: _Optional[_Union[Address, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.Parcel, _Mapping]] = ..., customs_items: _Optional[_Iterable[_Union[CustomsItem, _Mapping]]] = ..., contents_type: _Optional[_Union[_common_pb2.ContentsType, str]] = ..., document_format: _Optional[_Union[DocumentFormat, str]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., insure: _Optional[bool] = ...) -> None: ...
+    customs: CustomsDetails
+    def __init__(self, request_id: _Optional[str] = ..., method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., sender: _Optional[_Union[Address, _Mapping]] = ..., recipient: _Optional[_Union[Address, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.Parcel, _Mapping]] = ..., customs_items: _Optional[_Iterable[_Union[CustomsItem, _Mapping]]] = ..., contents_type: _Optional[_Union[_common_pb2.ContentsType, str]] = ..., document_format: _Optional[_Union[DocumentFormat, str]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., insure: _Optional[bool] = ..., customs: _Optional[_Union[CustomsDetails, _Mapping]] = ...) -> None: ...
 
 class CreateLabelResponse(_message.Message):
     __slots__ = ("label", "replayed")
@@ -134,7 +175,7 @@ class Document(_message.Message):
     def __init__(self, format: _Optional[_Union[DocumentFormat, str]] = ..., content_type: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...
 
 class Label(_message.Message):
-    __slots__ = ("id", "tracking_number", "method", "product", "product_name", "create_time", "ship_date", "status", "void_time", "customs_form", "price", "declared_value", "export_declaration_required", "request_id", "sender", "recipient", "parcel", "customs_items", "contents_type", "documents", "notes")
+    __slots__ = ("id", "tracking_number", "method", "product", "product_name", "create_time", "ship_date", "status", "void_time", "customs_form", "price", "declared_value", "export_declaration_required", "request_id", "sender", "recipient", "parcel", "customs_items", "contents_type", "documents", "notes", "customs")
     ID_FIELD_NUMBER: _ClassVar[int]
     TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
@@ -156,6 +197,7 @@ class Label(_message.Message):
     CONTENTS_TYPE_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMS_FIELD_NUMBER: _ClassVar[int]
     id: str
     tracking_number: str
     method: _common_pb2.ShippingMethod
@@ -177,7 +219,8 @@ class Label(_message.Message):
     contents_type: _common_pb2.ContentsType
     documents: _containers.RepeatedCompositeFieldContainer[Document]
     notes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., product: _Optional[_Union[_common_pb2.Product, str]] = ..., product_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., status: _Optional[_Union[LabelStatus, str]] = ..., void_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customs_form: _Optional[_Union[CustomsForm, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., declared_value: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., export_declaration_required: _Optional[bool] = ..., request_id: _Optional[str] = ..., sender: _Optional[_Union[Address, _Mapping]] = ..., recipient: _Optional[_Union[Address, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.Parcel, _Mapping]] = ..., customs_items: _Optional[_Iterable[_Union[CustomsItem, _Mapping]]] = ..., contents_type: _Optional[_Union[_common_pb2.ContentsType, str]] = ..., documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+    customs: CustomsDetails
+    def __init__(self, id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., product: _Optional[_Union[_common_pb2.Product, str]] = ..., product_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., status: _Optional[_Union[LabelStatus, str]] = ..., void_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customs_form: _Optional[_Union[CustomsForm, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., declared_value: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., export_declaration_required: _Optional[bool] = ..., request_id: _Optional[str] = ..., sender: _Optional[_Union[Address, _Mapping]] = ..., recipient: _Optional[_Union[Address, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.Parcel, _Mapping]] = ..., customs_items: _Optional[_Iterable[_Union[CustomsItem, _Mapping]]] = ..., contents_type: _Optional[_Union[_common_pb2.ContentsType, str]] = ..., documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., notes: _Optional[_Iterable[str]] = ..., customs: _Optional[_Union[CustomsDetails, _Mapping]] = ...) -> None: ...
 
 class GetLabelRequest(_message.Message):
     __slots__ = ("id", "document_format", "skip_documents")
