@@ -44,22 +44,21 @@ def parse_size(text: str) -> tuple[int, int, int]:
     return sides[0], sides[1], sides[2]
 
 
-def parse_method(text: str) -> int:
-    name = f"SHIPPING_METHOD_{text.strip().upper()}"
+def _enum_value(enum: object, prefix: str, what: str, text: str) -> int:
+    """A proto enum's value from its short lower-case name (ems, gift, returned_goods, ...)."""
     try:
-        return common_pb2.ShippingMethod.Value(name)
+        return enum.Value(prefix + text.strip().upper().replace("-", "_"))  # type: ignore[attr-defined, no-any-return]
     except ValueError:
-        choices = ", ".join(n.removeprefix("SHIPPING_METHOD_").lower() for n in common_pb2.ShippingMethod.keys()[1:])
-        raise argparse.ArgumentTypeError(f"unknown method {text!r}; choose from {choices}") from None
+        choices = ", ".join(n.removeprefix(prefix).lower() for n in enum.keys()[1:])  # type: ignore[attr-defined]
+        raise argparse.ArgumentTypeError(f"unknown {what} {text!r}; choose from {choices}") from None
+
+
+def parse_method(text: str) -> int:
+    return _enum_value(common_pb2.ShippingMethod, "SHIPPING_METHOD_", "method", text)
 
 
 def parse_contents(text: str) -> int:
-    name = f"CONTENTS_TYPE_{text.strip().upper().replace('-', '_')}"
-    try:
-        return common_pb2.ContentsType.Value(name)
-    except ValueError:
-        choices = ", ".join(n.removeprefix("CONTENTS_TYPE_").lower() for n in common_pb2.ContentsType.keys()[1:])
-        raise argparse.ArgumentTypeError(f"unknown contents type {text!r}; choose from {choices}") from None
+    return _enum_value(common_pb2.ContentsType, "CONTENTS_TYPE_", "contents type", text)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
