@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTAINERFILE = ROOT / "Containerfile"
 SERVER_LOCK = ROOT / "requirements" / "server.txt"
 # Never in the server image: the analysts' extra (and what it brings), and build tools.
-NOT_IN_RUNTIME = {"pyarrow", "matplotlib", "fonttools", "contourpy", "kiwisolver", "cython", "setuptools", "pip", "wheel"}
+# fontTools is the labels' (it reads the fonts' character maps), so it is not in this list.
+NOT_IN_RUNTIME = {"pyarrow", "matplotlib", "contourpy", "kiwisolver", "cython", "setuptools", "pip", "wheel"}
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 

@@ -33,6 +33,8 @@ PLACES = {
     "NO": ("Karl Johans gate 1", "Oslo", "", "0154"),
     "KR": ("152 Teheran-ro", "Gangnam-gu", "Seoul", "06236"),
     "BR": ("Av. Paulista 1000", "Sao Paulo", "SP", "01310-100"),
+    "SG": ("1 Raffles Place", "Singapore", "", "048616"),
+    "NZ": ("1 Queen St", "Auckland", "", "1010"),
 }
 
 
