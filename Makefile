@@ -77,11 +77,11 @@ bench-tracking: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info kokokara/shipping/_quotekernel.c kokokara/shipping/_quotekernel*.so
 
-## Labels (issue 4): CreateLabel throughput with SQLite and PostgreSQL.
+## Labels: CreateLabel throughput with SQLite and PostgreSQL.
 bench-labels: $(STAMP)
 	$(PY) bench/labels_bench.py
 
-## Performance (issue 6): load harness (1 vs 2 workers), Karrio peer, soak with faults.
+## Performance: load harness (1 vs 2 workers), Karrio peer, soak with faults.
 .PHONY: bench-load bench-peer soak
 bench-load: $(STAMP)
 	$(PY) bench/load.py $(ARGS)

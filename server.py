@@ -136,7 +136,7 @@ def serve(settings: Settings, ready_fd: int | None = None, pin_cpu: int | None =
     except OSError as error:
         print(f"kokokara-shipping: {error}", file=sys.stderr)
         return 4
-    except KeysFileError as error:  # issue 7: SHIPPING_API_KEYS_FILE
+    except KeysFileError as error:  # SHIPPING_API_KEYS_FILE
         print(f"kokokara-shipping: {error}", file=sys.stderr)
         return 6
     except (RangeError, Unavailable) as error:  # labels: S10 ranges file or label database
@@ -152,7 +152,7 @@ def serve(settings: Settings, ready_fd: int | None = None, pin_cpu: int | None =
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    def on_hangup(_signum: int, _frame: object) -> None:  # issue 7: reload the rate tables
+    def on_hangup(_signum: int, _frame: object) -> None:  # reload the rate tables
         if service.reloader is not None:
             service.reloader.request()
 

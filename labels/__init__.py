@@ -1,1 +1,1 @@
-"""Shipping labels: S10 allocation, customs checks and documents (see issue 4)."""
+"""Shipping labels: S10 allocation, customs checks and documents."""

@@ -68,7 +68,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX labels_by_ship_date ON labels (ship_date, seq);
     """,
-    # issue 7: retention. When a label's personal data was erased (NULL: not yet).
+    # retention. When a label's personal data was erased (NULL: not yet).
     """
     ALTER TABLE labels ADD COLUMN erased_at TIMESTAMPTZ;
     CREATE INDEX labels_to_erase ON labels (created_at) WHERE erased_at IS NULL;

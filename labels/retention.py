@@ -1,4 +1,4 @@
-"""Retention of labels' personal data (issue 7): names, addresses, phone numbers and e-mails are
+"""Retention of labels' personal data: names, addresses, phone numbers and e-mails are
 erased N days after a label was created; its number, product, dates, weights, prices and customs
 lines stay, so manifests and their totals are unchanged.
 

@@ -156,7 +156,7 @@ class LabelService:
         on_event: Callable[[str, int], None] | None = None,
     ):
         self.store = store
-        # Told ("issued" | "voided" | "erased", count) as they happen: the metrics hook (issue 7).
+        # Told ("issued" | "voided" | "erased", count) as they happen: the metrics hook.
         self._on_event = on_event or (lambda _event, _count: None)
         self._engine = engine
         self.rules = rules
@@ -235,7 +235,7 @@ class LabelService:
         return label
 
     def erase_personal_data(self, retention_days: int) -> int:
-        """Retention (issue 7): erases the personal data of labels older than `retention_days`."""
+        """Retention: erases the personal data of labels older than `retention_days`."""
         now = self._clock()
         erased = self.store.erase_personal_data(now - timedelta(days=retention_days), now)
         if erased:

@@ -67,7 +67,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX labels_by_ship_date ON labels (ship_date, seq);
     """,
-    # issue 7: retention. When a label's personal data was erased (NULL: not yet).
+    # retention. When a label's personal data was erased (NULL: not yet).
     """
     ALTER TABLE labels ADD COLUMN erased_at TEXT;
     CREATE INDEX labels_to_erase ON labels (created_at) WHERE erased_at IS NULL;
@@ -156,7 +156,7 @@ class SqliteLabelStore:
             _enable_wal(conn)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
-            # Erased personal data is overwritten in the file, not left in free pages (issue 7).
+            # Erased personal data is overwritten in the file, not left in free pages.
             conn.execute("PRAGMA secure_delete=ON")
             # One connection per server thread (16 by default): SQLite's default 2 MB page cache each
             # showed in the soak as a worker's memory creeping up as the file grew. Label reads and

@@ -1,4 +1,4 @@
-"""Certificates made at test time (issue 7 TLS tests): a CA, and server and client certificates
+"""Certificates made at test time (the TLS tests): a CA, and server and client certificates
 signed by it, written as PEM files."""
 
 from __future__ import annotations

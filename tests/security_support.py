@@ -1,4 +1,4 @@
-"""Helpers for the security tests (issue 7): keys files with a key per role, servers started with
+"""Helpers for the security tests: keys files with a key per role, servers started with
 them, and calls to any RPC by its full name with or without a key."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Faults and load (issue 4, section 6) with real server processes (server.py subprocesses):
+"""Faults and load with real server processes (server.py subprocesses):
 
 - two servers sharing one database create 500 labels each at once, while some requests are sent
   to both at the same time and everything is retried afterwards: all numbers distinct, all labels

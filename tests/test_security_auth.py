@@ -1,4 +1,4 @@
-"""Who may call what (issue 7), against real servers: API keys, roles, open health checks,
+"""Who may call what, against real servers: API keys, roles, open health checks,
 reflection behind a key or switched off, loopback-only without keys, and the keys command."""
 
 from __future__ import annotations

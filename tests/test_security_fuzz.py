@@ -1,4 +1,4 @@
-"""Property-based fuzz (issue 7): random, partly valid requests to EVERY RPC of a live server with
+"""Property-based fuzz: random, partly valid requests to EVERY RPC of a live server with
 keys, sent without a key, with a wrong one, or with a valid key of a random role. Never INTERNAL or
 UNKNOWN, never a crash, and the server answers normally afterwards."""
 

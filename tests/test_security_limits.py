@@ -1,4 +1,4 @@
-"""Limits (issue 7) against real servers: message sizes, parcels/items/numbers per request, per-key
+"""Limits against real servers: message sizes, parcels/items/numbers per request, per-key
 rate limits with a retry delay, work stopping at the caller's deadline, and the cap on concurrent
 WatchTracking streams per key."""
 

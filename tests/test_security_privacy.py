@@ -1,4 +1,4 @@
-"""Privacy (issue 7) against real servers: personal data never reaches logs, error details or
+"""Privacy against real servers: personal data never reaches logs, error details or
 metrics; label contents are for warehouse and admin only; and the retention setting erases
 labels' personal data on both label stores, keeping numbers, products, dates and manifest totals."""
 

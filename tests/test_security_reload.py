@@ -1,4 +1,4 @@
-"""Rate-table reload (issue 7) against real servers: a changed price file is served after the
+"""Rate-table reload against real servers: a changed price file is served after the
 files change (poll) or on SIGHUP (server.py process); a broken file is refused in full, the old
 prices keep serving, and the failure is logged and shown in the metrics."""
 

@@ -1,4 +1,4 @@
-"""TLS and mutual TLS (issue 7) against real servers, with certificates made at test time."""
+"""TLS and mutual TLS against real servers, with certificates made at test time."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Japan Post tracking lookups, normalised: plain Python domain (see issue 3)."""
+"""Japan Post tracking lookups, normalised: plain Python domain."""

@@ -63,7 +63,7 @@ class JapanPostClient:
         on_lookup: Callable[[str], None] | None = None,
     ):
         self.options = options or ClientOptions()
-        # Told each lookup's outcome: "ok" or the CarrierError reason (metrics, issue 7).
+        # Told each lookup's outcome: "ok" or the CarrierError reason (metrics).
         self._on_lookup = on_lookup or (lambda _outcome: None)
         self._url = base_url.rstrip("/") + SEARCH_PATH
         self._session = requests.Session()

@@ -1,5 +1,5 @@
 """The Redis tracking cache: one key per number, a token lock per number, and a fallback when
-Redis is down. Works with a single Redis (a URL) or a Redis Cluster (its nodes, issue 8).
+Redis is down. Works with a single Redis (a URL) or a Redis Cluster (its nodes).
 
 Keys: `<prefix>jp:{<NUMBER>}` holds the encoded answer (PX = keep time); `<prefix>jp:{<NUMBER>}:lock`
 holds a random token (SET NX PX), released only by its holder (compare-and-delete in Lua, which

@@ -146,7 +146,7 @@ class TrackingLookup:
         clock: Callable[[], datetime] = _now,
         on_cache: Callable[[bool], None] | None = None,
     ):
-        # Told True (a fresh cached answer) or False (a lookup needed) per number: metrics (issue 7).
+        # Told True (a fresh cached answer) or False (a lookup needed) per number: metrics.
         self._on_cache = on_cache or (lambda _hit: None)
         self._carrier = carrier
         self._cache = cache

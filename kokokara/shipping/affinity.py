@@ -1,4 +1,4 @@
-"""CPU pinning of server processes (SHIPPING_PIN_CPUS, issue 6).
+"""CPU pinning of server processes (SHIPPING_PIN_CPUS).
 
 A worker's threads hand work to each other all the time: gRPC's poller threads wake the Python
 thread that runs a handler, and it wakes them back to send the reply. When those threads run on

@@ -44,7 +44,7 @@ _CODES: list[tuple[type[ShippingError], int]] = [
     (FailedPrecondition, code_pb2.FAILED_PRECONDITION),
     (ResourceExhausted, code_pb2.RESOURCE_EXHAUSTED),
     (Unavailable, code_pb2.UNAVAILABLE),
-    # issue 7: callers, roles, deadlines
+    # callers, roles, deadlines
     (Unauthenticated, code_pb2.UNAUTHENTICATED),
     (PermissionDenied, code_pb2.PERMISSION_DENIED),
     (DeadlineExceeded, code_pb2.DEADLINE_EXCEEDED),

@@ -1,4 +1,4 @@
-"""Safe rate-table updates (issue 7): reload on SIGHUP or when the files change.
+"""Safe rate-table updates: reload on SIGHUP or when the files change.
 
 A reload reads and validates the WHOLE new set (load_rate_book, then a QuoteEngine over it) before
 anything changes, then swaps the engine in with one assignment (EngineHolder.set), so every call

@@ -1,4 +1,4 @@
-"""The server's security set-up from Settings (issue 7): the keys, the interceptors, TLS, message
+"""The server's security set-up from Settings: the keys, the interceptors, TLS, message
 size limits, and the rule that a server without keys listens on loopback only.
 
 The composition root (bootstrap.start) calls these; nothing here reads the environment.

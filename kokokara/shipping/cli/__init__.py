@@ -19,12 +19,12 @@ from kokokara.shipping.connect import ClientAuth, open_channel
 # Modules of kokokara.shipping.cli that provide sub-commands.
 COMMANDS: list[str] = [
     "quote",
-    "labels",  # issue 4
-    "track",  # issue 3: tracking
+    "labels",
+    "track",  # tracking
 ]
 
 COMMANDS += ["tables"]  # rate tables for analysts
-COMMANDS += ["keys"]  # issue 7: API keys
+COMMANDS += ["keys"]  # API keys
 
 
 def build_parser() -> argparse.ArgumentParser:

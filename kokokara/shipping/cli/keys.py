@@ -1,4 +1,4 @@
-"""`kokokara-shipping keys`: API keys for callers of the service (issue 7).
+"""`kokokara-shipping keys`: API keys for callers of the service.
 
     kokokara-shipping keys add --name checkout-prod --role checkout [--file F] [--rate-per-second R]
     kokokara-shipping keys list [--file F]

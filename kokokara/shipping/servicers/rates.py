@@ -39,7 +39,7 @@ def quote_request_from_proto(msg: rates_pb2.GetQuoteRequest, known_regions: froz
     """Turns a GetQuoteRequest into the domain's QuoteRequest, naming every bad field at once.
 
     This runs for every quote, so it reads each field once and skips what a request leaves empty;
-    the checks themselves are those of the contract (issue 2, section 5)."""
+    the checks themselves are those of the contract."""
     errors = ViolationCollector()
     raw_region = msg.destination_region_code
     region = raw_region.strip().upper()
@@ -130,10 +130,6 @@ def _contents(given: Sequence[common_pb2.ContentsItem], errors: ViolationCollect
     return tuple(contents)
 
 
-def quote_to_proto(quote: model.Quote) -> rates_pb2.GetQuoteResponse:
-    return rates_pb2.GetQuoteResponse.FromString(wire.encode_quote(quote))
-
-
 class EngineHolder:
     """The engine in use. Empty until the tables are loaded; swapped whole on a reload, together
     with the quote kernel bound to it (none when the kernel is off or not built)."""
@@ -196,7 +192,7 @@ class RateServicer(rates_pb2_grpc.RateServiceServicer):
             except ShippingError as error:
                 return wire.batch_result(error=to_status(error).SerializeToString())
 
-        def check_deadline() -> None:  # issue 7: stop once the caller's deadline has passed
+        def check_deadline() -> None:  # stop once the caller's deadline has passed
             if context.time_remaining() <= 0:
                 raise DeadlineExceeded("the caller's deadline passed during the batch", reason="DEADLINE_EXCEEDED")
 
