@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.version import Version
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTAINERFILE = ROOT / "Containerfile"
 SERVER_LOCK = ROOT / "requirements" / "server.txt"
@@ -161,10 +163,11 @@ def package_problems(installed: dict[str, str]) -> list[str]:
     found = [f"{name} is in the runtime venv" for name in sorted(NOT_IN_RUNTIME & set(installed))]
     if "kokokara-shipping" not in installed:
         found.append("the project is not installed in the runtime venv")
-    if installed != expected:
+    if set(installed) != set(expected) or any(Version(installed[n]) != Version(expected[n]) for n in expected if expected[n] and n in installed):
         extra = sorted(set(installed) - set(expected))
         missing = sorted(set(expected) - set(installed))
-        moved = sorted(n for n in set(installed) & set(expected) if installed[n] != expected[n])
+        # PEP 440 versions: a package may install as 2.012 what its lock pins as 2.12.
+        moved = sorted(n for n in set(installed) & set(expected) if Version(installed[n]) != Version(expected[n]))
         found.append(f"the runtime venv is not requirements/server.txt: extra {extra}, missing {missing}, other versions {moved}")
     return found
 
