@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PROTO_FILES := $(wildcard proto/kokokara/shipping/v1/*.proto)
 GEN_DIR := kokokara/shipping/v1
 
-.PHONY: run test test-all lint format proto bench bench-labels bench-tracking demo clean venv lock check-image
+.PHONY: run test test-all lint format proto bench bench-labels bench-tracking demo clean venv lock check-image system-deps
 
 venv: $(STAMP)
 
@@ -33,6 +33,15 @@ lock: $(STAMP)
 	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) --all-build-deps --only-build-deps -o requirements/build.txt pyproject.toml
 	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) -c requirements/build.txt -o requirements/server.txt pyproject.toml
 	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) --extra dev -c requirements/server.txt -c requirements/build.txt -o requirements/dev.txt pyproject.toml
+
+## The Debian packages the tests use beyond Python (requirements/debian.txt): h2load, Chromium and
+## chromedriver, pdftoppm. Installs only what is missing; needs root (CI runs as root).
+system-deps:
+	@missing=$$(grep -v '^#' requirements/debian.txt | xargs -n1 sh -c 'dpkg -s "$$0" >/dev/null 2>&1 || echo "$$0"'); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install --yes --quiet --no-install-recommends $$missing; \
+	fi
 
 ## What can be checked of the image without a container engine (scripts/check_image.py): the
 ## Containerfile's builder steps in fresh venvs from PyPI alone, the runtime stage's package list,
