@@ -64,10 +64,18 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+## Tools from the npm registry, pinned in package.json / package-lock.json: buf, for the contract.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $(NODE_STAMP)
+
+## ruff and mypy on the code; buf lint and buf breaking (against proto/released/) on the contract.
+lint: $(STAMP) $(NODE_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(PY) scripts/check_contract.py
 
 format: $(STAMP)
 	$(PY) -m ruff format .
