@@ -70,11 +70,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $(NODE_STAMP)
 
-## ruff and mypy on the code; buf lint and buf breaking (against proto/released/) on the contract.
+## ruff and mypy on the code; the layering contracts (import-linter, [tool.importlinter]); buf lint and buf breaking (against proto/released/) on the contract.
 lint: $(STAMP) $(NODE_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) scripts/check_contract.py
 
 format: $(STAMP)
