@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
     except SettingsError as error:
         print(f"kokokara-shipping: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
     parser = argparse.ArgumentParser(description="kokokara-shipping gRPC server")
     parser.add_argument("--listen", default=settings.listen_addr, help="HOST:PORT to serve on (default %(default)s)")
     parser.add_argument(
@@ -121,27 +121,15 @@ def serve(settings: Settings, ready_fd: int | None = None, pin_cpu: int | None =
 
     skip_pyarrow()  # before pandas is imported: see kokokara/shipping/lean.py
 
-    from domain.errors import Unavailable
+    from domain.errors import StartupError
     from kokokara.shipping import bootstrap
-    from kokokara.shipping.auth import KeysFileError
-    from labels.ranges import RangeError
-    from rates.tables import TableError
 
     try:
         service = bootstrap.start(settings)
-    except TableError as error:
-        log.error("rate tables are invalid; not starting", extra={"problem": str(error)})
-        print(f"kokokara-shipping: invalid rate table: {error}", file=sys.stderr)
-        return 3
-    except OSError as error:
-        print(f"kokokara-shipping: {error}", file=sys.stderr)
-        return 4
-    except KeysFileError as error:  # SHIPPING_API_KEYS_FILE
-        print(f"kokokara-shipping: {error}", file=sys.stderr)
-        return 6
-    except (RangeError, Unavailable) as error:  # labels: S10 ranges file or label database
-        print(f"kokokara-shipping: {error}", file=sys.stderr)
-        return 5
+    except StartupError as error:  # settings, keys, tables, S10 ranges, addresses, label database
+        log.error("cannot start", extra={"problem": str(error), "exit_code": error.exit_code})
+        print(f"kokokara-shipping: {error.what + ': ' if error.what else ''}{error}", file=sys.stderr)
+        return error.exit_code
 
     stopping = threading.Event()
 

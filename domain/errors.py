@@ -93,6 +93,16 @@ class Unavailable(ShippingError):
     reason = "UNAVAILABLE"
 
 
+class StartupError(Exception):
+    """The service cannot start as configured: a setting, a keys file, a rate table, the S10 ranges,
+    an address it cannot listen on, a label database that refuses it. Every start-up failure derives
+    from this one base, so server.py catches one and exits with its `exit_code`, printing `what`
+    before the message (the message itself names the file, line or variable)."""
+
+    exit_code: int = 1
+    what: str = ""
+
+
 @dataclass
 class ViolationCollector:
     """Collects every bad field of a request so the caller learns all of them in one reply."""

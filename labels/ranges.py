@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from domain.errors import StartupError
 from rates.model import Product
 
 _INDICATOR = re.compile(r"^[A-Z]{2}$")
@@ -16,8 +17,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
 MAX_SERIAL = 99_999_999
 
 
-class RangeError(ValueError):
+class RangeError(StartupError, ValueError):
     """The ranges file is unusable; the message names the file, line and field."""
+
+    exit_code = 5
 
 
 @dataclass(frozen=True, slots=True)

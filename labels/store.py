@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from domain.errors import FieldViolation, InvalidArgument, ResourceExhausted, Unavailable
+from domain.errors import FieldViolation, InvalidArgument, ResourceExhausted, StartupError, Unavailable
 from labels.model import CustomsForm, Label, LabelStatus, Pricing, request_from_canonical
 from labels.ranges import SerialRange
 from rates.model import Product
@@ -29,6 +29,13 @@ class DatabaseMisconfigured(Unavailable):
     not exist, the password is refused, the URL or file cannot be used. Unlike an unreachable
     database, waiting does not help: at start-up it stops the server (an operator must act); while
     serving, label calls get it as UNAVAILABLE with its own reason."""
+
+
+class LabelDatabaseRefused(StartupError):
+    """At start-up, the label database refused this configuration (DatabaseMisconfigured): the
+    server does not start until an operator fixes it."""
+
+    exit_code = 5
 
 
 # Builds the label once the store has allocated its number: (tracking_number, range_name) -> Label.

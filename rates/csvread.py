@@ -9,14 +9,18 @@ from pathlib import Path
 import pandas as pd
 import pycountry
 
+from domain.errors import StartupError
 from rates.model import Product
 
 # ISO 3166-1 alpha-2, plus XK (Kosovo, user-assigned but used by CLDR and Japan Post's lists as XZ).
 ISO_REGIONS: frozenset[str] = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK"}
 
 
-class TableError(ValueError):
+class TableError(StartupError, ValueError):
     """A table the service cannot use. str() names the file, the line and the problem."""
+
+    exit_code = 3
+    what = "invalid rate table"
 
     def __init__(self, path: Path | str, line: int | None, problem: str):
         self.path = str(path)

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from domain.errors import StartupError
+
 RATES = "/kokokara.shipping.v1.RateService/"
 LABELS = "/kokokara.shipping.v1.LabelService/"
 TRACKING = "/kokokara.shipping.v1.TrackingService/"
@@ -47,8 +49,10 @@ _KEY = re.compile(r"^kks_([0-9a-f]{12})_([A-Za-z0-9_-]{20,200})$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-class KeysFileError(ValueError):
+class KeysFileError(StartupError, ValueError):
     """The keys file cannot be used; the message names the file and the problem."""
+
+    exit_code = 6
 
 
 def allowed(role: str, rpc: str) -> bool:

@@ -36,6 +36,7 @@ from labels.customs import CustomsRules
 from labels.ranges import load_ranges
 from labels.retention import RetentionPurge
 from labels.service import LabelService
+from labels.store import DatabaseMisconfigured, LabelDatabaseRefused
 from labels.stores import DeferredLabelStore, open_store
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS, RateBook, load_rate_book
@@ -152,9 +153,12 @@ def start(
     # CreateLabel. A database that cannot be reached does not: quotes and tracking serve, labels are
     # NOT_SERVING (and their calls UNAVAILABLE) until the store, retrying in the background, opens.
     ranges = load_ranges(settings.s10_ranges_file)
-    label_store = DeferredLabelStore(
-        lambda: open_store(settings.database_url, settings.database_path, ranges), retry_max_seconds=settings.database_retry_max_seconds
-    ).open()
+    try:
+        label_store = DeferredLabelStore(
+            lambda: open_store(settings.database_url, settings.database_path, ranges), retry_max_seconds=settings.database_retry_max_seconds
+        ).open()
+    except DatabaseMisconfigured as refused:
+        raise LabelDatabaseRefused(str(refused)) from refused
     label_service = LabelService(
         label_store, lambda: engines.get()[0], CustomsRules(cn23_threshold_jpy=settings.cn23_threshold_jpy), on_event=metrics.label_event
     )
@@ -176,7 +180,7 @@ def start(
         label_store.close()
         for close in reversed(tracking_closers):
             close()
-        raise OSError(f"cannot listen on {settings.listen_addr}")
+        raise security.CannotServe(f"cannot listen on {settings.listen_addr}")
     server.start()
     service = RunningService(server=server, port=port, health=health_servicer, engines=engines, settings=settings, label_store=label_store)
     label_store.on_ready = lambda: refresh_label_health(service)
@@ -191,9 +195,9 @@ def start(
     if settings.metrics_addr:
         try:
             service.metrics_port = metrics.serve(settings.metrics_addr)
-        except OSError:
+        except OSError as error:
             service.stop(0)
-            raise
+            raise security.CannotServe(f"cannot listen on {settings.metrics_addr} (SHIPPING_METRICS_ADDR): {error}") from error
         service.closers.insert(0, metrics.close)
     # Retention (issue 7): erase labels' personal data after SHIPPING_LABEL_RETENTION_DAYS.
     if settings.label_retention_days > 0:
@@ -278,7 +282,7 @@ def _start_health_server(service: RunningService) -> None:
         port = 0
     if port == 0:
         service.stop(0)
-        raise OSError(f"cannot listen on {service.settings.health_addr} (SHIPPING_HEALTH_ADDR)")
+        raise security.CannotServe(f"cannot listen on {service.settings.health_addr} (SHIPPING_HEALTH_ADDR)")
     server.start()
     service.health_port = port
     service.closers.append(lambda: server.stop(0).wait())

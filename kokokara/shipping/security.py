@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 
+from domain.errors import StartupError
 from kokokara.shipping.auth import KeyRing
 from kokokara.shipping.guard import GuardInterceptor
 from kokokara.shipping.interceptors import Observer, ServingInterceptor
@@ -21,7 +22,13 @@ from kokokara.shipping.settings import Settings
 log = logging.getLogger("kokokara.shipping.security")
 
 
-class InsecureListenError(OSError):
+class CannotServe(StartupError, OSError):
+    """An address the server cannot listen on, or a file it cannot read (certificates)."""
+
+    exit_code = 4
+
+
+class InsecureListenError(CannotServe):
     """Refused: no keys file and a listen address other than loopback, without --insecure."""
 
 
@@ -131,7 +138,7 @@ def _read(path: Path, what: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as error:
-        raise OSError(f"cannot read the {what} {path}: {error.strerror or error}") from None
+        raise CannotServe(f"cannot read the {what} {path}: {error.strerror or error}") from None
 
 
 def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:

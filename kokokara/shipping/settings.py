@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from domain.errors import StartupError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TABLES_DIR = REPO_ROOT / "data" / "japan_post_tables"
 DEFAULT_CONSOLIDATION_FILE = REPO_ROOT / "data" / "consolidation" / "EXAMPLE_consolidation_rates.csv"
@@ -22,8 +24,10 @@ DEFAULT_DATABASE_PATH = REPO_ROOT / "var" / "labels.sqlite3"
 DEFAULT_S10_RANGES_FILE = REPO_ROOT / "data" / "labels" / "EXAMPLE_s10_ranges.csv"
 
 
-class SettingsError(ValueError):
+class SettingsError(StartupError, ValueError):
     """A variable holds a value the service cannot use; the message names the variable."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True, slots=True)
