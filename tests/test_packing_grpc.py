@@ -153,3 +153,19 @@ def test_bad_requests_are_invalid_argument_naming_the_field(rates: rates_pb2_grp
     assert found.code is grpc.StatusCode.INVALID_ARGUMENT
     assert found.reason == "INVALID_PLAN_REQUEST"
     assert field in found.fields
+
+
+def test_the_python_client_plans_a_cart(channel: grpc.Channel, rates: rates_pb2_grpc.RateServiceStub) -> None:
+    from kokokara.shipping.client import ShippingClient
+
+    with ShippingClient(channel=channel) as client:
+        response = client.plan(
+            "DE",
+            [{"sku": "TEA", "weight_grams": 1000, "length_mm": 120, "width_mm": 90, "height_mm": 60, "quantity": 2}],
+            methods=["airmail"],
+            ship_date=SHIP_DATE,
+            time_budget_ms=500,
+        )
+    (plan,) = response.plans
+    assert plan.method == AIRMAIL
+    assert sum(i.quantity for p in plan.parcels for i in p.items) == 2

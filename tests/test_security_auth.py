@@ -27,7 +27,17 @@ EXPECTED = {
     "checkout": {"GetQuote", "BatchGetQuotes", "PlanShipment"},
     "warehouse": {"CreateLabel", "GetLabel", "ListLabels", "VoidLabel", "GetManifest", "GetTracking", "BatchGetTracking", "WatchTracking"},
     "support": {"GetTracking", "BatchGetTracking", "WatchTracking"},
-    "analyst": {"GetQuote", "BatchGetQuotes", "PlanShipment", "ListRateTables", "GetRateTable", "ListDestinations", "CompareRates", "DiffRateTables", "DiffAcceptance"},
+    "analyst": {
+        "GetQuote",
+        "BatchGetQuotes",
+        "PlanShipment",
+        "ListRateTables",
+        "GetRateTable",
+        "ListDestinations",
+        "CompareRates",
+        "DiffRateTables",
+        "DiffAcceptance",
+    },
     "admin": {rpc.rsplit("/", 1)[1] for rpc, *_ in RPCS},
 }
 
