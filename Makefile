@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PROTO_FILES := $(wildcard proto/kokokara/shipping/v1/*.proto)
 GEN_DIR := kokokara/shipping/v1
 
-.PHONY: run test test-all lint format proto bench bench-labels bench-tracking demo clean venv lock check-image
+.PHONY: run test test-all lint format proto bench bench-labels bench-tracking demo clean venv lock check-image system-deps
 
 venv: $(STAMP)
 
@@ -34,6 +34,15 @@ lock: $(STAMP)
 	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) -c requirements/build.txt -o requirements/server.txt pyproject.toml
 	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) --extra dev -c requirements/server.txt -c requirements/build.txt -o requirements/dev.txt pyproject.toml
 
+## The Debian packages the tests use beyond Python (requirements/debian.txt): h2load, Chromium and
+## chromedriver, pdftoppm. Installs only what is missing; needs root (CI runs as root).
+system-deps:
+	@missing=$$(grep -v '^#' requirements/debian.txt | xargs -n1 sh -c 'dpkg -s "$$0" >/dev/null 2>&1 || echo "$$0"'); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install --yes --quiet --no-install-recommends $$missing; \
+	fi
+
 ## What can be checked of the image without a container engine (scripts/check_image.py): the
 ## Containerfile's builder steps in fresh venvs from PyPI alone, the runtime stage's package list,
 ## and its CMD serving from the runtime layout.
@@ -55,10 +64,19 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+## Tools from the npm registry, pinned in package.json / package-lock.json: buf, for the contract.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $(NODE_STAMP)
+
+## ruff and mypy on the code; the layering contracts (import-linter, [tool.importlinter]); buf lint and buf breaking (against proto/released/) on the contract.
+lint: $(STAMP) $(NODE_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/check_contract.py
 
 format: $(STAMP)
 	$(PY) -m ruff format .

@@ -16,7 +16,7 @@ from datetime import date
 
 import pycountry
 
-from domain.errors import NotFound
+from domain.errors import FailedPrecondition, FieldViolation, NotFound
 from rates.acceptance import AcceptanceRule
 from rates.lanes import PricedLane
 from rates.model import ALL_METHODS, ContentsType, Method, Parcel, Product, QuoteRequest, Reason
@@ -194,8 +194,14 @@ class TableDiff:
     counts: dict[Change, int]
 
 
-class IncomparableTables(ValueError):
-    """The two versions are of different products or zone schemes, so rows do not line up."""
+class IncomparableTables(FailedPrecondition):
+    """The two versions are of different products or zone schemes, so rows do not line up: both exist
+    and the request is well formed, so FAILED_PRECONDITION, naming the target table."""
+
+    reason = "TABLES_NOT_COMPARABLE"
+
+    def __init__(self, message: str):
+        super().__init__(message, violations=[FieldViolation("target_table_id", message)])
 
 
 def diff_rows(base: Sequence[TableRow], target: Sequence[TableRow], *, include_unchanged: bool = False) -> tuple[tuple[RowDiff, ...], dict[Change, int]]:

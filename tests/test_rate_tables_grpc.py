@@ -194,8 +194,16 @@ BAD_REQUESTS = [
     ("CompareRates", rates_pb2.CompareRatesRequest(destination_region_code="US", weights_grams=[500], ship_date=date_pb2.Date(month=1, day=1)), "ship_date"),
     ("DiffRateTables", rates_pb2.DiffRateTablesRequest(target_table_id="ems@2022-06-01"), "base_table_id"),
     ("DiffRateTables", rates_pb2.DiffRateTablesRequest(base_table_id="ems@2022-06-01"), "target_table_id"),
-    ("DiffRateTables", rates_pb2.DiffRateTablesRequest(base_table_id="ems@2022-06-01", target_table_id="parcel_air@2022-06-01"), "target_table_id"),
 ]
+
+
+def test_tables_of_different_products_are_a_failed_precondition_naming_the_target(stub: rates_pb2_grpc.RateServiceStub) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.DiffRateTables(rates_pb2.DiffRateTablesRequest(base_table_id="ems@2022-06-01", target_table_id="parcel_air@2022-06-01"))
+    code, reason, fields = details(caught.value)
+    assert code == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason == "TABLES_NOT_COMPARABLE"
+    assert fields == ["target_table_id"]
 
 
 @pytest.mark.parametrize(("rpc", "request_", "field"), BAD_REQUESTS, ids=[f"{r}-{f}" for r, _, f in BAD_REQUESTS])

@@ -18,7 +18,7 @@ from datetime import date
 import grpc
 from google.type import money_pb2
 
-from domain.errors import FieldViolation, InvalidArgument, ViolationCollector
+from domain.errors import FieldViolation, ViolationCollector
 from kokokara.shipping.contract import (
     CONTENTS_TYPE_TO_PROTO,
     MAX_WEIGHT_G,
@@ -373,10 +373,7 @@ class RateTablesServicer(RateServicer):
         errors.raise_if_any("INVALID_DIFF_REQUEST")
 
         _, catalog = self._current()
-        try:
-            diff = analysis.diff_tables(catalog, base_id, target_id, include_unchanged=request.include_unchanged)
-        except analysis.IncomparableTables as error:
-            raise InvalidArgument([FieldViolation("target_table_id", str(error))], reason="TABLES_NOT_COMPARABLE") from None
+        diff = analysis.diff_tables(catalog, base_id, target_id, include_unchanged=request.include_unchanged)
         today = self._clock()
         return rates_pb2.DiffRateTablesResponse(
             base=table_info_to_proto(diff.base, today),
