@@ -24,10 +24,20 @@ from tests.security_support import call, error_info, every_rpc, keyed_service
 
 RPCS = every_rpc()
 EXPECTED = {
-    "checkout": {"GetQuote", "BatchGetQuotes"},
+    "checkout": {"GetQuote", "BatchGetQuotes", "PlanShipment"},
     "warehouse": {"CreateLabel", "GetLabel", "ListLabels", "VoidLabel", "GetManifest", "GetTracking", "BatchGetTracking", "WatchTracking"},
     "support": {"GetTracking", "BatchGetTracking", "WatchTracking"},
-    "analyst": {"GetQuote", "BatchGetQuotes", "ListRateTables", "GetRateTable", "ListDestinations", "CompareRates", "DiffRateTables", "DiffAcceptance"},
+    "analyst": {
+        "GetQuote",
+        "BatchGetQuotes",
+        "PlanShipment",
+        "ListRateTables",
+        "GetRateTable",
+        "ListDestinations",
+        "CompareRates",
+        "DiffRateTables",
+        "DiffAcceptance",
+    },
     "admin": {rpc.rsplit("/", 1)[1] for rpc, *_ in RPCS},
 }
 

@@ -30,7 +30,8 @@ RATES = "/kokokara.shipping.v1.RateService/"
 LABELS = "/kokokara.shipping.v1.LabelService/"
 TRACKING = "/kokokara.shipping.v1.TrackingService/"
 
-QUOTE_RPCS = frozenset({RATES + "GetQuote", RATES + "BatchGetQuotes"})
+# Packing plans are the checkout's too: it plans the cart it quotes.
+QUOTE_RPCS = frozenset({RATES + "GetQuote", RATES + "BatchGetQuotes", RATES + "PlanShipment"})
 TABLE_RPCS = frozenset(RATES + m for m in ("ListRateTables", "GetRateTable", "ListDestinations", "CompareRates", "DiffRateTables", "DiffAcceptance"))
 LABEL_RPCS = frozenset(LABELS + m for m in ("CreateLabel", "GetLabel", "ListLabels", "VoidLabel", "GetManifest"))
 TRACKING_RPCS = frozenset(TRACKING + m for m in ("GetTracking", "BatchGetTracking", "WatchTracking"))

@@ -27,6 +27,7 @@ from kokokara.shipping.metrics import Metrics
 from kokokara.shipping.registration import add_servicer
 from kokokara.shipping.reload import TableReloader
 from kokokara.shipping.servicers.labels import LabelServicer
+from kokokara.shipping.servicers.plans import PlanSettings
 from kokokara.shipping.servicers.rate_tables import RateTablesServicer
 from kokokara.shipping.servicers.rates import EngineHolder
 from kokokara.shipping.servicers.tracking import TrackingServicer
@@ -38,6 +39,7 @@ from labels.retention import RetentionPurge
 from labels.service import LabelService
 from labels.store import DatabaseMisconfigured, LabelDatabaseRefused
 from labels.stores import DeferredLabelStore, open_store
+from rates.packing import load_box_catalogue
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS, RateBook, load_rate_book
 from tracking.cache import InProcessCache, LayeredCache, TrackingCache
@@ -145,7 +147,9 @@ def start(
     engines = EngineHolder(use_kernel=settings.quote_kernel)
     if settings.quote_kernel and not engines.kernel_in_use:
         log.warning("the quote kernel is not built (no C compiler at install time): every quote takes the slower Python path")
-    add_servicer(RateTablesServicer(engines), rates_pb2.DESCRIPTOR.services_by_name["RateService"], server)
+    # The box catalogue PlanShipment packs into: a broken file stops the start, as a broken table does.
+    plans = PlanSettings(load_box_catalogue(settings.box_catalogue_file), settings.plan_budget_ms, settings.plan_fill_factor)
+    add_servicer(RateTablesServicer(engines, plans=plans), rates_pb2.DESCRIPTOR.services_by_name["RateService"], server)
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
     # Labels: the store is opened (migrated, ranges synchronised) before binding, so a broken ranges

@@ -12,7 +12,7 @@ columns; failures raise ShippingClientError naming the status, reason and bad fi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
@@ -474,6 +474,33 @@ class ShippingClient:
             request.declared_value.units = declared_value_jpy
         response: rates_pb2.GetQuoteResponse = self._call("GetQuote", request)
         return quote_frame(response) if as_frame else response
+
+    def plan(
+        self,
+        region: str,
+        items: Sequence[rates_pb2.CartItem | Mapping[str, Any]],
+        *,
+        boxes: Sequence[rates_pb2.Box | Mapping[str, Any]] = (),
+        methods: Sequence[MethodLike] = (),
+        ship_date: DateLike = None,
+        insure: bool = False,
+        time_budget_ms: int | None = None,
+    ) -> rates_pb2.PlanShipmentResponse:
+        """PlanShipment: the cheapest parcels found for a cart, per method. Items and boxes are
+        CartItem and Box messages or dicts of their fields, e.g. {"sku": "TEA", "weight_grams": 1000,
+        "length_mm": 120, "width_mm": 90, "height_mm": 60, "quantity": 2}; no boxes: the service's."""
+        request = rates_pb2.PlanShipmentRequest(
+            destination_region_code=region,
+            items=[i if isinstance(i, rates_pb2.CartItem) else rates_pb2.CartItem(**i) for i in items],
+            boxes=[b if isinstance(b, rates_pb2.Box) else rates_pb2.Box(**b) for b in boxes],
+            methods=[to_method(m) for m in methods],
+            ship_date=to_date(ship_date),
+            insure=insure,
+        )
+        if time_budget_ms is not None:
+            request.time_budget.FromMilliseconds(time_budget_ms)
+        response: rates_pb2.PlanShipmentResponse = self._call("PlanShipment", request)
+        return response
 
 
 QUOTE_TYPES = {

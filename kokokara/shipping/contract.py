@@ -19,6 +19,13 @@ MAX_VALUE_JPY = 1_000_000_000
 MAX_QUANTITY = 1_000_000
 MAX_METHODS = 20
 MAX_POSTAL_CODE = 32
+# PlanShipment: cart lines, units over all lines, boxes in a request's catalogue, the time budget,
+# and the length of an item's SKU or description.
+MAX_PLAN_ITEMS = 200
+MAX_PLAN_UNITS = 500
+MAX_BOXES = 100
+MAX_PLAN_BUDGET_MS = 10_000
+MAX_ITEM_TEXT = 200
 
 METHOD_TO_PROTO = {m: common_pb2.ShippingMethod.Value(f"SHIPPING_METHOD_{m.name}") for m in model.Method}
 METHOD_FROM_PROTO = {v: k for k, v in METHOD_TO_PROTO.items()}

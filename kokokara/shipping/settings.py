@@ -22,6 +22,7 @@ DEFAULT_CONSOLIDATION_FILE = REPO_ROOT / "data" / "consolidation" / "EXAMPLE_con
 # Labels (issue 4)
 DEFAULT_DATABASE_PATH = REPO_ROOT / "var" / "labels.sqlite3"
 DEFAULT_S10_RANGES_FILE = REPO_ROOT / "data" / "labels" / "EXAMPLE_s10_ranges.csv"
+DEFAULT_BOX_CATALOGUE_FILE = REPO_ROOT / "data" / "boxes" / "EXAMPLE_boxes.csv"
 
 
 class SettingsError(StartupError, ValueError):
@@ -155,6 +156,13 @@ class Settings:
     # Each worker pinned to one allowed CPU of its own: "true", "false", or "auto" (pinned when there
     # is one worker per allowed CPU; kokokara/shipping/affinity.py says why).
     pin_cpus: str = "auto"
+    # --- packing plans ---
+    # The boxes PlanShipment packs into when a request brings none (data/boxes/README.md).
+    box_catalogue_file: Path = DEFAULT_BOX_CATALOGUE_FILE
+    # How long one plan's search may take when the request does not say; then the best plan so far.
+    plan_budget_ms: int = 50
+    # The share of a box's inner volume its items may fill (docs/packing.md, "The fit test").
+    plan_fill_factor: float = 0.85
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -181,6 +189,7 @@ class Settings:
             **_security_from_env(env, d),
             **_scale_from_env(env, d),
             **_serving_from_env(env, d),
+            **_packing_from_env(env, d),
         )
 
 
@@ -338,6 +347,15 @@ def _serving_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
         "workers": _int(env, "SHIPPING_WORKERS", d.workers, lo=1, hi=256),
         "reuse_port": _bool(env, "SHIPPING_REUSE_PORT", d.reuse_port),
         "pin_cpus": _pin_cpus(env, d.pin_cpus),
+    }
+
+
+def _packing_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
+    """Packing plans: SHIPPING_BOX_CATALOGUE_FILE, SHIPPING_PLAN_BUDGET_MS, SHIPPING_PLAN_FILL_FACTOR."""
+    return {
+        "box_catalogue_file": Path(env.get("SHIPPING_BOX_CATALOGUE_FILE", str(d.box_catalogue_file))),
+        "plan_budget_ms": _int(env, "SHIPPING_PLAN_BUDGET_MS", d.plan_budget_ms, lo=1, hi=10_000),
+        "plan_fill_factor": _float(env, "SHIPPING_PLAN_FILL_FACTOR", d.plan_fill_factor, lo=0.05, hi=1.0),
     }
 
 

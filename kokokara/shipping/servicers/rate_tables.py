@@ -29,6 +29,7 @@ from kokokara.shipping.contract import (
     quoted_contents_type,
 )
 from kokokara.shipping.convert import date_from_proto, date_to_proto, today_in_japan, yen
+from kokokara.shipping.servicers.plans import PlanSettings
 from kokokara.shipping.servicers.rates import EngineHolder, RateServicer
 from kokokara.shipping.v1 import common_pb2, rates_pb2
 from rates import analysis
@@ -196,8 +197,8 @@ def _methods(values: Sequence[common_pb2.ShippingMethod], errors: ViolationColle
 class RateTablesServicer(RateServicer):
     """The checkout's RateServicer plus the analyst RPCs."""
 
-    def __init__(self, engines: EngineHolder, today: Callable[[], date] = today_in_japan):
-        super().__init__(engines, today)
+    def __init__(self, engines: EngineHolder, today: Callable[[], date] = today_in_japan, plans: PlanSettings | None = None):
+        super().__init__(engines, today, plans)
         self._analyst_engines = engines
         self._clock = today
         self._catalog_lock = threading.Lock()

@@ -26,6 +26,7 @@ from kokokara.shipping.contract import (
 from kokokara.shipping.convert import date_from_proto, today_in_japan, yen_from_proto
 from kokokara.shipping.errors import to_status
 from kokokara.shipping.registration import parse_request
+from kokokara.shipping.servicers.plans import PlanSettings, plan_shipment
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
 from rates import model
 from rates.quote import QuoteEngine
@@ -167,9 +168,14 @@ class RateServicer(rates_pb2_grpc.RateServiceServicer):
     # messages. Both answer with serialised bytes (kokokara/shipping/wire.py), passed through as they are.
     RAW_REQUESTS = frozenset({"GetQuote", "BatchGetQuotes"})
 
-    def __init__(self, engines: EngineHolder, today: Callable[[], date] = today_in_japan):
+    def __init__(self, engines: EngineHolder, today: Callable[[], date] = today_in_japan, plans: PlanSettings | None = None):
         self._engines = engines
         self._today = today
+        self._plans = plans if plans is not None else PlanSettings(boxes=())
+
+    def PlanShipment(self, request: rates_pb2.PlanShipmentRequest, context: grpc.ServicerContext) -> rates_pb2.PlanShipmentResponse:
+        engine, regions = self._engines.get()
+        return plan_shipment(engine, regions, request, self._today(), self._plans)
 
     def GetQuote(self, request: rates_pb2.GetQuoteRequest | bytes, context: grpc.ServicerContext) -> bytes:  # type: ignore[override]
         engine, regions, fast = self._engines.get_with_kernel()

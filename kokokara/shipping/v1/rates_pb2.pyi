@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.rpc import status_pb2 as _status_pb2
 from google.type import date_pb2 as _date_pb2
 from google.type import money_pb2 as _money_pb2
@@ -23,6 +26,7 @@ class UnavailableReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNAVAILABLE_REASON_INSURANCE_NOT_AVAILABLE: _ClassVar[UnavailableReason]
     UNAVAILABLE_REASON_UNDER_SIZE_LIMIT: _ClassVar[UnavailableReason]
     UNAVAILABLE_REASON_NOT_REQUESTED: _ClassVar[UnavailableReason]
+    UNAVAILABLE_REASON_NO_BOX_FITS: _ClassVar[UnavailableReason]
 
 class TableCompleteness(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -47,6 +51,7 @@ UNAVAILABLE_REASON_NO_PUBLISHED_RATE: UnavailableReason
 UNAVAILABLE_REASON_INSURANCE_NOT_AVAILABLE: UnavailableReason
 UNAVAILABLE_REASON_UNDER_SIZE_LIMIT: UnavailableReason
 UNAVAILABLE_REASON_NOT_REQUESTED: UnavailableReason
+UNAVAILABLE_REASON_NO_BOX_FITS: UnavailableReason
 TABLE_COMPLETENESS_UNSPECIFIED: TableCompleteness
 TABLE_COMPLETENESS_COMPLETE: TableCompleteness
 TABLE_COMPLETENESS_PARTIAL: TableCompleteness
@@ -201,6 +206,122 @@ class BatchQuoteResult(_message.Message):
     response: GetQuoteResponse
     error: _status_pb2.Status
     def __init__(self, response: _Optional[_Union[GetQuoteResponse, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
+
+class PlanShipmentRequest(_message.Message):
+    __slots__ = ("destination_region_code", "items", "boxes", "methods", "contents_type", "ship_date", "order_date", "insure", "time_budget")
+    DESTINATION_REGION_CODE_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    BOXES_FIELD_NUMBER: _ClassVar[int]
+    METHODS_FIELD_NUMBER: _ClassVar[int]
+    CONTENTS_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SHIP_DATE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_DATE_FIELD_NUMBER: _ClassVar[int]
+    INSURE_FIELD_NUMBER: _ClassVar[int]
+    TIME_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    destination_region_code: str
+    items: _containers.RepeatedCompositeFieldContainer[CartItem]
+    boxes: _containers.RepeatedCompositeFieldContainer[Box]
+    methods: _containers.RepeatedScalarFieldContainer[_common_pb2.ShippingMethod]
+    contents_type: _common_pb2.ContentsType
+    ship_date: _date_pb2.Date
+    order_date: _date_pb2.Date
+    insure: bool
+    time_budget: _duration_pb2.Duration
+    def __init__(self, destination_region_code: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CartItem, _Mapping]]] = ..., boxes: _Optional[_Iterable[_Union[Box, _Mapping]]] = ..., methods: _Optional[_Iterable[_Union[_common_pb2.ShippingMethod, str]]] = ..., contents_type: _Optional[_Union[_common_pb2.ContentsType, str]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., order_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., insure: _Optional[bool] = ..., time_budget: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class CartItem(_message.Message):
+    __slots__ = ("sku", "description", "weight_grams", "length_mm", "width_mm", "height_mm", "quantity", "unit_value", "flags")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_MM_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_MM_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_MM_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    description: str
+    weight_grams: int
+    length_mm: int
+    width_mm: int
+    height_mm: int
+    quantity: int
+    unit_value: _money_pb2.Money
+    flags: _containers.RepeatedScalarFieldContainer[_common_pb2.ContentsFlag]
+    def __init__(self, sku: _Optional[str] = ..., description: _Optional[str] = ..., weight_grams: _Optional[int] = ..., length_mm: _Optional[int] = ..., width_mm: _Optional[int] = ..., height_mm: _Optional[int] = ..., quantity: _Optional[int] = ..., unit_value: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., flags: _Optional[_Iterable[_Union[_common_pb2.ContentsFlag, str]]] = ...) -> None: ...
+
+class Box(_message.Message):
+    __slots__ = ("name", "inner_length_mm", "inner_width_mm", "inner_height_mm", "outer_length_mm", "outer_width_mm", "outer_height_mm", "tare_weight_grams")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INNER_LENGTH_MM_FIELD_NUMBER: _ClassVar[int]
+    INNER_WIDTH_MM_FIELD_NUMBER: _ClassVar[int]
+    INNER_HEIGHT_MM_FIELD_NUMBER: _ClassVar[int]
+    OUTER_LENGTH_MM_FIELD_NUMBER: _ClassVar[int]
+    OUTER_WIDTH_MM_FIELD_NUMBER: _ClassVar[int]
+    OUTER_HEIGHT_MM_FIELD_NUMBER: _ClassVar[int]
+    TARE_WEIGHT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    inner_length_mm: int
+    inner_width_mm: int
+    inner_height_mm: int
+    outer_length_mm: int
+    outer_width_mm: int
+    outer_height_mm: int
+    tare_weight_grams: int
+    def __init__(self, name: _Optional[str] = ..., inner_length_mm: _Optional[int] = ..., inner_width_mm: _Optional[int] = ..., inner_height_mm: _Optional[int] = ..., outer_length_mm: _Optional[int] = ..., outer_width_mm: _Optional[int] = ..., outer_height_mm: _Optional[int] = ..., tare_weight_grams: _Optional[int] = ...) -> None: ...
+
+class PlanShipmentResponse(_message.Message):
+    __slots__ = ("destination_region_code", "plans", "unavailable")
+    DESTINATION_REGION_CODE_FIELD_NUMBER: _ClassVar[int]
+    PLANS_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    destination_region_code: str
+    plans: _containers.RepeatedCompositeFieldContainer[ShipmentPlan]
+    unavailable: _containers.RepeatedCompositeFieldContainer[UnavailableMethod]
+    def __init__(self, destination_region_code: _Optional[str] = ..., plans: _Optional[_Iterable[_Union[ShipmentPlan, _Mapping]]] = ..., unavailable: _Optional[_Iterable[_Union[UnavailableMethod, _Mapping]]] = ...) -> None: ...
+
+class ShipmentPlan(_message.Message):
+    __slots__ = ("method", "total_price", "optimal", "parcels")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_PRICE_FIELD_NUMBER: _ClassVar[int]
+    OPTIMAL_FIELD_NUMBER: _ClassVar[int]
+    PARCELS_FIELD_NUMBER: _ClassVar[int]
+    method: _common_pb2.ShippingMethod
+    total_price: _money_pb2.Money
+    optimal: bool
+    parcels: _containers.RepeatedCompositeFieldContainer[PlannedParcel]
+    def __init__(self, method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., total_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., optimal: _Optional[bool] = ..., parcels: _Optional[_Iterable[_Union[PlannedParcel, _Mapping]]] = ...) -> None: ...
+
+class PlannedParcel(_message.Message):
+    __slots__ = ("box_name", "parcel", "items", "product", "product_name", "price", "quote")
+    BOX_NAME_FIELD_NUMBER: _ClassVar[int]
+    PARCEL_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_NAME_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
+    box_name: str
+    parcel: _common_pb2.Parcel
+    items: _containers.RepeatedCompositeFieldContainer[PlannedItem]
+    product: _common_pb2.Product
+    product_name: str
+    price: _money_pb2.Money
+    quote: QuoteOption
+    def __init__(self, box_name: _Optional[str] = ..., parcel: _Optional[_Union[_common_pb2.Parcel, _Mapping]] = ..., items: _Optional[_Iterable[_Union[PlannedItem, _Mapping]]] = ..., product: _Optional[_Union[_common_pb2.Product, str]] = ..., product_name: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., quote: _Optional[_Union[QuoteOption, _Mapping]] = ...) -> None: ...
+
+class PlannedItem(_message.Message):
+    __slots__ = ("item_index", "sku", "description", "quantity")
+    ITEM_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    item_index: int
+    sku: str
+    description: str
+    quantity: int
+    def __init__(self, item_index: _Optional[int] = ..., sku: _Optional[str] = ..., description: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class ListRateTablesRequest(_message.Message):
     __slots__ = ("product", "as_of_date")

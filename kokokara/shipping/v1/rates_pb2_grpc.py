@@ -44,6 +44,11 @@ class RateServiceStub:
                 request_serializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.BatchGetQuotesRequest.SerializeToString,
                 response_deserializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.BatchGetQuotesResponse.FromString,
                 _registered_method=True)
+        self.PlanShipment = channel.unary_unary(
+                '/kokokara.shipping.v1.RateService/PlanShipment',
+                request_serializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.PlanShipmentRequest.SerializeToString,
+                response_deserializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.PlanShipmentResponse.FromString,
+                _registered_method=True)
         self.ListRateTables = channel.unary_unary(
                 '/kokokara.shipping.v1.RateService/ListRateTables',
                 request_serializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.ListRateTablesRequest.SerializeToString,
@@ -88,6 +93,15 @@ class RateServiceServicer:
 
     def BatchGetQuotes(self, request, context):
         """Up to 1,000 quote requests in one call, each answered or failed on its own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlanShipment(self, request, context):
+        """The cheapest way found to ship a whole cart: its units split over the shop's boxes, per
+        method, each parcel priced as GetQuote prices it (and as CreateLabel will, parcel by parcel),
+        or why the method has no plan.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -149,6 +163,11 @@ def add_RateServiceServicer_to_server(servicer, server):
                     servicer.BatchGetQuotes,
                     request_deserializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.BatchGetQuotesRequest.FromString,
                     response_serializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.BatchGetQuotesResponse.SerializeToString,
+            ),
+            'PlanShipment': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanShipment,
+                    request_deserializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.PlanShipmentRequest.FromString,
+                    response_serializer=kokokara_dot_shipping_dot_v1_dot_rates__pb2.PlanShipmentResponse.SerializeToString,
             ),
             'ListRateTables': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRateTables,
@@ -235,6 +254,33 @@ class RateService:
             '/kokokara.shipping.v1.RateService/BatchGetQuotes',
             kokokara_dot_shipping_dot_v1_dot_rates__pb2.BatchGetQuotesRequest.SerializeToString,
             kokokara_dot_shipping_dot_v1_dot_rates__pb2.BatchGetQuotesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlanShipment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kokokara.shipping.v1.RateService/PlanShipment',
+            kokokara_dot_shipping_dot_v1_dot_rates__pb2.PlanShipmentRequest.SerializeToString,
+            kokokara_dot_shipping_dot_v1_dot_rates__pb2.PlanShipmentResponse.FromString,
             options,
             channel_credentials,
             insecure,
