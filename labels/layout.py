@@ -117,9 +117,15 @@ def width(text: str, size: float, region: str = "") -> float:
     return _unit_width(text, region) * size / 1000.0
 
 
-def wrap(text: str, size: float, room: float, region: str = "") -> list[str]:
+@lru_cache(maxsize=16384)
+def wrap(text: str, size: float, room: float, region: str = "") -> tuple[str, ...]:
     """Lines of at most `room` points: broken at spaces, or between characters where a word is too
-    long (Chinese, Japanese and Thai are written without spaces)."""
+    long (Chinese, Japanese and Thai are written without spaces). Remembered: the forms' fixed texts
+    (the certificate, column titles) are wrapped the same way on every label, at every scale tried."""
+    return tuple(_wrap(text, size, room, region))
+
+
+def _wrap(text: str, size: float, room: float, region: str) -> list[str]:
     text = " ".join(text.split())
     if not text or width(text, size, region) <= room:
         return [text] if text else []
@@ -162,7 +168,7 @@ class Cursor:
         left = self.x if x is None else x
         room = self.room - (left - self.x)
         visual = fonts.visual(text)
-        pieces = wrap(visual, size, room, self.region) if wrap_lines else [visual]
+        pieces = wrap(visual, size, room, self.region) if wrap_lines else (visual,)
         for piece in pieces:
             self.y += size * leading * 0.82
             self.page.ops.append(Text(left, self.y, piece, size, bold, self.region))
