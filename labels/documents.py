@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -55,8 +56,50 @@ class Document:
 
 def render(label: Label, fmt: DocumentFormat | None = None) -> Document:
     fmt = fmt or label.request.document_format
-    content = render_zpl(label).encode("ascii") if fmt is DocumentFormat.ZPL_4X6 else render_pdf(label, fmt)
-    return Document(fmt, CONTENT_TYPES[fmt], content)
+    return Document(fmt, CONTENT_TYPES[fmt], _rendered.get(label, fmt))
+
+
+def render_content(label: Label, fmt: DocumentFormat) -> bytes:
+    """The document drawn anew (render() returns it from the recent documents where it can)."""
+    return render_zpl(label).encode("ascii") if fmt is DocumentFormat.ZPL_4X6 else render_pdf(label, fmt)
+
+
+class _RecentDocuments:
+    """The documents rendered last, kept up to a total size: a retried CreateLabel, or a GetLabel
+    soon after, gets the bytes rendered for the label a moment ago instead of drawing them again.
+
+    Keyed by the whole label (frozen, compared field by field) and the format: rendering is a pure
+    function of the two, so a kept document is the one a new rendering would give, byte for byte,
+    and a label that changed (voided, its personal data erased) is another key. Bounded in bytes,
+    least recently used first out; each worker process keeps its own."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._docs: OrderedDict[tuple[Label, DocumentFormat], bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, label: Label, fmt: DocumentFormat) -> bytes:
+        key = (label, fmt)
+        with self._lock:
+            content = self._docs.get(key)
+            if content is not None:
+                self._docs.move_to_end(key)
+                return content
+        content = render_content(label, fmt)  # outside the lock: renderings run side by side
+        if len(content) <= self.max_bytes // 4:
+            with self._lock:
+                if key not in self._docs:
+                    self._docs[key] = content
+                    self._size += len(content)
+                    while self._size > self.max_bytes:
+                        _, dropped = self._docs.popitem(last=False)
+                        self._size -= len(dropped)
+        return content
+
+
+# 16 MB: about a thousand PDF labels (13-20 KB each), a few hundred ZPL ones with graphic fields.
+_rendered = _RecentDocuments(16 * 1024 * 1024)
 
 
 # -- before a number is issued: the address and the text must be printable ----------------------------

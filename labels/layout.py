@@ -117,9 +117,15 @@ def width(text: str, size: float, region: str = "") -> float:
     return _unit_width(text, region) * size / 1000.0
 
 
-def wrap(text: str, size: float, room: float, region: str = "") -> list[str]:
+@lru_cache(maxsize=16384)
+def wrap(text: str, size: float, room: float, region: str = "") -> tuple[str, ...]:
     """Lines of at most `room` points: broken at spaces, or between characters where a word is too
-    long (Chinese, Japanese and Thai are written without spaces)."""
+    long (Chinese, Japanese and Thai are written without spaces). Remembered: the forms' fixed texts
+    (the certificate, column titles) are wrapped the same way on every label, at every scale tried."""
+    return tuple(_wrap(text, size, room, region))
+
+
+def _wrap(text: str, size: float, room: float, region: str) -> list[str]:
     text = " ".join(text.split())
     if not text or width(text, size, region) <= room:
         return [text] if text else []
@@ -162,7 +168,7 @@ class Cursor:
         left = self.x if x is None else x
         room = self.room - (left - self.x)
         visual = fonts.visual(text)
-        pieces = wrap(visual, size, room, self.region) if wrap_lines else [visual]
+        pieces = wrap(visual, size, room, self.region) if wrap_lines else (visual,)
         for piece in pieces:
             self.y += size * leading * 0.82
             self.page.ops.append(Text(left, self.y, piece, size, bold, self.region))
@@ -473,12 +479,30 @@ def _signature(page: Page, label: Label, x: float, room: float, bottom: float, k
 SCALES = (2.0, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.9, 0.8)
 
 
-def _scales(draw: Any, top: float, bottom: float, shown: list[list[str]]) -> list[float]:
-    """The scales to try, largest first, starting near the one that fills the space: the content's
-    height grows about in proportion to the scale."""
-    height = draw(1.0, shown) - top
+def _draw_largest(draw: Any, page: Page, start: int, top: float, bottom: float, shown: list[list[str]]) -> bool:
+    """Draws `shown` (the page's ops from `start` on) at the largest of SCALES at which it ends
+    above `bottom` and returns True; or at the smallest tried, returning False. The content's height
+    grows about linearly with the scale: drawn at 1.0, then at the first scale that proportion
+    suggests, the line through the two heights says where the fitting scale lies, so the scales
+    far above it are not drawn (a form is drawn three or four times rather than six)."""
+    del page.ops[start:]
+    end_1 = draw(1.0, shown)
+    height = end_1 - top
     guess = (bottom - top) / height if height > 0 else SCALES[0]
-    return [k for k in SCALES if k <= guess + 0.05] or [SCALES[-1]]
+    candidates = [k for k in SCALES if k <= guess + 0.05] or [SCALES[-1]]
+    i = 0
+    while i < len(candidates):
+        k = candidates[i]
+        del page.ops[start:]
+        end = draw(k, shown)
+        if end <= bottom:
+            return True
+        i += 1
+        if i == 1 and k != 1.0 and end > end_1:
+            reach = 1.0 + (bottom - end_1) * (k - 1.0) / (end - end_1)  # where the line meets `bottom`
+            while i < len(candidates) - 1 and candidates[i] > reach + 0.05:
+                i += 1
+    return False
 
 
 def _fit(draw: Any, page: Page, top: float, bottom: float, rows: list[list[str]], more: str) -> int:
@@ -488,10 +512,8 @@ def _fit(draw: Any, page: Page, top: float, bottom: float, rows: list[list[str]]
     start = len(page.ops)
     shown = rows
     while True:
-        for k in _scales(draw, top, bottom, shown):
-            del page.ops[start:]
-            if draw(k, shown) <= bottom:
-                return len(rows) - len([row for row in shown if not row[0].startswith("... and ")])
+        if _draw_largest(draw, page, start, top, bottom, shown):
+            return len(rows) - len([row for row in shown if not row[0].startswith("... and ")])
         if len(shown) <= 1:
             return len(rows) - 1
         kept = [row for row in shown if not row[0].startswith("... and ")][:-1]
@@ -574,19 +596,10 @@ def cn23_pages(label: Label, page_width: float, page_height: float) -> list[Page
     page = Page(page_width, page_height)
     bottom = page_height - m - 12
     rows = _item_rows(label, True)
-    start = 0
     shown = rows
-    while True:
-        for k in _scales(lambda k, rows: _cn23_body(page, label, m, room, k, rows), m, bottom, shown):
-            del page.ops[start:]
-            if _cn23_body(page, label, m, room, k, shown) <= bottom:
-                break
-        else:
-            if len(shown) > 1:
-                kept = [row for row in shown if not row[0].startswith("(")][:-1]
-                shown = [*kept, ["(continued on the next page)", "", "", "", "", ""]]
-                continue
-        break
+    while not _draw_largest(lambda k, rows: _cn23_body(page, label, m, room, k, rows), page, 0, m, bottom, shown) and len(shown) > 1:
+        kept = [row for row in shown if not row[0].startswith("(")][:-1]
+        shown = [*kept, ["(continued on the next page)", "", "", "", "", ""]]
     _signature(page, label, m, room, page_height - m)
     out = [page]
     rest = rows[len([row for row in shown if not row[0].startswith("(")]) :]

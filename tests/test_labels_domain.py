@@ -216,7 +216,8 @@ def test_pdf_reads_back_with_barcode_blocks_and_cn23_page(fmt: DocumentFormat) -
         assert expected in first, expected
     assert "CUSTOMS DECLARATION CN 23" in " ".join(pages[1].split()) and "691200" in pages[1] and "of origin" in pages[1]
     assert ("Code 128", "EN100000003JP") in pdf_barcodes(doc.content)
-    assert documents.render(label).content == doc.content  # deterministic
+    assert documents.render(label).content == doc.content
+    assert documents.render_content(label, fmt) == doc.content  # drawn again: the same bytes
 
 
 def test_pdf_sizes_and_cn22_has_one_page() -> None:
