@@ -201,7 +201,8 @@ _UNAVAILABLE_HEADS = {  # by the members' ids: enum members hash through a Pytho
 _T_UNAVAILABLE = tag(_F_UNAVAILABLE, 2)
 
 
-def _unavailable(u: model.UnavailableMethod) -> bytes:
+def unavailable(u: model.UnavailableMethod) -> bytes:
+    """One encoded GetQuoteResponse.unavailable entry."""
     message = u.message.encode()
     length = len(message)
     body = _UNAVAILABLE_HEADS[id(u.method), id(u.reason)] + (_VARINTS[length] if length < _SMALL else varint(length)) + message
@@ -214,7 +215,8 @@ _WEIGHT_TAG_SIZE = len(_T_WEIGHT)
 _REGIONS: dict[str, bytes] = {}
 
 
-def _region(code: str) -> bytes:
+def region_field(code: str) -> bytes:
+    """GetQuoteResponse.destination_region_code, encoded."""
     encoded = _REGIONS.get(code)
     if encoded is None:
         encoded = field_bytes(_F_REGION, code.encode())
@@ -225,7 +227,7 @@ def _region(code: str) -> bytes:
 
 def encode_quote(quote: model.Quote) -> bytes:
     """The serialised GetQuoteResponse for a quote."""
-    parts = [_region(quote.region_code)]
+    parts = [region_field(quote.region_code)]
     append, extend = parts.append, parts.extend
     for o in quote.options:
         # An option is its lane's template, its delivery estimate, its price fields, then its
@@ -257,7 +259,7 @@ def encode_quote(quote: model.Quote) -> bytes:
             size = head_size + _WEIGHT_TAG_SIZE + len(weight) + sum(map(len, priced))
             extend((_T_OPTIONS, _VARINTS[size] if size < _SMALL else varint(size), template, delivery, prices, _T_WEIGHT, weight, *priced))
     for u in quote.unavailable:
-        append(_unavailable(u))
+        append(unavailable(u))
     return b"".join(parts)
 
 
@@ -324,13 +326,3 @@ def kernel_tags() -> dict[str, bytes]:
 def kernel_unavailable_heads() -> tuple[bytes, ...]:
     """UnavailableMethod's method, reason and message tag, indexed method * len(REASONS) + reason."""
     return tuple(_UNAVAILABLE_HEADS[id(m), id(r)] for m in METHODS for r in REASONS)
-
-
-def unavailable(u: model.UnavailableMethod) -> bytes:
-    """One encoded GetQuoteResponse.unavailable entry."""
-    return _unavailable(u)
-
-
-def region_field(code: str) -> bytes:
-    """GetQuoteResponse.destination_region_code, encoded."""
-    return _region(code)
