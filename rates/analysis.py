@@ -18,10 +18,10 @@ import pycountry
 
 from domain.errors import FailedPrecondition, FieldViolation, NotFound
 from rates.acceptance import AcceptanceRule
+from rates.book import ZONE_SCHEME_ZONES, RateBook, RateTable
 from rates.lanes import PricedLane
 from rates.model import ALL_METHODS, ContentsType, Method, Parcel, Product, QuoteRequest, Reason
 from rates.quote import QuoteEngine
-from rates.tables import ZONE_SCHEME_ZONES, RateBook, RateTable
 from rates.wording import grams_text
 
 # A light parcel: what ListDestinations prices to learn whether a method is offered at all.

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from rates.acceptance import AcceptanceRule, Status, decide, resumed_note, suspended_message, within_note
+from rates.book import Brackets, ConsolidationLane, DeliveryRule, InsuranceRule, Limit, RateBook, RateTable
 from rates.model import ALL_METHODS, METHOD_PRODUCTS, ContentsFlag, ContentsType, DeliveryEstimate, Method, Product, Reason, TableRef, UnavailableMethod
-from rates.tables import Brackets, ConsolidationLane, DeliveryRule, InsuranceRule, Limit, RateBook, RateTable
 from rates.wording import Refusal, combine, notes_for
 
 _UNKNOWN = object()

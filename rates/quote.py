@@ -17,6 +17,7 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from rates.acceptance import value_refusal
+from rates.book import Brackets, ConsolidationLane, InsuranceRule, Limit, RateBook
 from rates.lanes import Lanes, PricedLane
 from rates.model import (
     ALL_METHODS,
@@ -29,7 +30,6 @@ from rates.model import (
     Reason,
     UnavailableMethod,
 )
-from rates.tables import Brackets, ConsolidationLane, InsuranceRule, Limit, RateBook
 from rates.wording import Refusal, check_limit, combine, over_contract, past_table
 
 __all__ = ["PricedLane", "QuoteEngine"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rates.book import Limit
 from rates.model import Method, Parcel, Reason, UnavailableMethod
-from rates.tables import Limit
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,9 @@ import pytest
 
 from kokokara.shipping import bootstrap
 from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR, Settings
+from rates.book import RateBook
 from rates.quote import QuoteEngine
-from rates.tables import RateBook, load_rate_book
+from rates.tables import load_rate_book
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent

@@ -21,9 +21,10 @@ from rates.analysis import (
     diff_rows,
     diff_tables,
 )
+from rates.book import RateBook
 from rates.model import ContentsType, Method, Parcel, Product, QuoteRequest, Reason
 from rates.quote import QuoteEngine
-from rates.tables import RateBook, load_rate_book
+from rates.tables import load_rate_book
 from tests.rate_versions import ADDED, CHANGED, NEW_ID, OLD_ID, REMOVED, make_revised_tables
 
 SHIP = date(2026, 11, 1)

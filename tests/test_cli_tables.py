@@ -16,7 +16,7 @@ from kokokara.shipping import bootstrap
 from kokokara.shipping.charts import price_chart, save_png
 from kokokara.shipping.cli import main
 from kokokara.shipping.client import ShippingClient
-from rates.tables import RateBook
+from rates.book import RateBook
 from tests.conftest import test_settings as settings_for_tests
 from tests.rate_versions import NEW_ID, OLD_ID, make_revised_tables
 

@@ -11,8 +11,8 @@ import pytest
 
 from kokokara.shipping import bootstrap
 from kokokara.shipping.client import LIST_TABLE_TYPES, ShippingClient, ShippingClientError, price_grid
+from rates.book import RateBook
 from rates.model import Product
-from rates.tables import RateBook
 from tests.conftest import test_settings as settings_for_tests
 from tests.rate_versions import NEW_ID, OLD_ID, make_revised_tables
 

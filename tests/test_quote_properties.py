@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+from rates.book import RateBook
 from rates.model import ALL_METHODS, Method, Parcel, Product, QuoteRequest
 from rates.quote import QuoteEngine
-from rates.tables import RateBook, load_rate_book
+from rates.tables import load_rate_book
 
 DAY = date(2026, 11, 26)
 BOOK: RateBook = load_rate_book(DEFAULT_TABLES_DIR, DEFAULT_CONSOLIDATION_FILE)

@@ -11,8 +11,8 @@ from google.type import date_pb2
 
 from kokokara.shipping import bootstrap
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
+from rates.book import RateBook
 from rates.model import Product
-from rates.tables import RateBook
 from tests.conftest import test_settings as settings_for_tests
 from tests.grpc_support import status_details
 from tests.rate_versions import ADDED, CHANGED, NEW_ID, OLD_ID, REMOVED, make_revised_tables

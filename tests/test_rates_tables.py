@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
+from rates.book import RateBook
 from rates.model import Method, Parcel, Product, QuoteRequest
 from rates.quote import QuoteEngine, _boxes
-from rates.tables import RateBook
 
 DAY = date(2026, 11, 26)
 PRODUCT_METHOD = {

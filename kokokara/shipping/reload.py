@@ -20,8 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rates.book import RateBook
 from rates.quote import QuoteEngine
-from rates.tables import ISO_REGIONS, RateBook, load_rate_book
+from rates.tables import ISO_REGIONS, load_rate_book
 
 log = logging.getLogger("kokokara.shipping.tables")
 
