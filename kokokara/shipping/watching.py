@@ -1,0 +1,120 @@
+"""Composition of watched parcels: the store (PostgreSQL when SHIPPING_DATABASE_URL is set, else an
+SQLite file beside the label database), the endpoints file, the poller and sender, the metrics,
+and the hook that watches every label CreateLabel issues."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from domain.errors import ShippingError, StartupError, Unavailable
+from kokokara.shipping.metrics import Metrics
+from kokokara.shipping.settings import Settings
+from labels.model import Label
+from tracking.service import TrackingLookup
+from tracking.watch import DeliveryPolicy, WatchPolicy, check_webhook_url
+from tracking.watch_service import WatchOptions, WatchService
+from tracking.watch_store import Endpoint, WatchStore
+from tracking.webhook_client import WebhookClient
+
+log = logging.getLogger("kokokara.shipping.watch")
+
+
+class EndpointsFileError(StartupError, ValueError):
+    """The webhook endpoints file cannot be used; the message names the file and the entry."""
+
+    exit_code = 2
+
+
+def open_watch_store(settings: Settings) -> WatchStore:
+    if settings.database_url:
+        from tracking.watch_postgres import PostgresWatchStore
+
+        return PostgresWatchStore(settings.database_url)
+    from tracking.watch_sqlite import SqliteWatchStore
+
+    return SqliteWatchStore(settings.database_path.with_name("watch.sqlite3"))
+
+
+def load_endpoints_file(path: Path, allow_private: bool) -> list[Endpoint]:
+    """[{"id": ..., "url": ..., "secret": ...}, ...]; every entry checked like an API-created one."""
+    try:
+        items = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise EndpointsFileError(f"SHIPPING_WEBHOOK_ENDPOINTS_FILE {path}: {error}") from None
+    if not isinstance(items, list):
+        raise EndpointsFileError(f"SHIPPING_WEBHOOK_ENDPOINTS_FILE {path}: expected a JSON list of endpoints")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            endpoint_id, url, secret = str(item["id"]), str(item["url"]), str(item["secret"])
+        except (KeyError, TypeError):
+            raise EndpointsFileError(f"SHIPPING_WEBHOOK_ENDPOINTS_FILE {path}: entry {i} needs id, url and secret") from None
+        if len(secret) < 16:
+            raise EndpointsFileError(f"SHIPPING_WEBHOOK_ENDPOINTS_FILE {path}: entry {i} ({endpoint_id}): the secret must have 16 characters or more")
+        try:
+            check_webhook_url(url, allow_private=allow_private)
+        except ShippingError as error:
+            raise EndpointsFileError(f"SHIPPING_WEBHOOK_ENDPOINTS_FILE {path}: entry {i} ({endpoint_id}): {error}") from None
+        out.append(Endpoint(endpoint_id, url, secret, 0.0, True))
+    return out
+
+
+def options_from(settings: Settings) -> WatchOptions:
+    s = settings
+    slowest_lookup = s.tracking_fetch_timeout_seconds * (s.tracking_retries + 1) + 2**s.tracking_retries
+    return WatchOptions(
+        policy=WatchPolicy(first_poll_seconds=s.watch_first_poll_seconds),
+        delivery=DeliveryPolicy(
+            first_retry_seconds=s.webhook_first_retry_seconds,
+            retry_window_seconds=s.webhook_retry_window_seconds,
+            lease_seconds=2 * s.webhook_timeout_seconds + 5,
+        ),
+        poll_rate_per_second=s.tracking_rate_per_second * s.watch_poll_share,
+        poll_lease_seconds=4 * slowest_lookup,
+        allow_private_addresses=s.webhook_allow_private_addresses,
+    )
+
+
+def build(settings: Settings, lookup: TrackingLookup, metrics: Metrics | None, options: WatchOptions | None = None) -> WatchService | None:
+    """The watch service, its worker started when settings.watch_worker; None when its database
+    cannot be reached (its RPCs are then UNAVAILABLE, the rest of the server serves)."""
+    endpoints = load_endpoints_file(settings.webhook_endpoints_file, settings.webhook_allow_private_addresses) if settings.webhook_endpoints_file else None
+    try:
+        store = open_watch_store(settings)
+    except Unavailable:
+        log.warning("serving without watched parcels: their database cannot be reached")
+        return None
+    if endpoints is not None:
+        store.sync_file_endpoints(endpoints)
+    options = options or options_from(settings)
+    client = WebhookClient(allow_private=options.allow_private_addresses, timeout_seconds=settings.webhook_timeout_seconds)
+    service = WatchService(store, lambda number: lookup.get(number), client.post, options, on_delivery=metrics.webhook_delivery if metrics else None)
+    if metrics is not None:
+        metrics.watch_counts(store.counts)
+    closing = service.close
+
+    def close() -> None:
+        closing()
+        store.close()
+
+    service.close = close  # type: ignore[method-assign]
+    if settings.watch_worker:
+        service.start()
+    return service
+
+
+def label_hook(service: WatchService) -> Callable[[Label], None]:
+    """Watches each label's parcel as it is issued, its request_id as the order reference. A failure
+    here never fails the label: it is logged, and the parcel can be watched by hand."""
+
+    def on_issued(label: Label) -> None:
+        reference = label.request.request_id if len(label.request.request_id) <= 128 else ""
+        try:
+            service.watch(label.tracking_number, reference, "")
+        except Exception:
+            log.exception("could not watch a new label's parcel", extra={"tracking_number": label.tracking_number})
+
+    return on_issued
