@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -61,9 +62,10 @@ def open_watch_store(kind: str, tmp_path: Path, database_url: str | None) -> Ite
 class Receiver:
     """A webhook receiver: records every POST (headers and body); answers `status` (settable)."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay_seconds: float = 0.0) -> None:
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.status = 200
+        self.delay_seconds = delay_seconds  # held this long before answering: deliveries stay in flight
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
         outer = self
@@ -75,6 +77,8 @@ class Receiver:
                     outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                     status = outer.status
                     outer.arrived.notify_all()
+                if outer.delay_seconds:
+                    time.sleep(outer.delay_seconds)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
