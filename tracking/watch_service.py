@@ -120,6 +120,15 @@ class WatchService:
         parcel, _created = self.store.watch(number, order_reference, endpoint_id, now, first_poll_at(now, self.options.policy))
         return parcel
 
+    def watch_many(self, items: list[tuple[str, str]]) -> int:
+        """(number, order_reference) pairs, valid numbers, registered in one transaction; returns
+        how many were new."""
+        for _, reference in items:
+            check_order_reference(reference)
+        now = self._clock()
+        policy = self.options.policy
+        return self.store.watch_many([(n, r, "", first_poll_at(now, policy)) for n, r in items], now)
+
     def unwatch(self, number: str) -> None:
         if not self.store.unwatch(number):
             raise NotFound(f"{number} is not watched", reason="PARCEL_NOT_WATCHED")

@@ -98,6 +98,11 @@ class WatchStore(abc.ABC):
         """Registers a number (True) or returns it as registered (False)."""
 
     @abc.abstractmethod
+    def watch_many(self, items: Sequence[tuple[str, str, str, float]], now: float) -> int:
+        """Registers (number, order_reference, endpoint_id, first_poll_at) in one transaction,
+        skipping numbers already watched; returns how many were new."""
+
+    @abc.abstractmethod
     def unwatch(self, number: str) -> bool: ...
 
     @abc.abstractmethod
@@ -242,6 +247,20 @@ class SqlWatchStore(WatchStore):
             )
             row = self._q(cur, f"SELECT {_PARCEL_COLUMNS} FROM watched_parcels WHERE tracking_number = ?", (number,)).fetchone()
             return parcel_from_row(row), True
+
+    def watch_many(self, items: Sequence[tuple[str, str, str, float]], now: float) -> int:
+        created = 0
+        with self._tx() as cur:
+            for number, order_reference, endpoint_id, first_at in items:
+                row = self._q(
+                    cur,
+                    "INSERT INTO watched_parcels (tracking_number, order_reference, endpoint_id, state, final, event_count, created_at,"
+                    f" last_change_at, next_poll_at, lease_until, quiet) VALUES (?, ?, ?, ?, {self.false}, 0, ?, ?, ?, 0, {self.false})"
+                    " ON CONFLICT (tracking_number) DO NOTHING RETURNING seq",
+                    (number, order_reference, endpoint_id, PENDING_STATE, now, now, first_at),
+                ).fetchone()
+                created += row is not None
+        return created
 
     def unwatch(self, number: str) -> bool:
         with self._tx() as cur:
