@@ -155,9 +155,7 @@ def main() -> int:
         for kind in kinds:  # alternated: the machine's load falls on every store alike
             runs[kind].append(one_run(kind, args.database_url, args.parcels, args.deliveries_parcels, receiver))
     receiver.close()
-    result = {
-        kind: {key: round(statistics.median(r[key] for r in rs), 3) for key in rs[0]} | {"runs": len(rs)} for kind, rs in runs.items()
-    }
+    result = {kind: {key: round(statistics.median(r[key] for r in rs), 3) for key in rs[0]} | {"runs": len(rs)} for kind, rs in runs.items()}
     print(f"{'store':<10} {'schedule ' + str(args.parcels) + ' (s)':>22} {'poll ' + str(args.parcels) + ' (s)':>18} {'deliveries/s':>14}")
     for kind, r in result.items():
         print(f"{kind:<10} {r['schedule_s']:>22.3f} {r['poll_s']:>18.3f} {r['deliveries_per_s']:>14.0f}")
