@@ -301,3 +301,34 @@ def test_pages_of_watched_parcels(running) -> None:  # type: ignore[no-untyped-d
     assert status_details(raised.value).fields.keys() == {"page_token"}
     stub.UnwatchParcel(tracking_pb2.UnwatchParcelRequest(tracking_number=numbers[0]), timeout=10)
     assert len(stub.ListWatchedParcels(tracking_pb2.ListWatchedParcelsRequest(), timeout=10).parcels) == 2
+
+
+def test_metrics_count_watched_parcels_quiet_ones_and_deliveries(tmp_path, standin, receiver) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_security_metrics import scrape, value
+
+    quick_quiet = WatchPolicy(first_poll_seconds=0.1, transit_seconds=3600, customs_seconds=3600, quiet_after={s: 0.5 for s in FAST.policy.quiet_after})
+    options = WatchOptions(
+        policy=quick_quiet, delivery=FAST.delivery, poll_rate_per_second=50, idle_seconds=0.05, quiet_sweep_seconds=0.1, allow_private_addresses=True
+    )
+    service = bootstrap.start(fast_settings(tmp_path, standin, metrics_addr="127.0.0.1:0"), watch_options=options)
+    try:
+        with grpc.insecure_channel(service.address) as channel:
+            stub = tracking_pb2_grpc.TrackingServiceStub(channel)
+            stub.CreateWebhookEndpoint(tracking_pb2.CreateWebhookEndpointRequest(url=receiver.url), timeout=10)
+            standin.set_scenario(NUMBER, "in_customs")
+            stub.WatchParcel(tracking_pb2.WatchParcelRequest(tracking_number=NUMBER), timeout=10)
+            stub.WatchParcel(tracking_pb2.WatchParcelRequest(tracking_number="EN123456785JP"), timeout=10)
+            assert receiver.wait_for(lambda b: "quiet" in types_of(b, NUMBER))
+
+            def settled() -> bool:
+                m = scrape(service.metrics_port)
+                return (
+                    value(m, "shipping_watched_parcels", state="in_customs") == 1
+                    and value(m, "shipping_watched_parcels_quiet") >= 1
+                    and value(m, "shipping_webhook_deliveries_total", outcome="delivered") >= 7
+                    and value(m, "shipping_webhook_delivery_backlog", state="delivered") >= 7
+                )
+
+            assert wait_until(settled)
+    finally:
+        service.stop(0.5)
