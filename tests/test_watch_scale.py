@@ -9,6 +9,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from domain.s10 import make
 from tracking.cache import InProcessCache
 from tracking.japan_post_client import ClientOptions, JapanPostClient
@@ -23,13 +25,18 @@ CARRIER_RATE = 40.0
 SHARE = 0.5
 
 
-def test_ten_thousand_parcels_stay_within_the_rate_limit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("replicas", [1, 3])
+def test_ten_thousand_parcels_stay_within_the_rate_limit(tmp_path: Path, replicas: int) -> None:
+    """With several replicas (each its own store connection, Japan Post client and rate limiter,
+    as separate processes have), the budget is still one: only the poller holding the lease polls."""
     store = SqliteWatchStore(tmp_path / "watch.sqlite3")
     with StandInJapanPost() as standin:
-        client = JapanPostClient(standin.url, ClientOptions(rate_per_second=CARRIER_RATE, burst=3))
-        lookup = TrackingLookup(client, InProcessCache(20_000))
         options = WatchOptions(policy=WatchPolicy(first_poll_seconds=60.0), poll_rate_per_second=CARRIER_RATE * SHARE, idle_seconds=0.05)
-        service = WatchService(store, lambda n: lookup.get(n), lambda url, headers, body: 200, options)
+        clients = [JapanPostClient(standin.url, ClientOptions(rate_per_second=CARRIER_RATE, burst=3)) for _ in range(replicas)]
+        lookups = [TrackingLookup(c, InProcessCache(20_000)) for c in clients]
+        stores = [store, *(SqliteWatchStore(tmp_path / "watch.sqlite3") for _ in range(replicas - 1))]
+        services = [WatchService(st, lk.get, lambda url, headers, body: 200, options) for st, lk in zip(stores, lookups, strict=True)]
+        service = services[0]
         assert service.watch_many([(make("CN", 10_000_000 + i), f"order-{i}") for i in range(PARCELS)]) == PARCELS
         # all due now: a minute's registrations found waiting
         due = store.list_parcels(status=None, changed_before=None, order_reference="", quiet_only=False, after_seq=0, limit=PARCELS)
@@ -43,15 +50,20 @@ def test_ten_thousand_parcels_stay_within_the_rate_limit(tmp_path: Path) -> None
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        clock_offset = 120.0  # the service's clock runs two minutes ahead: every parcel is due
-        service._clock = lambda: time.time() + clock_offset  # type: ignore[method-assign]
-        service.start()
+        clock_offset = 120.0  # the services' clock runs two minutes ahead: every parcel is due
+        for s in services:
+            s._clock = lambda: time.time() + clock_offset  # type: ignore[method-assign]
+            s.start()
         time.sleep(4.0)
-        service.close()
+        for s in services:
+            s.close()
         stop.set()
         sampler.join()
-        lookup.close()
-        client.close()
+        for lk, c in zip(lookups, clients, strict=True):
+            lk.close()
+            c.close()
+        for st in stores[1:]:
+            st.close()
     polled = standin.hits()
     assert polled >= 10
     # requests in any one-second window: at most the share of the limit (+1 for the window's edge)
@@ -67,5 +79,5 @@ def test_ten_thousand_parcels_stay_within_the_rate_limit(tmp_path: Path) -> None
     after = store.list_parcels(status=None, changed_before=None, order_reference="", quiet_only=False, after_seq=0, limit=PARCELS)
     store.close()
     polled_numbers = {p.number for p in after if p.status is not None}
-    assert len(polled_numbers) == service.polls > 0
+    assert len(polled_numbers) == sum(s.polls for s in services) > 0
     assert max(due_at[n] for n in polled_numbers) <= min(due_at[n] for n in due_at.keys() - polled_numbers)

@@ -189,7 +189,7 @@ class WatchService:
         while not self._stop.is_set():
             busy = False
             try:
-                if self.store.try_lead("poller", self._owner, self._clock(), self.options.leader_lease_seconds):
+                if self._lead():
                     busy = self.poll_once() > 0
                     if time.monotonic() >= self._next_sweep:
                         self.sweep_quiet()
@@ -216,13 +216,18 @@ class WatchService:
         o = self.options
         parcels = self.store.claim_due(self._clock(), o.poll_batch, o.poll_lease_seconds)
         for i, parcel in enumerate(parcels):
-            if self._stop.is_set() or not self._wait_for_budget():
+            # Leadership is renewed before every poll: a batch slowed down by Japan Post must not
+            # outlast the lease and let a second poller (with a budget of its own) start meanwhile.
+            if self._stop.is_set() or not self._wait_for_budget() or not self._lead():
                 # Not polled: back to due at once for whoever polls next.
                 for rest in parcels[i:]:
                     self.store.poll_failed(rest.number, rest.next_poll_at or self._clock(), self._clock())
                 return i
             self._poll(parcel)
         return len(parcels)
+
+    def _lead(self) -> bool:
+        return self.store.try_lead("poller", self._owner, self._clock(), self.options.leader_lease_seconds)
 
     def _wait_for_budget(self) -> bool:
         wait = self._next_carrier_poll - time.monotonic()
