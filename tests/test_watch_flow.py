@@ -332,3 +332,37 @@ def test_metrics_count_watched_parcels_quiet_ones_and_deliveries(tmp_path, stand
             assert wait_until(settled)
     finally:
         service.stop(0.5)
+
+
+def test_watched_parcels_serve_once_their_database_answers(tmp_path, standin, database_url) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import urlparse, urlunparse
+
+    from tests.labels_support import fresh_database
+    from tests.tcp_forwarder import TcpForwarder
+
+    target = urlparse(database_url)
+    with fresh_database(database_url) as url, TcpForwarder((target.hostname or "127.0.0.1", target.port or 5432)) as forwarder:
+        parsed = urlparse(url)
+        user = f"{parsed.username}@" if parsed.username else ""
+        through = urlunparse(parsed._replace(netloc=f"{user}127.0.0.1:{forwarder.port}"))
+        forwarder.close()  # PostgreSQL unreachable from the start
+        service = bootstrap.start(fast_settings(tmp_path, standin, database_url=through, database_retry_max_seconds=0.5), watch_options=FAST)
+        try:
+            with grpc.insecure_channel(service.address) as channel:
+                stub = tracking_pb2_grpc.TrackingServiceStub(channel)
+                with pytest.raises(grpc.RpcError) as raised:
+                    stub.WatchParcel(tracking_pb2.WatchParcelRequest(tracking_number=NUMBER), timeout=10)
+                details = status_details(raised.value)
+                assert (details.code, details.reason) == (grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE")
+                forwarder.open()
+
+                def watched() -> bool:
+                    try:
+                        stub.WatchParcel(tracking_pb2.WatchParcelRequest(tracking_number=NUMBER), timeout=10)
+                    except grpc.RpcError:
+                        return False
+                    return True
+
+                assert wait_until(watched)
+        finally:
+            service.stop(0.5)

@@ -280,8 +280,8 @@ class SqlWatchStore(WatchStore):
         if status:
             where.append("state = ?")
             params.append(status)
-        if changed_before is not None:
-            where.append("last_change_at <= ?")
+        if changed_before is not None:  # quiet for so long: delivered or returned parcels are not quiet
+            where.append(f"final = {self.false} AND last_change_at <= ?")
             params.append(changed_before)
         if order_reference:
             where.append("order_reference = ?")

@@ -47,7 +47,7 @@ from tracking.cache import InProcessCache, LayeredCache, TrackingCache
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.redis_cache import RedisTrackingCache
 from tracking.service import LookupOptions, RefreshPolicy, TrackingLookup
-from tracking.watch_service import WatchOptions, WatchService
+from tracking.watch_service import WatchOptions
 
 log = logging.getLogger("kokokara.shipping")
 
@@ -77,7 +77,7 @@ class RunningService:
     reloader: TableReloader | None = None
     health_port: int = 0  # the plaintext health-only port (SHIPPING_HEALTH_ADDR), 0 when there is none
     label_store: DeferredLabelStore | None = None
-    watch: WatchService | None = None
+    watch: watching.WatchHolder | None = None
     _health_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -168,19 +168,18 @@ def start(
     except DatabaseMisconfigured as refused:
         raise LabelDatabaseRefused(str(refused)) from refused
     tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics)
-    watch_service = watching.build(settings, tracking_lookup, metrics, watch_options)
-    if watch_service is not None:
-        tracking_closers.append(watch_service.close)  # closers run in reverse: before the lookup closes
+    watch_holder = watching.build(settings, tracking_lookup, metrics, watch_options)
+    tracking_closers.append(watch_holder.close)  # closers run in reverse: before the lookup closes
     label_service = LabelService(
         label_store,
         lambda: engines.get()[0],
         CustomsRules(cn23_threshold_jpy=settings.cn23_threshold_jpy),
         on_event=metrics.label_event,
-        on_issued=watching.label_hook(watch_service) if settings.watch_labels and watch_service is not None else None,
+        on_issued=watching.label_hook(watch_holder) if settings.watch_labels else None,
     )
     add_servicer(LabelServicer(label_service, engines, today), labels_pb2.DESCRIPTOR.services_by_name["LabelService"], server)
     add_servicer(
-        TrackingWatchServicer(tracking_lookup, settings.max_watches, watch_service), tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"], server
+        TrackingWatchServicer(tracking_lookup, settings.max_watches, watch_holder), tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"], server
     )
     names = service_names()
     if settings.reflection:
@@ -208,7 +207,7 @@ def start(
     service.closers.append(lambda: tracking_pool.shutdown(wait=False))
     service.closers.extend(tracking_closers)
     service.labels = label_service
-    service.watch = watch_service
+    service.watch = watch_holder
     service.metrics = metrics
     if settings.metrics_addr:
         try:

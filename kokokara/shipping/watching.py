@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,39 +79,87 @@ def options_from(settings: Settings) -> WatchOptions:
     )
 
 
-def build(settings: Settings, lookup: TrackingLookup, metrics: Metrics | None, options: WatchOptions | None = None) -> WatchService | None:
-    """The watch service, its worker started when settings.watch_worker; None when its database
-    cannot be reached (its RPCs are then UNAVAILABLE, the rest of the server serves)."""
+class WatchHolder:
+    """The watch service, or None while its database cannot be reached: a daemon thread tries again
+    after 0.5 s, 1 s, 2 s, ... at most `retry_max_seconds` apart, as the label store does, and the
+    watched-parcel RPCs serve from the moment it opens (UNAVAILABLE until then)."""
+
+    def __init__(self, opener: Callable[[], WatchService], retry_max_seconds: float):
+        self._opener = opener
+        self._retry_max = retry_max_seconds
+        self.service: WatchService | None = None
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+
+    def open(self) -> WatchHolder:
+        try:
+            self.service = self._opener()
+        except Unavailable:
+            log.warning("serving without watched parcels until their database answers; retrying")
+            threading.Thread(target=self._retry, name="watch-store-retry", daemon=True).start()
+        return self
+
+    def _retry(self) -> None:
+        wait = 0.5
+        while not self._closed.wait(wait):
+            try:
+                service = self._opener()
+            except Unavailable:
+                wait = min(wait * 2, self._retry_max)
+                continue
+            with self._lock:
+                if self._closed.is_set():
+                    service.close()
+                    return
+                self.service = service
+            log.info("watched parcels serving: their database answers")
+            return
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed.set()
+            service, self.service = self.service, None
+        if service is not None:
+            service.close()
+
+
+def build(settings: Settings, lookup: TrackingLookup, metrics: Metrics | None, options: WatchOptions | None = None) -> WatchHolder:
+    """The watch service (its worker started when settings.watch_worker) in a holder that keeps
+    trying while its database cannot be reached; the rest of the server serves meanwhile."""
     endpoints = load_endpoints_file(settings.webhook_endpoints_file, settings.webhook_allow_private_addresses) if settings.webhook_endpoints_file else None
-    try:
-        store = open_watch_store(settings)
-    except Unavailable:
-        log.warning("serving without watched parcels: their database cannot be reached")
-        return None
-    if endpoints is not None:
-        store.sync_file_endpoints(endpoints)
     options = options or options_from(settings)
-    client = WebhookClient(allow_private=options.allow_private_addresses, timeout_seconds=settings.webhook_timeout_seconds)
-    service = WatchService(store, lambda number: lookup.get(number), client.post, options, on_delivery=metrics.webhook_delivery if metrics else None)
-    if metrics is not None:
-        metrics.watch_counts(store.counts)
-    closing = service.close
 
-    def close() -> None:
-        closing()
-        store.close()
+    def opener() -> WatchService:
+        store = open_watch_store(settings)
+        if endpoints is not None:
+            store.sync_file_endpoints(endpoints)
+        client = WebhookClient(allow_private=options.allow_private_addresses, timeout_seconds=settings.webhook_timeout_seconds)
+        service = WatchService(store, lambda number: lookup.get(number), client.post, options, on_delivery=metrics.webhook_delivery if metrics else None)
+        if metrics is not None:
+            metrics.watch_counts(store.counts)
+        closing = service.close
 
-    service.close = close  # type: ignore[method-assign]
-    if settings.watch_worker:
-        service.start()
-    return service
+        def close() -> None:
+            closing()
+            store.close()
+
+        service.close = close  # type: ignore[method-assign]
+        if settings.watch_worker:
+            service.start()
+        return service
+
+    return WatchHolder(opener, settings.database_retry_max_seconds).open()
 
 
-def label_hook(service: WatchService) -> Callable[[Label], None]:
+def label_hook(holder: WatchHolder) -> Callable[[Label], None]:
     """Watches each label's parcel as it is issued, its request_id as the order reference. A failure
     here never fails the label: it is logged, and the parcel can be watched by hand."""
 
     def on_issued(label: Label) -> None:
+        service = holder.service
+        if service is None:
+            log.warning("a new label's parcel is not watched: the watch database cannot be reached", extra={"tracking_number": label.tracking_number})
+            return
         reference = label.request.request_id if len(label.request.request_id) <= 128 else ""
         try:
             service.watch(label.tracking_number, reference, "")

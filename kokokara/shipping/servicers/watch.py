@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 from datetime import UTC, datetime
+from typing import Protocol
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -20,6 +21,11 @@ from tracking.service import TrackingLookup
 from tracking.watch import EventType, WatchedParcel
 from tracking.watch_service import DEFAULT_PAGE, MAX_PAGE, WatchService
 from tracking.watch_store import Endpoint, StoredEvent
+
+
+class WatchSource(Protocol):
+    service: WatchService | None
+
 
 PROTO_TO_STATUS = {v: k for k, v in STATUS_TO_PROTO.items()}
 EVENT_TYPE_TO_PROTO = {t: tracking_pb2.TrackingEventType.Value(f"TRACKING_EVENT_TYPE_{t.name}") for t in EventType}
@@ -108,17 +114,18 @@ def decode_token(request: tracking_pb2.ListWatchedParcelsRequest) -> int:
 
 
 class TrackingWatchServicer(TrackingServicer):
-    """TrackingService with its watched-parcel RPCs (`watch` None: the watch database could not be
-    opened; those RPCs are UNAVAILABLE, the others serve)."""
+    """TrackingService with its watched-parcel RPCs. `watch.service` is None while the watch
+    database cannot be reached: those RPCs are then UNAVAILABLE, the others serve."""
 
-    def __init__(self, lookup: TrackingLookup, max_watches: int, watch: WatchService | None):
+    def __init__(self, lookup: TrackingLookup, max_watches: int, watch: WatchSource):
         super().__init__(lookup, max_watches)
         self._watch = watch
 
     def _service(self) -> WatchService:
-        if self._watch is None:
-            raise Unavailable("the watched-parcel database cannot be reached", reason="DATABASE_UNAVAILABLE")
-        return self._watch
+        service = self._watch.service
+        if service is None:
+            raise Unavailable("the watched-parcel database cannot be reached; the server keeps trying", reason="DATABASE_UNAVAILABLE")
+        return service
 
     def WatchParcel(self, request: tracking_pb2.WatchParcelRequest, context: grpc.ServicerContext) -> tracking_pb2.WatchedParcel:
         number = model.parse_number(request.tracking_number)
