@@ -126,3 +126,15 @@ def test_endpoints_from_the_file_are_synchronised(store: WatchStore) -> None:
     store.sync_file_endpoints([Endpoint("f2", "https://x.example/f2b", "s", 3.0, True)])
     assert [(e.endpoint_id, e.url) for e in store.endpoints()] == [("api1", "https://x.example/a"), ("f2", "https://x.example/f2b")]
     assert store.delete_endpoint("api1") and not store.delete_endpoint("api1")
+
+
+def test_old_events_go_once_their_deliveries_are_finished(store: WatchStore) -> None:
+    store.add_endpoint(Endpoint("ep1", "http://127.0.0.1:1/a", "s1", 1.0, False))
+    store.watch(NUMBER, "ORDER-1", "", 0.0, 0.0)
+    poll(store, NUMBER, [Status.IN_TRANSIT], 10.0)
+    (first,) = store.claim_deliveries(11.0, 100, 60.0)
+    store.delivered(first.seq, 12.0)
+    assert store.purge(5.0) == 0  # nothing that old
+    assert store.purge(100.0) == 1  # the delivered one; the other still has a pending delivery
+    assert [e.event_id for e in store.events_after(0, "", 10)] == [e.event_id for e in store.events_after(first.event.seq, "", 10)]
+    assert store.counts().deliveries == {"pending": 1}

@@ -71,6 +71,8 @@ class WatchOptions:
     poll_lease_seconds: float = 300.0
     leader_lease_seconds: float = 30.0
     quiet_sweep_seconds: float = 60.0
+    # Events (and their finished deliveries) older than this are deleted; 0: kept forever.
+    event_retention_seconds: float = 90 * 86400.0
     idle_seconds: float = 1.0
     send_batch: int = 16
     send_threads: int = 4
@@ -193,6 +195,8 @@ class WatchService:
                     busy = self.poll_once() > 0
                     if time.monotonic() >= self._next_sweep:
                         self.sweep_quiet()
+                        if self.options.event_retention_seconds > 0:
+                            self.store.purge(self._clock() - self.options.event_retention_seconds)
                         self._next_sweep = time.monotonic() + self.options.quiet_sweep_seconds
             except Exception:  # a database outage: log, wait, go on
                 log.exception("watched parcels: polling failed")

@@ -159,6 +159,11 @@ class WatchStore(abc.ABC):
     def counts(self, quiet_now: float | None = None) -> WatchCounts: ...
 
     @abc.abstractmethod
+    def purge(self, before: float) -> int:
+        """Deletes events recorded before `before` whose deliveries are all finished (delivered or
+        dead), with those deliveries; returns how many events went."""
+
+    @abc.abstractmethod
     def try_lead(self, name: str, owner: str, now: float, seconds: float) -> bool: ...
 
     @abc.abstractmethod
@@ -489,6 +494,22 @@ class SqlWatchStore(WatchStore):
             quiet = int(self._q(cur, f"SELECT COUNT(*) FROM watched_parcels WHERE quiet = {self.true}").fetchone()[0])
             deliveries = {r[0]: int(r[1]) for r in self._q(cur, "SELECT state, COUNT(*) FROM webhook_deliveries GROUP BY state").fetchall()}
         return WatchCounts(by_state, quiet, deliveries)
+
+    def purge(self, before: float) -> int:
+        with self._tx() as cur:
+            rows = self._q(
+                cur,
+                "DELETE FROM tracking_events WHERE created_at < ? AND NOT EXISTS"
+                " (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = tracking_events.seq AND d.state = 'pending') RETURNING seq",
+                (before,),
+            ).fetchall()
+            self._q(
+                cur,
+                "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND first_at < ? AND NOT EXISTS"
+                " (SELECT 1 FROM tracking_events e WHERE e.seq = webhook_deliveries.event_seq)",
+                (before,),
+            )
+            return len(rows)
 
     def try_lead(self, name: str, owner: str, now: float, seconds: float) -> bool:
         with self._tx() as cur:

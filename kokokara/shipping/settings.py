@@ -180,6 +180,8 @@ class Settings:
     webhook_first_retry_seconds: float = 10.0
     webhook_retry_window_seconds: float = 86400.0
     webhook_timeout_seconds: float = 10.0
+    # Recorded events (and their finished deliveries) are deleted after this many days; 0: never.
+    watch_event_retention_days: int = 90
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -389,6 +391,7 @@ def _watch_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
         "webhook_first_retry_seconds": _float(env, "SHIPPING_WEBHOOK_FIRST_RETRY_SECONDS", d.webhook_first_retry_seconds, lo=0.01, hi=3600),
         "webhook_retry_window_seconds": _float(env, "SHIPPING_WEBHOOK_RETRY_WINDOW_SECONDS", d.webhook_retry_window_seconds, lo=1, hi=30 * 86400),
         "webhook_timeout_seconds": _float(env, "SHIPPING_WEBHOOK_TIMEOUT_SECONDS", d.webhook_timeout_seconds, lo=0.1, hi=120),
+        "watch_event_retention_days": _int(env, "SHIPPING_WATCH_EVENT_RETENTION_DAYS", d.watch_event_retention_days, lo=0, hi=100 * 365),
     }
 
 

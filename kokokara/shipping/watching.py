@@ -76,6 +76,7 @@ def options_from(settings: Settings) -> WatchOptions:
         poll_rate_per_second=s.tracking_rate_per_second * s.watch_poll_share,
         poll_lease_seconds=4 * slowest_lookup,
         allow_private_addresses=s.webhook_allow_private_addresses,
+        event_retention_seconds=s.watch_event_retention_days * 86400.0,
     )
 
 
