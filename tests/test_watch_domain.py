@@ -20,6 +20,7 @@ from tracking.watch import (
     check_order_reference,
     check_webhook_url,
     first_poll_at,
+    gives_up,
     is_quiet,
     next_poll_at,
     quiet_event,
@@ -174,3 +175,9 @@ def test_order_reference_limits() -> None:
     with pytest.raises(InvalidArgument) as raised:
         check_order_reference("A" * 129)
     assert raised.value.violations[0].field == "order_reference"
+
+
+def test_a_number_never_known_to_japan_post_is_given_up_after_a_month() -> None:
+    assert not gives_up(Status.NOT_FOUND, 0.0, 30 * DAY - 1, POLICY)
+    assert gives_up(Status.NOT_FOUND, 0.0, 30 * DAY, POLICY)
+    assert not gives_up(Status.IN_TRANSIT, 0.0, 300 * DAY, POLICY)

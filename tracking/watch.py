@@ -76,6 +76,9 @@ class WatchPolicy:
     # A final state held this long: never polled again.
     stop_after_final_seconds: float = 7 * DAY
     jitter: float = 0.2
+    # A number Japan Post still does not know this long after it was registered: no longer polled
+    # (a label printed and never posted; it stays listed, not_found, without a next poll).
+    give_up_not_found_seconds: float = 30 * DAY
     # A poll that failed (Japan Post down, busy) is tried again after this (+-jitter).
     retry_seconds: float = 10 * 60.0
     quiet_after: dict[Status, float] = field(default_factory=_default_quiet)
@@ -109,6 +112,11 @@ def next_poll_at(
         # The last poll lands at the end of the hold, not up to an interval past it.
         at = min(at, final_since + policy.stop_after_final_seconds)
     return at
+
+
+def gives_up(status: Status | None, created_at: float, now: float, policy: WatchPolicy) -> bool:
+    """Whether a parcel Japan Post has never known is no longer worth polling."""
+    return status is Status.NOT_FOUND and now - created_at >= policy.give_up_not_found_seconds
 
 
 def retry_poll_at(now: float, policy: WatchPolicy, rand: Callable[[], float] = random.random) -> float:

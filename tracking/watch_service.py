@@ -38,6 +38,7 @@ from tracking.watch import (
     check_webhook_url,
     encode_body,
     first_poll_at,
+    gives_up,
     is_quiet,
     next_poll_at,
     quiet_event,
@@ -259,7 +260,9 @@ class WatchService:
             event_count=len(tracking.events),
             last_change_at=now if events else parcel.last_change_at,
             final_since=final_since,
-            next_poll_at=next_poll_at(tracking.status, tracking.final, final_since, now, o.policy),
+            next_poll_at=None
+            if gives_up(tracking.status, parcel.created_at, now, o.policy)
+            else next_poll_at(tracking.status, tracking.final, final_since, now, o.policy),
             events=tuple(events),
         )
         self.store.record_poll(parcel, result, now)
