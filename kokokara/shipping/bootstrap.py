@@ -40,7 +40,7 @@ from labels.service import LabelService
 from labels.store import DatabaseMisconfigured, LabelDatabaseRefused
 from labels.stores import DeferredLabelStore, open_store
 from rates.book import RateBook
-from rates.packing import load_box_catalogue
+from rates.cart import load_box_catalogue
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS, load_rate_book
 from tracking.cache import InProcessCache, LayeredCache, TrackingCache
