@@ -1,4 +1,4 @@
-"""Prometheus metrics (issue 7) scraped from a real server's SHIPPING_METRICS_ADDR: calls, latency
+"""Prometheus metrics scraped from a real server's SHIPPING_METRICS_ADDR: calls, latency
 and errors per RPC and caller name, tracking cache hits, carrier lookups and failures, the circuit
 breaker, labels issued and voided, and the rate tables' version."""
 
