@@ -26,13 +26,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc, rates_pb2, rates_pb2_grpc, tracking_pb2, tracking_pb2_grpc
+from standin.japan_post import StandInJapanPost
 from tests.conftest import REPO
 from tests.grpc_support import status_details
 from tests.labels_support import fresh_database, proto_request
 from tests.tcp_forwarder import TcpForwarder
 from tests.test_workers import ServerProcess
 from tests.tracking_helpers import wait_until
-from tracking.standin import StandInJapanPost
 
 LABELS = "kokokara.shipping.v1.LabelService"
 SERVING = health_pb2.HealthCheckResponse.SERVING

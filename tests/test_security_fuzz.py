@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kokokara.shipping.auth import ROLES
+from standin.japan_post import StandInJapanPost
 from tests.security_support import call, every_rpc, keyed_service
-from tracking.standin import StandInJapanPost
 
 RPCS = every_rpc()
 FD = descriptor.FieldDescriptor

@@ -16,10 +16,10 @@ from grpc_status import rpc_status
 from domain.s10 import make
 from kokokara.shipping import bootstrap
 from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc, rates_pb2, rates_pb2_grpc, tracking_pb2, tracking_pb2_grpc
+from standin.japan_post import StandInJapanPost
 from tests.conftest import test_settings
 from tests.security_support import auth, error_info, keyed_service, retry_info
 from tests.tracking_helpers import wait_until
-from tracking.standin import StandInJapanPost
 
 
 def _quote_request(**fields: object) -> rates_pb2.GetQuoteRequest:

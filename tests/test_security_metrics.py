@@ -16,10 +16,10 @@ from domain.s10 import make
 from kokokara.shipping.reload import content_version
 from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
 from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc, rates_pb2, rates_pb2_grpc, tracking_pb2, tracking_pb2_grpc
+from standin.japan_post import StandInJapanPost
 from tests.labels_support import proto_request
 from tests.security_support import auth, keyed_service
 from tests.tracking_helpers import free_port
-from tracking.standin import StandInJapanPost
 
 QUOTE = "/kokokara.shipping.v1.RateService/GetQuote"
 

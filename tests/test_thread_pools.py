@@ -22,10 +22,10 @@ import pytest
 from domain.s10 import make
 from kokokara.shipping import bootstrap
 from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc, rates_pb2, rates_pb2_grpc, tracking_pb2, tracking_pb2_grpc
+from standin.japan_post import StandInJapanPost
 from tests.conftest import test_settings
 from tests.security_support import error_info
 from tests.tracking_helpers import wait_until
-from tracking.standin import StandInJapanPost
 
 SLOW_SECONDS = 4.0
 

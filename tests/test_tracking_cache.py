@@ -15,13 +15,13 @@ import pytest
 import redis
 
 from domain.errors import Unavailable
+from standin.japan_post import StandInJapanPost
 from tests.tracking_helpers import Clock, OwnRedis, wait_until
 from tracking.cache import InProcessCache, LayeredCache, TrackingCache
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.model import Source, Status, decode, encode
 from tracking.redis_cache import RedisTrackingCache
 from tracking.service import LookupOptions, RefreshPolicy, TrackingLookup
-from tracking.standin import StandInJapanPost
 
 OPTIONS = ClientOptions(connect_timeout=1, read_timeout=3, retries=1, backoff=0.01, rate_per_second=1000, burst=100)
 DELIVERED, IN_CUSTOMS = "EN123456785JP", "CD126430535JP"

@@ -9,7 +9,7 @@ import pytest
 
 from kokokara.shipping import bootstrap
 from kokokara.shipping.cli import main
-from tracking.standin import StandInJapanPost
+from standin.japan_post import StandInJapanPost
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import requests
 
+from standin.japan_post import StandInJapanPost
 from tests.tracking_helpers import wait_until
 from tracking.carrier import CarrierError, CircuitBreaker, RateLimiter
 from tracking.japan_post import SEARCH_PATH
 from tracking.japan_post_client import ClientOptions, JapanPostClient
-from tracking.standin import StandInJapanPost
 
 FAST = ClientOptions(connect_timeout=1, read_timeout=2, retries=2, backoff=0.01, rate_per_second=1000, burst=100)
 

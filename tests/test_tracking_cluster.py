@@ -15,13 +15,13 @@ import redis
 
 from domain import s10
 from kokokara.shipping.settings import Settings, SettingsError
+from standin.japan_post import StandInJapanPost
 from tests.redis_cluster import OwnRedisCluster
 from tests.tracking_helpers import wait_until
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.model import Source, Status
 from tracking.redis_cache import NO_REDIS_TOKEN, RedisTrackingCache
 from tracking.service import LookupOptions, TrackingLookup
-from tracking.standin import StandInJapanPost
 
 OPTIONS = ClientOptions(connect_timeout=1, read_timeout=3, retries=1, backoff=0.01, rate_per_second=1000, burst=100)
 

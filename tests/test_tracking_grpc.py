@@ -16,9 +16,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from domain import s10
 from kokokara.shipping import bootstrap
 from kokokara.shipping.v1 import tracking_pb2, tracking_pb2_grpc
+from standin.japan_post import StandInJapanPost
 from tests.grpc_support import status_details
 from tests.tracking_helpers import OwnRedis, wait_until
-from tracking.standin import StandInJapanPost
 
 pb = tracking_pb2
 FAST = {"tracking_rate_per_second": 1000.0, "tracking_rate_burst": 100, "tracking_retries": 1, "tracking_read_timeout_seconds": 3.0}

@@ -34,10 +34,10 @@ import pytest
 from domain import s10
 from kokokara.shipping import bootstrap
 from kokokara.shipping.v1 import labels_pb2_grpc, tracking_pb2, tracking_pb2_grpc
+from standin.japan_post import StandInJapanPost
 from tests.conftest import REPO, test_settings
 from tests.labels_support import proto_request
 from tests.tracking_helpers import OwnRedis, free_port, wait_until
-from tracking.standin import StandInJapanPost
 
 pb = tracking_pb2
 

@@ -18,8 +18,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from domain import s10
 from kokokara.shipping.v1 import tracking_pb2, tracking_pb2_grpc
+from standin.japan_post import StandInJapanPost
 from tests.tracking_helpers import free_port, wait_until
-from tracking.standin import StandInJapanPost
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -61,7 +61,7 @@ class Settings:
     cn23_threshold_jpy: int = 45_387
 
     # --- tracking ---
-    # Japan Post's tracking site, or the stand-in (`python -m tracking.standin`, `make demo`).
+    # Japan Post's tracking site, or the stand-in (`python -m standin.japan_post`, `make demo`).
     tracking_base_url: str = "https://trackings.post.japanpost.jp"
     # Empty: an in-process cache. Set (redis://host:6379/0): a Redis cache shared by all processes.
     redis_url: str = ""

@@ -11,7 +11,7 @@ ever fires; `hang` reads the request and then says nothing, holding the connecti
 stand-in stops; `reset` drops the connection with a TCP reset instead of answering. Numbers not
 mapped get the not-found page, as on the real site.
 
-    python -m tracking.standin [--port 8089] [--pages DIR] [--scenario trickle]
+    python -m standin.japan_post [--port 8089] [--pages DIR] [--scenario trickle]
 """
 
 from __future__ import annotations
