@@ -82,7 +82,7 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-## Regenerate the gRPC stubs from proto/ (they are committed; tests/test_proto_stubs.py fails when stale).
+## Regenerate the gRPC stubs from proto/ (they are committed; tests/release/test_proto_stubs.py fails when stale).
 proto: $(STAMP)
 	$(PY) scripts/gen_proto.py $(GEN_DIR)
 

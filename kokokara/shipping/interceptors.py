@@ -144,7 +144,7 @@ class PoolRouter(grpc.ServerInterceptor):
     waiting, and WatchTracking streams, which hold a thread for hours, another.
 
     grpcio picks a handler's pool from its behaviour's `experimental_thread_pool` attribute
-    (grpc/_server.py, `_select_thread_pool_for_behavior`); tests/test_thread_pools.py fails if a
+    (grpc/_server.py, `_select_thread_pool_for_behavior`); tests/server/test_thread_pools.py fails if a
     grpcio release stops honouring it. Must be the outermost interceptor, so it sees the behaviour
     grpcio will call."""
 

@@ -191,7 +191,7 @@ def test_redis_trouble_shows_in_health_while_the_server_keeps_answering(standin:
             own.stop()
             assert wait_until(lambda: health_of(channel, bootstrap.TRACKING_CACHE_HEALTH) == not_serving)
             assert health_of(channel, "") == serving
-            # Answered from the process's own copy (tests/test_tracking_hostile.py has more of it).
+            # Answered from the process's own copy (tests/processes/test_tracking_hostile.py has more of it).
             answer = stub.GetTracking(pb.GetTrackingRequest(tracking_number=number))
             assert (answer.status, answer.source) == (pb.TRACKING_STATUS_DELIVERED, pb.TRACKING_SOURCE_CACHE)
             own.start()

@@ -21,7 +21,7 @@ from kokokara.shipping.v1 import tracking_pb2, tracking_pb2_grpc
 from standin.japan_post import StandInJapanPost
 from tests.tracking_helpers import free_port, wait_until
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def serving(address: str) -> bool:

@@ -43,7 +43,7 @@ def details(error: grpc.RpcError) -> tuple[str, dict[str, str]]:
 
 
 def test_quote(stub: rates_pb2_grpc.RateServiceStub) -> None:
-    # Documents: Japan Post refuses goods to the US (tests/test_acceptance_rules.py).
+    # Documents: Japan Post refuses goods to the US (tests/server/test_acceptance_rules.py).
     response = stub.GetQuote(request("us", ship_date={"year": 2026, "month": 11, "day": 26}, contents_type=common_pb2.CONTENTS_TYPE_DOCUMENTS), timeout=10)
     assert response.destination_region_code == "US"
     methods = [o.method for o in response.options] + [u.method for u in response.unavailable]

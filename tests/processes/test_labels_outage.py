@@ -30,8 +30,8 @@ from standin.japan_post import StandInJapanPost
 from tests.conftest import REPO
 from tests.grpc_support import status_details
 from tests.labels_support import fresh_database, proto_request
+from tests.processes.test_workers import ServerProcess
 from tests.tcp_forwarder import TcpForwarder
-from tests.test_workers import ServerProcess
 from tests.tracking_helpers import wait_until
 
 LABELS = "kokokara.shipping.v1.LabelService"

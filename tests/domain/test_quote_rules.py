@@ -15,7 +15,7 @@ DAY = date(2026, 11, 26)
 
 def q(engine: QuoteEngine, region: str, *parcels: Parcel, **kw) -> Quote:
     """Quoted as documents unless a test says otherwise: Japan Post refuses goods to the US since
-    2025-08-27 (tests/test_acceptance_rules.py), and these tests are about prices and limits."""
+    2025-08-27 (tests/server/test_acceptance_rules.py), and these tests are about prices and limits."""
     kw.setdefault("contents_type", ContentsType.DOCUMENTS)
     kw.setdefault("ship_date", DAY)
     kw.setdefault("order_date", DAY)

@@ -138,7 +138,7 @@ def test_probes_grace_and_mounts_fit_together(rendered: list[dict[str, Any]]) ->
     health_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "health")
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["grpc"]["port"] == health_port, probe
-    # Which health name each probe asks for, and what the server answers: tests/test_probes.py.
+    # Which health name each probe asks for, and what the server answers: tests/server/test_probes.py.
     assert container["readinessProbe"]["grpc"]["service"] != container["livenessProbe"]["grpc"]["service"]
     pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
     assert pre_stop[0] == "sleep"

@@ -111,7 +111,7 @@ def test_garbage_bytes_do_not_crash_the_server(live: tuple[grpc.Channel, dict[st
     channel, keys = live
     for rpc, *_ in RPCS:
         raw = channel.unary_unary(rpc, request_serializer=None, response_deserializer=None)
-        # Refused (INVALID_ARGUMENT, MALFORMED_REQUEST: tests/test_hostile_input.py); what matters here is that the server lives on.
+        # Refused (INVALID_ARGUMENT, MALFORMED_REQUEST: tests/processes/test_hostile_input.py); what matters here is that the server lives on.
         with contextlib.suppress(grpc.RpcError):
             raw(b"\xff\xff\xff\x0f\x12garbage", metadata=(("authorization", f"Bearer {keys['admin']}"),), timeout=5)
     test_the_server_answers_normally_after_the_fuzz(live)

@@ -31,7 +31,7 @@ from labels.postgres_store import PostgresLabelStore
 from labels.sqlite_store import SqliteLabelStore
 from tests.labels_support import fresh_database, proto_request
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60.0
 
 pytestmark = pytest.mark.slow

@@ -31,8 +31,8 @@ from kokokara.shipping.settings import Settings
 from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc
 from labels import addresses, customs, documents, layout
 from labels.model import Address, ContentsType, CustomsDetails, CustomsForm, CustomsItem, DocumentFormat, Label, NonDelivery
+from tests.domain.test_labels_domain import make_label
 from tests.labels_support import domain_request, fresh_database, pdf_barcodes, proto_request
-from tests.test_labels_domain import make_label
 
 TW = Address(
     name="王小明",
@@ -519,7 +519,7 @@ def test_refusals_come_before_a_number_is_issued(stub: labels_pb2_grpc.LabelServ
     assert first.tracking_number[2:10] == "10000000"
 
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "labels"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "labels"
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)

@@ -45,7 +45,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     # These tests send dozens of missing and wrong keys from one address: not throttled here
-    # (tests/test_auth_failures.py is about that).
+    # (tests/server/test_auth_failures.py is about that).
     with (
         keyed_service(tmp_path_factory.mktemp("keyed"), auth_failures_per_second=0.0) as (service, keys),
         grpc.insecure_channel(service.address) as channel,

@@ -42,7 +42,7 @@ from tests.tracking_helpers import free_port, wait_until
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PREFIX = f"test:scale:{uuid.uuid4().hex}:"
 CREATE_LABEL = "/kokokara.shipping.v1.LabelService/CreateLabel"
 GET_TRACKING = "/kokokara.shipping.v1.TrackingService/GetTracking"

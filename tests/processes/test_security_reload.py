@@ -24,7 +24,7 @@ from kokokara.shipping.reload import content_version
 from kokokara.shipping.settings import DEFAULT_TABLES_DIR
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
 from tests.conftest import REPO, test_settings
-from tests.test_security_metrics import scrape, value
+from tests.server.test_security_metrics import scrape, value
 from tests.tracking_helpers import free_port, wait_until
 
 

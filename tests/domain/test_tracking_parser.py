@@ -10,7 +10,7 @@ from tracking import model
 from tracking.japan_post import PageUnreadable, overall_status, parse_page, parse_time, status_for_text
 from tracking.model import Event, Status
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "japan_post"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "japan_post"
 
 
 def page(name: str) -> str:

@@ -2,7 +2,7 @@
 
 - quotes and rate tables on the server's own pool, so lookups stuck on a slow Japan Post never keep
   the checkout waiting;
-- labels on a pool of their own, and tracking on another (tests/test_tracking_hostile.py shows a
+- labels on a pool of their own, and tracking on another (tests/processes/test_tracking_hostile.py shows a
   trickling Japan Post leaving labels alone);
 - WatchTracking streams, which hold a thread for as long as they run, on a third, with a cap per
   server past which new watches are refused at once (RESOURCE_EXHAUSTED, SERVER_WATCHES_FULL).

@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 from tests.grpc_support import status_details
 from tests.process_support import send_raw, server_process
 from tests.security_support import auth, every_rpc, keyed_service
-from tests.test_security_metrics import scrape, value
+from tests.server.test_security_metrics import scrape, value
 from tests.tracking_helpers import free_port
 
 RPCS = [(rpc, request_type, streaming) for rpc, request_type, _, streaming in every_rpc()]
@@ -64,7 +64,7 @@ def _one(channel: grpc.Channel, rpc: str, streaming: bool, data: bytes, key: str
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[grpc.Channel, dict[str, str]]]:
     # Every call here without a key or with a wrong one comes from one address: not throttled in this
-    # test, which is about the order of the checks (tests/test_auth_failures.py is about the throttle).
+    # test, which is about the order of the checks (tests/server/test_auth_failures.py is about the throttle).
     with (
         keyed_service(tmp_path_factory.mktemp("hostile"), auth_failures_per_second=0.0) as (service, keys),
         grpc.insecure_channel(service.address) as channel,

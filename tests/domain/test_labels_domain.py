@@ -22,7 +22,7 @@ from rates.model import Method, Product
 from rates.quote import QuoteEngine
 from tests.labels_support import LITHIUM, domain_request, pdf_barcodes, pdf_text
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def make_label(request=None, *, form: CustomsForm = CustomsForm.CN23, number: str = "EN100000003JP", export: bool = False) -> Label:

@@ -6,7 +6,7 @@ import filecmp
 import importlib.util
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_generated_stubs_are_up_to_date(tmp_path: Path) -> None:
