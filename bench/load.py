@@ -85,7 +85,7 @@ Call = tuple[int, bytes]  # (index into the methods list, serialised request)
 
 
 def served_regions() -> list[str]:
-    from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+    from kokokara.shipping.server.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
     from rates.tables import load_rate_book
 
     return sorted(load_rate_book(DEFAULT_TABLES_DIR, DEFAULT_CONSOLIDATION_FILE).served_regions())

@@ -33,7 +33,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from domain import s10
-from kokokara.shipping.bootstrap import TRACKING_CACHE_HEALTH
+from kokokara.shipping.server.bootstrap import TRACKING_CACHE_HEALTH
 from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc, tracking_pb2, tracking_pb2_grpc
 from standin.japan_post import StandInJapanPost
 from tests.labels_support import fresh_database, proto_request

@@ -16,7 +16,7 @@ from google.protobuf import timestamp_pb2
 from google.type import datetime_pb2
 
 from domain.errors import DeadlineExceeded, FieldViolation, InvalidArgument, ResourceExhausted
-from kokokara.shipping.errors import to_status
+from kokokara.shipping.server.errors import to_status
 from kokokara.shipping.v1 import tracking_pb2, tracking_pb2_grpc
 from tracking import model
 from tracking.service import TrackingLookup

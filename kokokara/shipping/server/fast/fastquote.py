@@ -1,4 +1,4 @@
-"""Plain quotes through the compiled quote kernel (kokokara/shipping/_quotekernel.pyx).
+"""Plain quotes through the compiled quote kernel (kokokara/shipping/server/fast/_quotekernel.pyx).
 
 The kernel answers the common request (every method, merchandise, no contents, no insurance) from wire bytes to
 wire bytes. This module gives it what it prices with: for each destination, on the day's ship and
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from kokokara.shipping import wire
+from kokokara.shipping.server.fast import wire
 from kokokara.shipping.v1 import common_pb2
 from rates.lanes import NO_LIMIT, PricedLane
 from rates.model import UnavailableMethod
@@ -37,8 +37,8 @@ from rates.wording import (
 )
 
 try:
-    from kokokara.shipping import _quotekernel as kernel
-    from kokokara.shipping._quotekernel import Lane, Plan, Template
+    from kokokara.shipping.server.fast import _quotekernel as kernel
+    from kokokara.shipping.server.fast._quotekernel import Lane, Plan, Template
 except ImportError:  # built without a C compiler: the Python path answers everything
     kernel = None  # type: ignore[assignment]
 
@@ -49,7 +49,7 @@ def available() -> bool:
 
 @dataclass(frozen=True)
 class Limits:
-    """The contract's bounds on a request (kokokara/shipping/contract.py), which the kernel checks as the
+    """The contract's bounds on a request (kokokara/shipping/server/contract.py), which the kernel checks as the
     Python path does before it takes a request."""
 
     parcels: int

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.errors import ViolationCollector
-from kokokara.shipping import wire
-from kokokara.shipping.contract import (
+from kokokara.shipping.server.contract import (
     FLAG_FROM_PROTO,
     MAX_BOXES,
     MAX_ITEM_TEXT,
@@ -24,7 +23,8 @@ from kokokara.shipping.contract import (
     PRODUCT_TO_PROTO,
     quoted_contents_type,
 )
-from kokokara.shipping.convert import date_from_proto, yen, yen_from_proto
+from kokokara.shipping.server.convert import date_from_proto, yen, yen_from_proto
+from kokokara.shipping.server.fast import wire
 from kokokara.shipping.v1 import common_pb2, rates_pb2
 from rates import cart, model, packing
 from rates.quote import QuoteEngine
@@ -182,7 +182,7 @@ def plan_to_proto(plan: cart.ShipmentPlan, items: Sequence[cart.CartItem]) -> ra
 
 
 def _option_to_proto(option: model.QuoteOption, region: str) -> rates_pb2.QuoteOption:
-    """The option as GetQuote encodes it (one encoder: kokokara/shipping/wire.py)."""
+    """The option as GetQuote encodes it (one encoder: kokokara/shipping/server/fast/wire.py)."""
     response = rates_pb2.GetQuoteResponse.FromString(wire.encode_quote(model.Quote(region, (option,), ())))
     return response.options[0]
 

@@ -11,21 +11,21 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from domain.errors import ViolationCollector
-from kokokara.shipping.contract import (
+from kokokara.shipping.server.contract import (
     CONTENTS_TYPE_FROM_PROTO as CONTENTS_FROM_PROTO,
 )
-from kokokara.shipping.contract import (
+from kokokara.shipping.server.contract import (
     CONTENTS_TYPE_TO_PROTO as CONTENTS_TO_PROTO,
 )
-from kokokara.shipping.contract import (
+from kokokara.shipping.server.contract import (
     FLAG_FROM_PROTO,
     MAX_VALUE_JPY,
     METHOD_FROM_PROTO,
     METHOD_TO_PROTO,
     PRODUCT_TO_PROTO,
 )
-from kokokara.shipping.convert import date_from_proto, date_to_proto, today_in_japan, yen, yen_from_proto
-from kokokara.shipping.servicers.rates import EngineHolder
+from kokokara.shipping.server.convert import date_from_proto, date_to_proto, today_in_japan, yen, yen_from_proto
+from kokokara.shipping.server.servicers.rates import EngineHolder
 from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc
 from labels import documents
 from labels.model import (

@@ -35,7 +35,7 @@ DOMAIN = "shipping.kokokara.jp"
 MAX_VIOLATIONS = 20
 MAX_DESCRIPTION_CHARS = 160
 MAX_MESSAGE_CHARS = 600
-log = logging.getLogger("kokokara.shipping.errors")
+log = logging.getLogger("kokokara.shipping.server.errors")
 
 _CODES: list[tuple[type[ShippingError], int]] = [
     (InvalidArgument, code_pb2.INVALID_ARGUMENT),

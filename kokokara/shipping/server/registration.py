@@ -16,7 +16,7 @@ parse_request themselves when they need the message.
 
 Responses: the generated add_*Servicer_to_server functions serialise every response with the
 message's SerializeToString. Servicers that build their responses as wire bytes
-(kokokara/shipping/wire.py) need those bytes passed through as they are; messages are serialised as
+(kokokara/shipping/server/fast/wire.py) need those bytes passed through as they are; messages are serialised as
 usual.
 """
 

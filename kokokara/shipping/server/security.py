@@ -14,12 +14,12 @@ from pathlib import Path
 import grpc
 
 from domain.errors import StartupError
-from kokokara.shipping.auth import KeyRing
-from kokokara.shipping.guard import GuardInterceptor
-from kokokara.shipping.interceptors import Observer, ServingInterceptor
-from kokokara.shipping.settings import Settings
+from kokokara.shipping.server.auth import KeyRing
+from kokokara.shipping.server.guard import GuardInterceptor
+from kokokara.shipping.server.interceptors import Observer, ServingInterceptor
+from kokokara.shipping.server.settings import Settings
 
-log = logging.getLogger("kokokara.shipping.security")
+log = logging.getLogger("kokokara.shipping.server.security")
 
 
 class CannotServe(StartupError, OSError):

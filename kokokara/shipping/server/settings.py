@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from domain.errors import StartupError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_TABLES_DIR = REPO_ROOT / "data" / "japan_post_tables"
 DEFAULT_CONSOLIDATION_FILE = REPO_ROOT / "data" / "consolidation" / "EXAMPLE_consolidation_rates.csv"
 # Labels
@@ -49,7 +49,7 @@ class Settings:
     log_level: str = "INFO"
     # One log line per request; benchmarks may switch it off to measure the transport alone.
     log_requests: bool = True
-    # Plain quotes through the compiled quote kernel (kokokara/shipping/fastquote.py) when it is
+    # Plain quotes through the compiled quote kernel (kokokara/shipping/server/fast/fastquote.py) when it is
     # built; false answers every quote through the Python path (the same bytes, slower).
     quote_kernel: bool = True
     # Labels: SQLite file unless a PostgreSQL URL is given; S10 ranges; CN22/CN23 limit.
@@ -154,7 +154,7 @@ class Settings:
     # it on in its workers when it runs more than one; off, a second server on a taken port fails.
     reuse_port: bool = False
     # Each worker pinned to one allowed CPU of its own: "true", "false", or "auto" (pinned when there
-    # is one worker per allowed CPU; kokokara/shipping/affinity.py says why).
+    # is one worker per allowed CPU; kokokara/shipping/server/affinity.py says why).
     pin_cpus: str = "auto"
     # --- packing plans ---
     # The boxes PlanShipment packs into when a request brings none (data/boxes/README.md).

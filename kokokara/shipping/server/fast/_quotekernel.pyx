@@ -7,7 +7,7 @@ all of a BatchGetQuotes (docs/performance.md). This module does the same work wi
 objects: it reads the request's wire bytes, prices each lane of a compiled plan (limit checks, a
 bisection per parcel, sums) and writes the response's wire bytes.
 
-It decides nothing of its own. kokokara/shipping/fastquote.py compiles each destination's plan
+It decides nothing of its own. kokokara/shipping/server/fast/fastquote.py compiles each destination's plan
 from QuoteEngine.resolved(): the lanes, their tables, limits, refusals, the encoded lane heads
 (wire.py) and the refusal sentences, rendered from the domain's own templates (rates/quote.py) with
 markers where a parcel's numbers go. Any request it does not take exactly as Python would (another

@@ -19,7 +19,7 @@ import grpc
 from google.type import money_pb2
 
 from domain.errors import FieldViolation, ViolationCollector
-from kokokara.shipping.contract import (
+from kokokara.shipping.server.contract import (
     CONTENTS_TYPE_TO_PROTO,
     MAX_WEIGHT_G,
     METHOD_FROM_PROTO,
@@ -28,9 +28,9 @@ from kokokara.shipping.contract import (
     REASON_TO_PROTO,
     quoted_contents_type,
 )
-from kokokara.shipping.convert import date_from_proto, date_to_proto, today_in_japan, yen
-from kokokara.shipping.servicers.plans import PlanSettings
-from kokokara.shipping.servicers.rates import EngineHolder, RateServicer
+from kokokara.shipping.server.convert import date_from_proto, date_to_proto, today_in_japan, yen
+from kokokara.shipping.server.servicers.plans import PlanSettings
+from kokokara.shipping.server.servicers.rates import EngineHolder, RateServicer
 from kokokara.shipping.v1 import common_pb2, rates_pb2
 from rates import analysis
 from rates.acceptance import AcceptanceRule

@@ -28,8 +28,8 @@ from urllib.parse import unquote
 import grpc
 
 from domain.errors import PermissionDenied, ResourceExhausted, Unauthenticated
-from kokokara.shipping.auth import TRACKING, Caller, KeyRing, allowed, bearer_key
-from kokokara.shipping.interceptors import current_call
+from kokokara.shipping.server.auth import TRACKING, Caller, KeyRing, allowed, bearer_key
+from kokokara.shipping.server.interceptors import current_call
 
 WATCH_RPC = TRACKING + "WatchTracking"
 

@@ -19,19 +19,19 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from kokokara.shipping import security
-from kokokara.shipping.convert import today_in_japan
-from kokokara.shipping.guard import WATCH_RPC
-from kokokara.shipping.interceptors import PoolRouter
-from kokokara.shipping.metrics import Metrics
-from kokokara.shipping.registration import add_servicer
-from kokokara.shipping.reload import TableReloader
-from kokokara.shipping.servicers.labels import LabelServicer
-from kokokara.shipping.servicers.plans import PlanSettings
-from kokokara.shipping.servicers.rate_tables import RateTablesServicer
-from kokokara.shipping.servicers.rates import EngineHolder
-from kokokara.shipping.servicers.tracking import TrackingServicer
-from kokokara.shipping.settings import Settings
+from kokokara.shipping.server import security
+from kokokara.shipping.server.convert import today_in_japan
+from kokokara.shipping.server.guard import WATCH_RPC
+from kokokara.shipping.server.interceptors import PoolRouter
+from kokokara.shipping.server.metrics import Metrics
+from kokokara.shipping.server.registration import add_servicer
+from kokokara.shipping.server.reload import TableReloader
+from kokokara.shipping.server.servicers.labels import LabelServicer
+from kokokara.shipping.server.servicers.plans import PlanSettings
+from kokokara.shipping.server.servicers.rate_tables import RateTablesServicer
+from kokokara.shipping.server.servicers.rates import EngineHolder
+from kokokara.shipping.server.servicers.tracking import TrackingServicer
+from kokokara.shipping.server.settings import Settings
 from kokokara.shipping.v1 import labels_pb2, rates_pb2, tracking_pb2
 from labels.customs import CustomsRules
 from labels.ranges import load_ranges

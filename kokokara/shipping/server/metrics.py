@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-log = logging.getLogger("kokokara.shipping.metrics")
+log = logging.getLogger("kokokara.shipping.server.metrics")
 
 BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)

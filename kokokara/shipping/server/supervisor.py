@@ -32,11 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kokokara.shipping import affinity
+from kokokara.shipping.server import affinity
 
 log = logging.getLogger("kokokara.shipping")
 
-SERVER_SCRIPT = Path(__file__).resolve().parents[2] / "server.py"
+SERVER_SCRIPT = Path(__file__).resolve().parents[3] / "server.py"
 READY = b"ready\n"
 # A worker that dies within CRASH_WINDOW_SECONDS of its start died young. Young deaths in a row
 # delay its next start: 0 s, then 1, 2, 4 ... MAX_RESTART_DELAY_SECONDS. When every worker has

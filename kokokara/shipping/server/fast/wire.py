@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from kokokara.shipping.contract import METHOD_TO_PROTO as _METHOD
-from kokokara.shipping.contract import PRODUCT_TO_PROTO as _PRODUCT
-from kokokara.shipping.contract import REASON_TO_PROTO as _REASON
+from kokokara.shipping.server.contract import METHOD_TO_PROTO as _METHOD
+from kokokara.shipping.server.contract import PRODUCT_TO_PROTO as _PRODUCT
+from kokokara.shipping.server.contract import REASON_TO_PROTO as _REASON
 from kokokara.shipping.v1 import rates_pb2
 from rates import model
 from rates.lanes import PricedLane
@@ -293,7 +293,7 @@ def batch_result(response: bytes | None = None, error: bytes | None = None) -> t
     return _T_RESULTS + (_VARINTS[inner] if inner < _SMALL else varint(inner)) + head, response
 
 
-# --- what the compiled quote kernel (kokokara/shipping/_quotekernel.pyx) writes ----------------
+# --- what the compiled quote kernel (kokokara/shipping/server/fast/_quotekernel.pyx) writes ----------------
 # It writes the same pieces as encode_quote: these constants, the lane heads and the encoded
 # refusals below, so the bytes come from one place.
 

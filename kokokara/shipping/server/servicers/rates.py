@@ -8,8 +8,7 @@ from datetime import date
 import grpc
 
 from domain.errors import DeadlineExceeded, FieldViolation, InvalidArgument, ShippingError, Unavailable, ViolationCollector
-from kokokara.shipping import fastquote, wire
-from kokokara.shipping.contract import (
+from kokokara.shipping.server.contract import (
     FLAG_FROM_PROTO,
     MAX_BATCH,
     MAX_CONTENTS,
@@ -23,15 +22,16 @@ from kokokara.shipping.contract import (
     METHOD_FROM_PROTO,
     quoted_contents_type,
 )
-from kokokara.shipping.convert import date_from_proto, today_in_japan, yen_from_proto
-from kokokara.shipping.errors import to_status
-from kokokara.shipping.registration import parse_request
-from kokokara.shipping.servicers.plans import PlanSettings, plan_shipment
+from kokokara.shipping.server.convert import date_from_proto, today_in_japan, yen_from_proto
+from kokokara.shipping.server.errors import to_status
+from kokokara.shipping.server.fast import fastquote, wire
+from kokokara.shipping.server.registration import parse_request
+from kokokara.shipping.server.servicers.plans import PlanSettings, plan_shipment
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
 from rates import model
 from rates.quote import QuoteEngine
 
-# What the quote kernel (kokokara/shipping/fastquote.py) checks before it takes a request: the
+# What the quote kernel (kokokara/shipping/server/fast/fastquote.py) checks before it takes a request: the
 # contract's bounds, as quote_request_from_proto checks them.
 KERNEL_LIMITS = fastquote.Limits(MAX_PARCELS, MAX_WEIGHT_G, MAX_SIDE_MM, MAX_VALUE_JPY, MAX_POSTAL_CODE, MAX_BATCH)
 
@@ -163,9 +163,9 @@ class EngineHolder:
 
 
 class RateServicer(rates_pb2_grpc.RateServiceServicer):
-    # GetQuote and BatchGetQuotes take their requests as wire bytes (kokokara.shipping.registration
+    # GetQuote and BatchGetQuotes take their requests as wire bytes (kokokara.shipping.server.registration
     # hands them over undecoded) so the quote kernel can read them; any other caller may pass the
-    # messages. Both answer with serialised bytes (kokokara/shipping/wire.py), passed through as they are.
+    # messages. Both answer with serialised bytes (kokokara/shipping/server/fast/wire.py), passed through as they are.
     RAW_REQUESTS = frozenset({"GetQuote", "BatchGetQuotes"})
 
     def __init__(self, engines: EngineHolder, today: Callable[[], date] = today_in_japan, plans: PlanSettings | None = None):

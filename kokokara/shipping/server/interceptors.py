@@ -16,10 +16,10 @@ import grpc
 from grpc_status import rpc_status
 
 from domain.errors import DeadlineExceeded, ShippingError
-from kokokara.shipping.errors import grpc_code, to_status
+from kokokara.shipping.server.errors import grpc_code, to_status
 
 access_log = logging.getLogger("kokokara.shipping.access")
-error_log = logging.getLogger("kokokara.shipping.errors")
+error_log = logging.getLogger("kokokara.shipping.server.errors")
 
 
 class _Outcome:
