@@ -137,7 +137,7 @@ def start(
         futures.ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="grpc-compute"),
         interceptors=[
             PoolRouter({f"/{LABEL_SERVICE}": io_pool, f"/{TRACKING_SERVICE}": tracking_pool, WATCH_RPC: watch_pool}),
-            *security.interceptors(settings, keys, metrics.observe_rpc if settings.metrics_addr else None),
+            *security.interceptors(settings, keys, metrics.observe_rpc if settings.metrics_addr else None, metrics.grpc if settings.metrics_addr else None),
         ],
         # Several worker processes share one port only with SO_REUSEPORT (issue 6); off otherwise,
         # so a second server on a taken port fails instead of silently sharing it.

@@ -17,6 +17,7 @@ from grpc_status import rpc_status
 
 from domain.errors import DeadlineExceeded, ShippingError
 from kokokara.shipping.errors import grpc_code, to_status
+from kokokara.shipping.grpc_metrics import GrpcServerMetrics, MethodMetrics, grpc_type
 
 access_log = logging.getLogger("kokokara.shipping.access")
 error_log = logging.getLogger("kokokara.shipping.errors")
@@ -61,9 +62,10 @@ def _fail(error: BaseException, context: grpc.ServicerContext, method: str, outc
 
 
 class ServingInterceptor(grpc.ServerInterceptor):
-    def __init__(self, *, log_requests: bool = True, observer: Observer | None = None) -> None:
+    def __init__(self, *, log_requests: bool = True, observer: Observer | None = None, grpc_metrics: GrpcServerMetrics | None = None) -> None:
         self._log_requests = log_requests
         self._observer = observer
+        self._grpc_metrics = grpc_metrics
 
     def intercept_service(
         self,
@@ -78,9 +80,15 @@ class ServingInterceptor(grpc.ServerInterceptor):
             return handler
         log_requests = self._log_requests
         observer = self._observer
+        standard: MethodMetrics | None = None if self._grpc_metrics is None else self._grpc_metrics.method(method, grpc_type(handler))
 
         def done(outcome: _Outcome, started: float) -> None:
             seconds = time.perf_counter() - started
+            if standard is not None:
+                # a unary call read its one request; it wrote its reply if it ended OK
+                standard.finish(
+                    outcome.code, seconds, received=0 if handler.request_streaming else 1, sent=int(outcome.code == "OK" and not handler.response_streaming)
+                )
             if log_requests:
                 access_log.info(
                     "rpc",
@@ -102,6 +110,10 @@ class ServingInterceptor(grpc.ServerInterceptor):
                 started = time.perf_counter()
                 outcome = _Outcome()
                 token = current_call.set(outcome)
+                if standard is not None:
+                    standard.begin()
+                    if handler.request_streaming:
+                        request = standard.count_received(request)
                 try:
                     _check_deadline(context)
                     return inner(request, context)
@@ -120,9 +132,16 @@ class ServingInterceptor(grpc.ServerInterceptor):
             started = time.perf_counter()
             outcome = _Outcome()
             current_call.set(outcome)  # a generator: reset() could run in another context, so just overwrite
+            if standard is not None:
+                standard.begin()
+                if handler.request_streaming:
+                    request = standard.count_received(request)
             try:
                 _check_deadline(context)
-                yield from inner_stream(request, context)
+                if standard is None:
+                    yield from inner_stream(request, context)
+                else:
+                    yield from standard.count_sent(inner_stream(request, context))
             except Exception as error:  # noqa: BLE001 - this is the error-mapping point
                 _fail(error, context, method, outcome)
             finally:

@@ -15,6 +15,7 @@ import grpc
 
 from domain.errors import StartupError
 from kokokara.shipping.auth import KeyRing
+from kokokara.shipping.grpc_metrics import GrpcServerMetrics
 from kokokara.shipping.guard import GuardInterceptor
 from kokokara.shipping.interceptors import Observer, ServingInterceptor
 from kokokara.shipping.settings import Settings
@@ -72,9 +73,11 @@ def load_keys(settings: Settings) -> KeyRing | None:
     return keys
 
 
-def interceptors(settings: Settings, keys: KeyRing | None, observer: Observer | None = None) -> list[grpc.ServerInterceptor]:
-    """ServingInterceptor first (outermost: it maps and logs whatever the guard refuses)."""
-    chain: list[grpc.ServerInterceptor] = [ServingInterceptor(log_requests=settings.log_requests, observer=observer)]
+def interceptors(
+    settings: Settings, keys: KeyRing | None, observer: Observer | None = None, grpc_metrics: GrpcServerMetrics | None = None
+) -> list[grpc.ServerInterceptor]:
+    """ServingInterceptor first (outermost: it maps, logs and counts whatever the guard refuses)."""
+    chain: list[grpc.ServerInterceptor] = [ServingInterceptor(log_requests=settings.log_requests, observer=observer, grpc_metrics=grpc_metrics)]
     if keys is not None:
         chain.append(
             GuardInterceptor(
