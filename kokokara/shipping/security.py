@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import resource
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -74,10 +75,17 @@ def load_keys(settings: Settings) -> KeyRing | None:
 
 
 def interceptors(
-    settings: Settings, keys: KeyRing | None, observer: Observer | None = None, grpc_metrics: GrpcServerMetrics | None = None
+    settings: Settings,
+    keys: KeyRing | None,
+    observer: Observer | None = None,
+    grpc_metrics: GrpcServerMetrics | None = None,
+    *,
+    trace_id: Callable[[], str] | None = None,
 ) -> list[grpc.ServerInterceptor]:
     """ServingInterceptor first (outermost: it maps, logs and counts whatever the guard refuses)."""
-    chain: list[grpc.ServerInterceptor] = [ServingInterceptor(log_requests=settings.log_requests, observer=observer, grpc_metrics=grpc_metrics)]
+    chain: list[grpc.ServerInterceptor] = [
+        ServingInterceptor(log_requests=settings.log_requests, observer=observer, grpc_metrics=grpc_metrics, trace_id=trace_id)
+    ]
     if keys is not None:
         chain.append(
             GuardInterceptor(
