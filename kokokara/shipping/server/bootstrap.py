@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -47,6 +49,9 @@ from tracking.cache import InProcessCache, LayeredCache, TrackingCache
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.redis_cache import RedisTrackingCache
 from tracking.service import LookupOptions, RefreshPolicy, TrackingLookup
+
+if TYPE_CHECKING:
+    from kokokara.shipping.server.tracing import Tracing
 
 log = logging.getLogger("kokokara.shipping")
 
@@ -99,6 +104,25 @@ TRACKING_SERVICE = tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"].f
 WATCH_POOL_SPARE = 4
 
 
+# The adapter calls that get a span of their own when tracing is on.
+LABEL_STORE_CALLS = ("issue", "get", "get_by_request_id", "list_labels", "void", "for_manifest", "erase_personal_data")
+REDIS_CALLS = ("get", "put", "try_lock", "unlock")
+
+
+def _tracing(settings: Settings) -> Tracing | None:
+    if not settings.otlp_endpoint:
+        return None
+    from kokokara.shipping.server.tracing import Tracing
+
+    tracing = Tracing(settings.otlp_endpoint, settings.otlp_service_name)
+    log.info("tracing", extra={"otlp_endpoint": settings.otlp_endpoint, "service_name": settings.otlp_service_name})
+    return tracing
+
+
+def _database_system(settings: Settings) -> str:
+    return "postgresql" if settings.database_url else "sqlite"
+
+
 def service_names() -> list[str]:
     return [
         rates_pb2.DESCRIPTOR.services_by_name["RateService"].full_name,
@@ -125,6 +149,8 @@ def start(
     security.ensure_descriptors(settings)
     # Metrics: always counted; served, and per-RPC figures taken, only with SHIPPING_METRICS_ADDR.
     metrics = Metrics()
+    # Tracing: only with SHIPPING_OTLP_ENDPOINT (OpenTelemetry is not even imported without it).
+    tracing = _tracing(settings)
     # Four pools (see interceptors.PoolRouter): the server's own for the RPCs that only compute;
     # one for labels, which wait on the database; one for tracking, which waits on Redis and (for
     # no longer than the caller's deadline) on Japan Post's lookups, themselves on a bounded pool of
@@ -137,7 +163,15 @@ def start(
         futures.ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="grpc-compute"),
         interceptors=[
             PoolRouter({f"/{LABEL_SERVICE}": io_pool, f"/{TRACKING_SERVICE}": tracking_pool, WATCH_RPC: watch_pool}),
-            *security.interceptors(settings, keys, metrics.observe_rpc if settings.metrics_addr else None),
+            # the RPC's span (continuing the caller's trace), current while the interceptors below run
+            *([tracing.interceptor()] if tracing else []),
+            *security.interceptors(
+                settings,
+                keys,
+                metrics.observe_rpc if settings.metrics_addr else None,
+                metrics.grpc if settings.metrics_addr else None,
+                trace_id=tracing.current_trace_id if tracing else None,
+            ),
         ],
         # Several worker processes share one port only with SO_REUSEPORT; off otherwise,
         # so a second server on a taken port fails instead of silently sharing it.
@@ -165,10 +199,13 @@ def start(
     except DatabaseMisconfigured as refused:
         raise LabelDatabaseRefused(str(refused)) from refused
     label_service = LabelService(
-        label_store, lambda: engines.get()[0], CustomsRules(cn23_threshold_jpy=settings.cn23_threshold_jpy), on_event=metrics.label_event
+        label_store if tracing is None else tracing.traced(label_store, "label-store", LABEL_STORE_CALLS, **{"db.system": _database_system(settings)}),
+        lambda: engines.get()[0],
+        CustomsRules(cn23_threshold_jpy=settings.cn23_threshold_jpy),
+        on_event=metrics.label_event,
     )
     add_servicer(LabelServicer(label_service, engines, today), labels_pb2.DESCRIPTOR.services_by_name["LabelService"], server)
-    tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics)
+    tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics, tracing)
     add_servicer(TrackingServicer(tracking_lookup, settings.max_watches), tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"], server)
     names = service_names()
     if settings.reflection:
@@ -185,10 +222,14 @@ def start(
         label_store.close()
         for close in reversed(tracking_closers):
             close()
+        if tracing is not None:
+            tracing.close()
         raise security.CannotServe(f"cannot listen on {settings.listen_addr}")
     server.start()
     service = RunningService(server=server, port=port, health=health_servicer, engines=engines, settings=settings, label_store=label_store)
     label_store.on_ready = lambda: refresh_label_health(service)
+    if tracing is not None:
+        service.closers.append(tracing.close)  # runs last: the spans of the last calls are sent
     service.closers.append(label_store.close)
     # Closers run in reverse, so the pools are shut down first, after the server has stopped.
     service.closers.append(lambda: watch_pool.shutdown(wait=False))
@@ -293,7 +334,9 @@ def _start_health_server(service: RunningService) -> None:
     service.closers.append(lambda: server.stop(0).wait())
 
 
-def _tracking(settings: Settings, health_servicer: health.HealthServicer, metrics: Metrics | None = None) -> tuple[TrackingLookup, list]:
+def _tracking(
+    settings: Settings, health_servicer: health.HealthServicer, metrics: Metrics | None = None, tracing: Tracing | None = None
+) -> tuple[TrackingLookup, list]:
     """The tracking lookup: Japan Post client, cache (Redis when SHIPPING_REDIS_URL or
     SHIPPING_REDIS_CLUSTER_NODES is set, else in-process), and the closers to run at shutdown. Health of the cache goes under
     TRACKING_CACHE_HEALTH."""
@@ -314,7 +357,8 @@ def _tracking(settings: Settings, health_servicer: health.HealthServicer, metric
             on_health=cache_health,
         )
         # A copy of each answer in the process too, to answer from while Redis is down.
-        cache = LayeredCache(shared, InProcessCache(s.tracking_cache_max_entries), stale_keep_seconds=s.tracking_stale_keep_seconds)
+        traced_shared = shared if tracing is None else tracing.traced(shared, "redis", REDIS_CALLS, **{"db.system": "redis"})
+        cache = LayeredCache(traced_shared, InProcessCache(s.tracking_cache_max_entries), stale_keep_seconds=s.tracking_stale_keep_seconds)
     else:
         cache = InProcessCache(s.tracking_cache_max_entries)
     cache_health(cache.healthy)
@@ -337,8 +381,10 @@ def _tracking(settings: Settings, health_servicer: health.HealthServicer, metric
         metrics.watch_breaker(lambda: client.breaker.state)
     # The slowest lookup: every try running into its deadline, plus backoff; the lock must outlive it.
     slowest = s.tracking_fetch_timeout_seconds * (s.tracking_retries + 1) + 2**s.tracking_retries
+    japan_post = {"server.address": urlsplit(s.tracking_base_url).hostname or ""}
+    carrier = client if tracing is None else tracing.traced(client, "japan-post", ("fetch",), **japan_post)
     lookup = TrackingLookup(
-        client,
+        carrier,
         cache,
         LookupOptions(
             policy=RefreshPolicy(

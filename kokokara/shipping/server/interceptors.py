@@ -17,6 +17,8 @@ from grpc_status import rpc_status
 
 from domain.errors import DeadlineExceeded, ShippingError
 from kokokara.shipping.server.errors import grpc_code, to_status
+from kokokara.shipping.server.grpc_metrics import GrpcServerMetrics, MethodMetrics, grpc_type
+from kokokara.shipping.server.logs import access_sink
 
 access_log = logging.getLogger("kokokara.shipping.access")
 error_log = logging.getLogger("kokokara.shipping.server.errors")
@@ -35,6 +37,8 @@ class _Outcome:
 # The call being served on this thread: the guard interceptor, running inside this one, names the
 # caller on it, so the access log and metrics can say who called.
 current_call: ContextVar[_Outcome | None] = ContextVar("current_call", default=None)
+# Wrapped handlers kept per method name (only methods that exist get this far, so a few dozen).
+MAX_CACHED_METHODS = 1024
 # Called once per finished call with (rpc, caller, code, seconds): the metrics hook.
 Observer = Callable[[str, str, str, float], None]
 
@@ -61,9 +65,19 @@ def _fail(error: BaseException, context: grpc.ServicerContext, method: str, outc
 
 
 class ServingInterceptor(grpc.ServerInterceptor):
-    def __init__(self, *, log_requests: bool = True, observer: Observer | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        log_requests: bool = True,
+        observer: Observer | None = None,
+        grpc_metrics: GrpcServerMetrics | None = None,
+        trace_id: Callable[[], str] | None = None,
+    ) -> None:
         self._log_requests = log_requests
+        self._trace_id = trace_id
         self._observer = observer
+        self._grpc_metrics = grpc_metrics
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(
         self,
@@ -76,22 +90,39 @@ class ServingInterceptor(grpc.ServerInterceptor):
         method = handler_call_details.method
         if method.startswith("/grpc.health."):
             return handler
+        # grpcio asks for every call; a method's handler is the same object each time (the generic
+        # handlers hold one per method), so its wrapper is built once, not per call.
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(method, handler)
+        if len(self._wrapped) < MAX_CACHED_METHODS:
+            self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         log_requests = self._log_requests
+        trace_id = self._trace_id
         observer = self._observer
+        standard: MethodMetrics | None = None if self._grpc_metrics is None else self._grpc_metrics.method(method, grpc_type(handler))
 
         def done(outcome: _Outcome, started: float) -> None:
             seconds = time.perf_counter() - started
-            if log_requests:
-                access_log.info(
-                    "rpc",
-                    extra={
-                        "rpc": method,
-                        "caller": outcome.caller,
-                        "code": outcome.code,
-                        "reason": outcome.reason,
-                        "duration_ms": round(seconds * 1000, 3),
-                    },
+            if standard is not None:
+                # a unary call read its one request; it wrote its reply if it ended OK
+                standard.finish(
+                    outcome.code, seconds, received=0 if handler.request_streaming else 1, sent=int(outcome.code == "OK" and not handler.response_streaming)
                 )
+            if log_requests and access_log.isEnabledFor(logging.INFO):
+                trace = "" if trace_id is None else trace_id()
+                sink = access_sink()
+                if sink is not None:  # the writer formats the line, off this thread (logs.py)
+                    sink((time.time(), method, outcome.caller, outcome.code, outcome.reason, seconds, trace))
+                else:
+                    fields = {"rpc": method, "caller": outcome.caller, "code": outcome.code, "reason": outcome.reason, "duration_ms": round(seconds * 1000, 3)}
+                    if trace:
+                        fields["trace_id"] = trace
+                    access_log.info("rpc", extra=fields)
             if observer is not None:
                 observer(method, outcome.caller, outcome.code, seconds)
 
@@ -102,6 +133,10 @@ class ServingInterceptor(grpc.ServerInterceptor):
                 started = time.perf_counter()
                 outcome = _Outcome()
                 token = current_call.set(outcome)
+                if standard is not None:
+                    standard.begin()
+                    if handler.request_streaming:
+                        request = standard.count_received(request)
                 try:
                     _check_deadline(context)
                     return inner(request, context)
@@ -120,9 +155,16 @@ class ServingInterceptor(grpc.ServerInterceptor):
             started = time.perf_counter()
             outcome = _Outcome()
             current_call.set(outcome)  # a generator: reset() could run in another context, so just overwrite
+            if standard is not None:
+                standard.begin()
+                if handler.request_streaming:
+                    request = standard.count_received(request)
             try:
                 _check_deadline(context)
-                yield from inner_stream(request, context)
+                if standard is None:
+                    yield from inner_stream(request, context)
+                else:
+                    yield from standard.count_sent(inner_stream(request, context))
             except Exception as error:  # noqa: BLE001 - this is the error-mapping point
                 _fail(error, context, method, outcome)
             finally:
@@ -152,6 +194,7 @@ class PoolRouter(grpc.ServerInterceptor):
         # "/package.Service/Method" or "/package.Service" -> futures.ThreadPoolExecutor; a method's
         # own entry wins over its service's.
         self._pools = pools
+        self._routed: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(
         self,
@@ -165,6 +208,16 @@ class PoolRouter(grpc.ServerInterceptor):
         pool = self._pools.get(method) or self._pools.get(method.rpartition("/")[0])
         if pool is None:
             return handler
+        cached = self._routed.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        routed = self._route(handler, pool)
+        if len(self._routed) < MAX_CACHED_METHODS:
+            self._routed[method] = (handler, routed)
+        return routed
+
+    @staticmethod
+    def _route(handler: grpc.RpcMethodHandler, pool: Any) -> grpc.RpcMethodHandler:
         for kind, factory in (
             ("unary_unary", grpc.unary_unary_rpc_method_handler),
             ("unary_stream", grpc.unary_stream_rpc_method_handler),

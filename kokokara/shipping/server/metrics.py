@@ -1,4 +1,6 @@
-"""Prometheus metrics, served on SHIPPING_METRICS_ADDR at /metrics.
+"""Prometheus metrics, served on SHIPPING_METRICS_ADDR at /metrics: the service's own (shipping_*),
+the standard gRPC server metrics (grpc_metrics.py), and the client library's process, platform and
+garbage collector collectors (process_*, python_info, python_gc_*).
 
 Labels on these metrics are RPC names, caller NAMES from the keys file (never keys), status codes,
 carrier reasons and table versions: never anything about a buyer. Each server gets its own
@@ -15,7 +17,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from kokokara.shipping.server.grpc_metrics import GrpcServerMetrics
 
 log = logging.getLogger("kokokara.shipping.server.metrics")
 
@@ -26,6 +30,11 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 class Metrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
+        # What prometheus_client's default registry would show too: the process (CPU, memory, open
+        # files, start time), the Python build, and the garbage collector's passes per generation.
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            r.register(collector)
+        self.grpc = GrpcServerMetrics(r)
         self.rpc_calls = Counter("shipping_rpc_calls", "Calls by RPC, caller name and status code", ["rpc", "caller", "code"], registry=r)
         self.rpc_errors = Counter("shipping_rpc_errors", "Calls that did not end OK, by RPC, caller and code", ["rpc", "caller", "code"], registry=r)
         self.rpc_latency = Histogram(

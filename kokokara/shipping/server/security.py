@@ -9,12 +9,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import resource
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 
 from domain.errors import StartupError
 from kokokara.shipping.server.auth import KeyRing
+from kokokara.shipping.server.grpc_metrics import GrpcServerMetrics
 from kokokara.shipping.server.guard import GuardInterceptor
 from kokokara.shipping.server.interceptors import Observer, ServingInterceptor
 from kokokara.shipping.server.settings import Settings
@@ -72,9 +74,18 @@ def load_keys(settings: Settings) -> KeyRing | None:
     return keys
 
 
-def interceptors(settings: Settings, keys: KeyRing | None, observer: Observer | None = None) -> list[grpc.ServerInterceptor]:
-    """ServingInterceptor first (outermost: it maps and logs whatever the guard refuses)."""
-    chain: list[grpc.ServerInterceptor] = [ServingInterceptor(log_requests=settings.log_requests, observer=observer)]
+def interceptors(
+    settings: Settings,
+    keys: KeyRing | None,
+    observer: Observer | None = None,
+    grpc_metrics: GrpcServerMetrics | None = None,
+    *,
+    trace_id: Callable[[], str] | None = None,
+) -> list[grpc.ServerInterceptor]:
+    """ServingInterceptor first (outermost: it maps, logs and counts whatever the guard refuses)."""
+    chain: list[grpc.ServerInterceptor] = [
+        ServingInterceptor(log_requests=settings.log_requests, observer=observer, grpc_metrics=grpc_metrics, trace_id=trace_id)
+    ]
     if keys is not None:
         chain.append(
             GuardInterceptor(

@@ -136,6 +136,10 @@ class Settings:
     metrics_addr: str = ""
     # How often the rate table files are checked for changes (reload); 0 = only on SIGHUP.
     tables_poll_seconds: float = 5.0
+    # OpenTelemetry tracing: the OTLP/HTTP collector (http(s)://HOST:PORT, to which /v1/traces is
+    # added, or the full URL of its traces path); empty = no tracing. And the service.name spans carry.
+    otlp_endpoint: str = ""
+    otlp_service_name: str = "kokokara-shipping"
     # --- scale-out ---
     # A Redis Cluster for the tracking cache and its locks instead of one Redis: ((host, port), ...),
     # some or all of its nodes (the rest are discovered). Exclusive with redis_url.
@@ -190,6 +194,7 @@ class Settings:
             **_scale_from_env(env, d),
             **_serving_from_env(env, d),
             **_packing_from_env(env, d),
+            **_telemetry_from_env(env, d),
         )
 
 
@@ -357,6 +362,17 @@ def _packing_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
         "plan_budget_ms": _int(env, "SHIPPING_PLAN_BUDGET_MS", d.plan_budget_ms, lo=1, hi=10_000),
         "plan_fill_factor": _float(env, "SHIPPING_PLAN_FILL_FACTOR", d.plan_fill_factor, lo=0.05, hi=1.0),
     }
+
+
+def _telemetry_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
+    """Tracing: SHIPPING_OTLP_ENDPOINT, SHIPPING_OTLP_SERVICE_NAME."""
+    endpoint = env.get("SHIPPING_OTLP_ENDPOINT", d.otlp_endpoint).strip()
+    if endpoint and not (endpoint.startswith(("http://", "https://")) and urlsplit(endpoint).hostname):
+        raise SettingsError(f"SHIPPING_OTLP_ENDPOINT must be an http(s) URL of an OTLP/HTTP collector, e.g. http://otel-collector:4318, got {endpoint!r}")
+    name = env.get("SHIPPING_OTLP_SERVICE_NAME", d.otlp_service_name).strip()
+    if not name:
+        raise SettingsError("SHIPPING_OTLP_SERVICE_NAME must not be empty")
+    return {"otlp_endpoint": endpoint, "otlp_service_name": name}
 
 
 def _pin_cpus(env: Mapping[str, str], default: str) -> str:
