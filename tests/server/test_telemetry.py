@@ -32,7 +32,7 @@ from kokokara.shipping.v1 import labels_pb2_grpc, rates_pb2, rates_pb2_grpc, tra
 from tests.conftest import test_settings
 from tests.labels_support import proto_request
 from tests.process_support import server_process
-from tests.test_security_metrics import scrape, value
+from tests.server.test_security_metrics import scrape, value
 from tests.tracking_helpers import free_port
 
 SERVICE = "kokokara.shipping.v1.RateService"

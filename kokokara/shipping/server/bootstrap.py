@@ -21,7 +21,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from kokokara.shipping.server import security
+from kokokara.shipping.server import security, watching
 from kokokara.shipping.server.convert import today_in_japan
 from kokokara.shipping.server.guard import WATCH_RPC
 from kokokara.shipping.server.interceptors import PoolRouter
@@ -32,7 +32,7 @@ from kokokara.shipping.server.servicers.labels import LabelServicer
 from kokokara.shipping.server.servicers.plans import PlanSettings
 from kokokara.shipping.server.servicers.rate_tables import RateTablesServicer
 from kokokara.shipping.server.servicers.rates import EngineHolder
-from kokokara.shipping.server.servicers.tracking import TrackingServicer
+from kokokara.shipping.server.servicers.watch import TrackingWatchServicer
 from kokokara.shipping.server.settings import Settings
 from kokokara.shipping.v1 import labels_pb2, rates_pb2, tracking_pb2
 from labels.customs import CustomsRules
@@ -49,6 +49,7 @@ from tracking.cache import InProcessCache, LayeredCache, TrackingCache
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.redis_cache import RedisTrackingCache
 from tracking.service import LookupOptions, RefreshPolicy, TrackingLookup
+from tracking.watch_service import WatchOptions
 
 if TYPE_CHECKING:
     from kokokara.shipping.server.tracing import Tracing
@@ -81,6 +82,7 @@ class RunningService:
     reloader: TableReloader | None = None
     health_port: int = 0  # the plaintext health-only port (SHIPPING_HEALTH_ADDR), 0 when there is none
     label_store: DeferredLabelStore | None = None
+    watch: watching.WatchHolder | None = None
     _health_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -137,6 +139,7 @@ def start(
     load_tables: bool = True,
     extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
     today: Callable[[], date] = today_in_japan,
+    watch_options: WatchOptions | None = None,
 ) -> RunningService:
     """Builds, binds and starts the server; loads the tables unless told not to (tests of the
     loading phase call load_into() themselves). `extra_handlers` lets benchmarks add an empty RPC
@@ -198,15 +201,20 @@ def start(
         ).open()
     except DatabaseMisconfigured as refused:
         raise LabelDatabaseRefused(str(refused)) from refused
+    tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics, tracing)
+    watch_holder = watching.build(settings, tracking_lookup, metrics, watch_options)
+    tracking_closers.append(watch_holder.close)  # closers run in reverse: before the lookup closes
     label_service = LabelService(
         label_store if tracing is None else tracing.traced(label_store, "label-store", LABEL_STORE_CALLS, **{"db.system": _database_system(settings)}),
         lambda: engines.get()[0],
         CustomsRules(cn23_threshold_jpy=settings.cn23_threshold_jpy),
         on_event=metrics.label_event,
+        on_issued=watching.label_hook(watch_holder) if settings.watch_labels else None,
     )
     add_servicer(LabelServicer(label_service, engines, today), labels_pb2.DESCRIPTOR.services_by_name["LabelService"], server)
-    tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics, tracing)
-    add_servicer(TrackingServicer(tracking_lookup, settings.max_watches), tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"], server)
+    add_servicer(
+        TrackingWatchServicer(tracking_lookup, settings.max_watches, watch_holder), tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"], server
+    )
     names = service_names()
     if settings.reflection:
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
@@ -237,6 +245,7 @@ def start(
     service.closers.append(lambda: tracking_pool.shutdown(wait=False))
     service.closers.extend(tracking_closers)
     service.labels = label_service
+    service.watch = watch_holder
     service.metrics = metrics
     if settings.metrics_addr:
         try:
