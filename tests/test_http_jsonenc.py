@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from google.protobuf import json_format, symbol_database
+from google.protobuf import any_pb2, json_format, symbol_database
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+from google.rpc import error_details_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,6 +58,8 @@ def messages(descriptor: Descriptor, depth: int = 0) -> st.SearchStrategy[Messag
         return st.builds(lambda s, n: cls(seconds=s, nanos=n), st.integers(0, 253402300799), st.integers(0, 999_999_999))
     if descriptor.full_name == "google.protobuf.Duration":
         return st.builds(lambda s: cls(seconds=s), st.integers(-(10**9), 10**9))
+    if descriptor.full_name == "google.protobuf.Any":  # a detail json_format can resolve
+        return st.builds(lambda reason: _packed(error_details_pb2.ErrorInfo(reason=reason, domain="shipping.kokokara.jp")), st.text(max_size=8))
     if depth > 3:
         return st.just(cls())
     parts = {}
@@ -85,6 +88,12 @@ def messages(descriptor: Descriptor, depth: int = 0) -> st.SearchStrategy[Messag
         return message
 
     return st.fixed_dictionaries({}, optional=parts).map(build)
+
+
+def _packed(message: Message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
 
 
 RESPONSES = [
