@@ -184,6 +184,13 @@ class Settings:
     webhook_first_retry_seconds: float = 10.0
     webhook_retry_window_seconds: float = 86400.0
     webhook_timeout_seconds: float = 10.0
+    # --- JSON over HTTP (the Connect protocol) and the console ---
+    # HOST:PORT the first worker serves the JSON API and the console on (HTTP/1.1 and h2c); empty:
+    # no HTTP side. from_env defaults to DEFAULT_HTTP_ADDR; a Settings built in code has it off.
+    http_addr: str = ""
+    # Origins (scheme://host[:port]) whose pages may call the JSON API from a browser (CORS); empty:
+    # none, no CORS headers at all.
+    http_cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -213,7 +220,25 @@ class Settings:
             **_packing_from_env(env, d),
             **_telemetry_from_env(env, d),
             **_watch_from_env(env, d),
+            **_http_from_env(env),
         )
+
+
+DEFAULT_HTTP_ADDR = "127.0.0.1:8080"
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+def _http_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """SHIPPING_HTTP_ADDR (empty: off) and SHIPPING_HTTP_CORS_ORIGINS (comma-separated origins)."""
+    addr = env.get("SHIPPING_HTTP_ADDR", DEFAULT_HTTP_ADDR).strip()
+    host, sep, port = addr.rpartition(":")
+    if addr and not (sep and host and port.isdigit() and int(port) <= 65535):
+        raise SettingsError(f"SHIPPING_HTTP_ADDR must be HOST:PORT (or empty for no HTTP side), got {addr!r}")
+    origins = tuple(o.strip().rstrip("/") for o in env.get("SHIPPING_HTTP_CORS_ORIGINS", "").split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise SettingsError(f"SHIPPING_HTTP_CORS_ORIGINS: {origin!r} is not an origin such as https://shop.example.com (scheme, host, optional port)")
+    return {"http_addr": addr, "http_cors_origins": origins}
 
 
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
