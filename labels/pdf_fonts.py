@@ -101,6 +101,24 @@ class KeptSubsetsFont(TTFont):
     """reportlab's TTFont, writing each subset's objects as TTFont.addObjects does, in the same
     order and under the same names, from what the process has kept for that subset."""
 
+    def __init__(self, name: str, filename: str):
+        super().__init__(name, filename)
+        # ASCII characters the face has: with reportlab's ASCII-readable subsets (the default) each
+        # is code n of subset 0 in every document, whatever else the document uses.
+        glyphs = self.face.charToGlyph
+        self._fixed = "".join(chr(n) for n in range(32, 127) if n in glyphs) if self._asciiReadable else ""
+
+    def splitString(self, text: Any, doc: Any, encoding: str = "utf-8") -> list[tuple[int, bytes]]:
+        """As TTFont.splitString; text of ASCII characters only (most of a label) is subset 0 as
+        it is, with no lookup character by character, once the document has its subsets."""
+        if type(text) is str and self.fixed(text) and doc in self.state:
+            return [(0, text.encode("ascii"))]
+        return super().splitString(text, doc, encoding)  # type: ignore[no-any-return]
+
+    def fixed(self, text: str) -> bool:
+        """True when `text` is encoded the same in every document: subset 0, its ASCII bytes."""
+        return bool(text) and bool(self._fixed) and not text.strip(self._fixed)
+
     def addObjects(self, doc: Any) -> None:
         if not _plain(doc):
             super().addObjects(doc)
