@@ -9,7 +9,8 @@ byte of any document (a speed-up must draw exactly what was drawn before).
 Korean, Cyrillic, Greek, Thai, Arabic; countries that put the postcode first or last, with states,
 provinces or none) x CN22 and CN23, with 1 to 14 items (some overflow onto item pages), every
 contents category and both non-delivery instructions. Rendering goes straight to
-labels.documents.render_content (no kept copies).
+labels.documents.render_content (no kept copies). Beside the documents, what the checks before
+issue (labels.documents.check_printable) say of each request and of a dozen they refuse.
 """
 
 from __future__ import annotations
@@ -19,15 +20,33 @@ import hashlib
 import json
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from domain.errors import InvalidArgument  # noqa: E402
 from labels import documents  # noqa: E402
-from labels.model import Address, ContentsType, CustomsDetails, CustomsForm, CustomsItem, DocumentFormat, Label, NonDelivery  # noqa: E402
+from labels.model import Address, ContentsType, CustomsDetails, CustomsForm, CustomsItem, DocumentFormat, Label, LabelRequest, NonDelivery, Pricing  # noqa: E402
+from rates.model import Product  # noqa: E402
 from tests.labels_support import domain_request  # noqa: E402
-from tests.test_labels_domain import make_label  # noqa: E402
+
+
+def make_label(request: LabelRequest, *, form: CustomsForm, number: str, export: bool = False) -> Label:
+    """A label as the service issues it, without a store: fixed id, price and time."""
+    return Label(
+        id="corpus",
+        seq=1,
+        tracking_number=number,
+        range_name="r",
+        request=request,
+        request_hash=request.content_hash(),
+        pricing=Pricing(Product.EMS, "EMS", 3900),
+        customs_form=form,
+        export_declaration_required=export,
+        created_at=datetime(2026, 11, 30, 1, 2, 3, tzinfo=UTC),
+    )
 
 
 def _latin(name: str, region: str, line: str, city: str, area: str = "", sub: str = "") -> Address:
@@ -134,8 +153,43 @@ def corpus() -> list[tuple[str, Label]]:
     return out
 
 
+def _refusals() -> list[tuple[str, LabelRequest]]:
+    """Requests the checks before issue refuse (and a few they accept), beside the corpus's own."""
+    base = corpus()[0][1].request
+    tw = RECIPIENTS[0]
+    us = RECIPIENTS[9]
+    changes: list[tuple[str, Address]] = [
+        ("no-latin", replace(tw, latin=None)),
+        ("latin-not-latin", replace(tw, latin=replace(tw.latin, city="信義區") if tw.latin else None)),
+        ("emoji-name", replace(us, name="Jane \U0001f600 Doe")),
+        ("private-use", replace(us, address_lines=("350 5th Ave \ue000",))),
+        ("control-char", replace(us, city="New\x07York")),
+        ("no-zip", replace(us, postal_code="")),
+        ("bad-zip", replace(us, postal_code="ABCDE")),
+        ("bad-state", replace(us, administrative_area="Narnia")),
+        ("de-postcode", replace(RECIPIENTS[8], postal_code="1011")),
+        ("accents", replace(RECIPIENTS[11], name="Zoë Ærøskøbing-Ñúñez")),
+        ("tab", replace(us, name="Jane\tDoe")),
+        ("gb-no-postcode", replace(RECIPIENTS[10], postal_code="")),
+    ]
+    return [(name, replace(base, recipient=recipient)) for name, recipient in changes]
+
+
+def check_all() -> dict[str, bytes]:
+    """What the checks before issue say of each request: nothing, or the fields and messages."""
+    out: dict[str, bytes] = {}
+    for name, request in [*((n, label.request) for n, label in corpus()), *_refusals()]:
+        try:
+            documents.check_printable(request)
+            out[f"check:{name}"] = b"ok"
+        except InvalidArgument as exc:
+            out[f"check:{name}"] = repr([(v.field, v.description) for v in exc.violations]).encode()
+    return out
+
+
 def render_all() -> dict[str, bytes]:
-    return {name: documents.render_content(label, label.request.document_format) for name, label in corpus()}
+    docs = {name: documents.render_content(label, label.request.document_format) for name, label in corpus()}
+    return {**docs, **check_all()}
 
 
 def main() -> int:
@@ -154,7 +208,8 @@ def main() -> int:
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)
         for name, content in docs.items():
-            (args.dump / (name + (".zpl" if name.startswith("zpl") else ".pdf"))).write_bytes(content)
+            suffix = ".txt" if name.startswith("check:") else ".zpl" if name.startswith("zpl") else ".pdf"
+            (args.dump / (name.replace(":", "-") + suffix)).write_bytes(content)
         print(f"{len(docs)} documents written to {args.dump}")
         return 0
     kept = json.loads(args.check.read_text())

@@ -16,12 +16,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "bench")]
+
+from label_corpus import make_label  # noqa: E402
 
 from labels import documents  # noqa: E402
 from labels.model import CustomsForm, DocumentFormat, Label  # noqa: E402
 from tests.labels_support import domain_request  # noqa: E402
-from tests.test_labels_domain import make_label  # noqa: E402
 
 
 def labels(count: int, fmt: DocumentFormat, region: str, form: CustomsForm) -> list[Label]:
