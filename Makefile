@@ -56,7 +56,7 @@ run: $(STAMP)
 ## Offline tracking demo: the stand-in Japan Post (tests/fixtures/japan_post) on 127.0.0.1:8089 and
 ## the server pointed at it. Then: .venv/bin/kokokara-shipping track EN123456785JP
 demo: $(STAMP)
-	$(PY) -m tracking.standin --port $${DEMO_STANDIN_PORT:-8089} & standin=$$!; trap 'kill $$standin' EXIT INT TERM; \
+	$(PY) -m standin.japan_post --port $${DEMO_STANDIN_PORT:-8089} & standin=$$!; trap 'kill $$standin' EXIT INT TERM; \
 	SHIPPING_TRACKING_BASE_URL=http://127.0.0.1:$${DEMO_STANDIN_PORT:-8089} SHIPPING_TRACKING_RATE_PER_SECOND=50 $(PY) server.py $(ARGS)
 
 ## The whole test suite. Tests needing Redis or PostgreSQL skip (and say so) when those are down,
@@ -82,7 +82,7 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-## Regenerate the gRPC stubs from proto/ (they are committed; tests/test_proto_stubs.py fails when stale).
+## Regenerate the gRPC stubs from proto/ (they are committed; tests/release/test_proto_stubs.py fails when stale).
 proto: $(STAMP)
 	$(PY) scripts/gen_proto.py $(GEN_DIR)
 

@@ -89,6 +89,7 @@ def supervise(settings: Settings) -> int:
             script=Path(__file__).resolve(),
             worker_args=["--insecure"] if settings.insecure else [],
             pin_cpus=pin,
+            metrics_addr=settings.metrics_addr,
         )
         signal.signal(signal.SIGTERM, supervisor.request_stop)
         signal.signal(signal.SIGINT, supervisor.request_stop)

@@ -13,7 +13,7 @@ from QuoteEngine.resolved(): the lanes, their tables, limits, refusals, the enco
 markers where a parcel's numbers go. Any request it does not take exactly as Python would (another
 method set, contents, insurance, dates, a field out of range, unknown wire types, a string that is
 not plain ASCII) it hands back untouched: quote() returns None and the Python path answers, naming
-bad fields as before. tests/test_quote_kernel.py checks that every answer is byte for byte the
+bad fields as before. tests/server/test_quote_kernel.py checks that every answer is byte for byte the
 Python path's.
 """
 
@@ -158,7 +158,7 @@ cdef int put_int(Buf* b, int64_t v) except -1:
 
 cdef int put_grams(Buf* b, int64_t grams) except -1:
     # f"{grams / 1000:g} kg" or f"{grams} g": C's %g and Python's :g both give six significant
-    # digits, correctly rounded (tests/test_quote_kernel.py checks the formats over their range)
+    # digits, correctly rounded (tests/server/test_quote_kernel.py checks the formats over their range)
     cdef char tmp[48]
     cdef int n
     if grams >= 1000:

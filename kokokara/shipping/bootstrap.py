@@ -40,7 +40,7 @@ from labels.service import LabelService
 from labels.store import DatabaseMisconfigured, LabelDatabaseRefused
 from labels.stores import DeferredLabelStore, open_store
 from rates.book import RateBook
-from rates.packing import load_box_catalogue
+from rates.cart import load_box_catalogue
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS, load_rate_book
 from tracking.cache import InProcessCache, LayeredCache, TrackingCache
@@ -70,7 +70,7 @@ class RunningService:
     book: RateBook | None = None
     labels: LabelService | None = None
     closers: list = field(default_factory=list)
-    # issue 7: metrics (served on metrics_port when SHIPPING_METRICS_ADDR is set)
+    # Metrics (served on metrics_port when SHIPPING_METRICS_ADDR is set)
     metrics: Metrics | None = None
     metrics_port: int = 0
     reloader: TableReloader | None = None
@@ -118,12 +118,12 @@ def start(
     loading phase call load_into() themselves). `extra_handlers` lets benchmarks add an empty RPC
     that runs through the same server, threads and interceptor as the real ones. `today` is the
     label service's calendar (the default ship date and manifest day), which a test can move."""
-    # Security (issue 7): loopback only without keys; keys, roles and limits in the interceptors.
+    # Security: loopback only without keys; keys, roles and limits in the interceptors.
     security.check_listen_address(settings)
     keys = security.load_keys(settings)
     credentials = security.server_credentials(settings)  # read before anything is opened
     security.ensure_descriptors(settings)
-    # Metrics (issue 7): always counted; served, and per-RPC figures taken, only with SHIPPING_METRICS_ADDR.
+    # Metrics: always counted; served, and per-RPC figures taken, only with SHIPPING_METRICS_ADDR.
     metrics = Metrics()
     # Four pools (see interceptors.PoolRouter): the server's own for the RPCs that only compute;
     # one for labels, which wait on the database; one for tracking, which waits on Redis and (for
@@ -139,7 +139,7 @@ def start(
             PoolRouter({f"/{LABEL_SERVICE}": io_pool, f"/{TRACKING_SERVICE}": tracking_pool, WATCH_RPC: watch_pool}),
             *security.interceptors(settings, keys, metrics.observe_rpc if settings.metrics_addr else None),
         ],
-        # Several worker processes share one port only with SO_REUSEPORT (issue 6); off otherwise,
+        # Several worker processes share one port only with SO_REUSEPORT; off otherwise,
         # so a second server on a taken port fails instead of silently sharing it.
         options=[("grpc.so_reuseport", 1 if settings.reuse_port else 0), *security.grpc_options(settings), *_connection_age_options(settings)],
     )
@@ -204,7 +204,7 @@ def start(
             service.stop(0)
             raise security.CannotServe(f"cannot listen on {settings.metrics_addr} (SHIPPING_METRICS_ADDR): {error}") from error
         service.closers.insert(0, metrics.close)
-    # Retention (issue 7): erase labels' personal data after SHIPPING_LABEL_RETENTION_DAYS.
+    # Retention: erase labels' personal data after SHIPPING_LABEL_RETENTION_DAYS.
     if settings.label_retention_days > 0:
         purge = RetentionPurge(label_service, settings.label_retention_days, settings.label_purge_interval_seconds).start()
         service.closers.insert(1, purge.close)  # closed before the store (closers run in reverse)
@@ -216,7 +216,7 @@ def start(
         except Exception:
             service.stop(0)
             raise
-        # Reload (issue 7): on SIGHUP (server.py calls service.reloader.request()) or file changes.
+        # Reload: on SIGHUP (server.py calls service.reloader.request()) or file changes.
         service.reloader = TableReloader(service, poll_seconds=settings.tables_poll_seconds).start()
         if service.metrics is not None:
             service.metrics.tables_in_use(service.reloader.version, service.book.data_as_of if service.book else "", time.time())
@@ -257,7 +257,7 @@ def refresh_label_health(service: RunningService) -> None:
         log.warning("serving without labels until the label database answers", extra={"health": LABEL_SERVICE})
 
 
-# --- scale-out (issue 8) ---------------------------------------------------------------------------
+# --- scale-out ---------------------------------------------------------------------------
 
 
 def _connection_age_options(settings: Settings) -> list[tuple[str, int]]:
@@ -294,7 +294,7 @@ def _start_health_server(service: RunningService) -> None:
 
 
 def _tracking(settings: Settings, health_servicer: health.HealthServicer, metrics: Metrics | None = None) -> tuple[TrackingLookup, list]:
-    """The tracking lookup (issue 3): Japan Post client, cache (Redis when SHIPPING_REDIS_URL or
+    """The tracking lookup: Japan Post client, cache (Redis when SHIPPING_REDIS_URL or
     SHIPPING_REDIS_CLUSTER_NODES is set, else in-process), and the closers to run at shutdown. Health of the cache goes under
     TRACKING_CACHE_HEALTH."""
 
@@ -304,7 +304,7 @@ def _tracking(settings: Settings, health_servicer: health.HealthServicer, metric
 
     s = settings
     cache: TrackingCache
-    if s.redis_url or s.redis_cluster_nodes:  # one Redis, or a Redis Cluster (issue 8)
+    if s.redis_url or s.redis_cluster_nodes:  # one Redis, or a Redis Cluster
         shared = RedisTrackingCache(
             s.redis_url,
             cluster_nodes=s.redis_cluster_nodes,

@@ -28,14 +28,14 @@ class _Outcome:
     def __init__(self) -> None:
         self.code = "OK"
         self.reason = ""
-        # Set by the guard interceptor (issue 7) to the caller's NAME from the keys file; never the key.
+        # Set by the guard interceptor to the caller's NAME from the keys file; never the key.
         self.caller = "anonymous"
 
 
 # The call being served on this thread: the guard interceptor, running inside this one, names the
 # caller on it, so the access log and metrics can say who called.
 current_call: ContextVar[_Outcome | None] = ContextVar("current_call", default=None)
-# Called once per finished call with (rpc, caller, code, seconds): the metrics hook (issue 7).
+# Called once per finished call with (rpc, caller, code, seconds): the metrics hook.
 Observer = Callable[[str, str, str, float], None]
 
 
@@ -144,7 +144,7 @@ class PoolRouter(grpc.ServerInterceptor):
     waiting, and WatchTracking streams, which hold a thread for hours, another.
 
     grpcio picks a handler's pool from its behaviour's `experimental_thread_pool` attribute
-    (grpc/_server.py, `_select_thread_pool_for_behavior`); tests/test_thread_pools.py fails if a
+    (grpc/_server.py, `_select_thread_pool_for_behavior`); tests/server/test_thread_pools.py fails if a
     grpcio release stops honouring it. Must be the outermost interceptor, so it sees the behaviour
     grpcio will call."""
 

@@ -1,4 +1,4 @@
-"""Prometheus metrics (issue 7), served on SHIPPING_METRICS_ADDR at /metrics.
+"""Prometheus metrics, served on SHIPPING_METRICS_ADDR at /metrics.
 
 Labels on these metrics are RPC names, caller NAMES from the keys file (never keys), status codes,
 carrier reasons and table versions: never anything about a buyer. Each server gets its own

@@ -5,7 +5,7 @@ Requests: grpcio is given no deserializer for any method. When grpcio deserialis
 and the bytes are not a message, it answers INTERNAL "Exception deserializing request!", logs a
 traceback, skips the interceptors (so the call is missing from the request log and the metrics),
 and keeps about 19 KB of the process's memory for good (20,000 such calls, unauthenticated, grew a
-worker by 375 MiB; tests/test_hostile_input.py). Here the bytes reach the interceptors like any
+worker by 375 MiB; tests/processes/test_hostile_input.py). Here the bytes reach the interceptors like any
 request, so the caller is authenticated first, and are parsed by parse_request inside the call:
 bytes that are no message are INVALID_ARGUMENT, MALFORMED_REQUEST, with a BadRequest naming
 `request`, mapped, logged and counted by the one error-mapping point, and cost nothing.

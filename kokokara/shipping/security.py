@@ -101,7 +101,7 @@ def connection_options(settings: Settings) -> list[tuple[str, int]]:
     """What one caller's idle connections may take: at most max_connections at once (grpc accepts
     and at once closes the ones past it, so descriptors are never used up), the handshake and the
     client's HTTP/2 settings within handshake_timeout_seconds, and no connection kept without a call
-    for longer than connection_idle_seconds. tests/test_connection_flood.py checks that the grpcio
+    for longer than connection_idle_seconds. tests/processes/test_connection_flood.py checks that the grpcio
     in use honours all three."""
     options = [
         ("grpc.max_allowed_incoming_connections", settings.max_connections),

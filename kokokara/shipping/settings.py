@@ -19,7 +19,7 @@ from domain.errors import StartupError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TABLES_DIR = REPO_ROOT / "data" / "japan_post_tables"
 DEFAULT_CONSOLIDATION_FILE = REPO_ROOT / "data" / "consolidation" / "EXAMPLE_consolidation_rates.csv"
-# Labels (issue 4)
+# Labels
 DEFAULT_DATABASE_PATH = REPO_ROOT / "var" / "labels.sqlite3"
 DEFAULT_S10_RANGES_FILE = REPO_ROOT / "data" / "labels" / "EXAMPLE_s10_ranges.csv"
 DEFAULT_BOX_CATALOGUE_FILE = REPO_ROOT / "data" / "boxes" / "EXAMPLE_boxes.csv"
@@ -52,7 +52,7 @@ class Settings:
     # Plain quotes through the compiled quote kernel (kokokara/shipping/fastquote.py) when it is
     # built; false answers every quote through the Python path (the same bytes, slower).
     quote_kernel: bool = True
-    # Labels (issue 4): SQLite file unless a PostgreSQL URL is given; S10 ranges; CN22/CN23 limit.
+    # Labels: SQLite file unless a PostgreSQL URL is given; S10 ranges; CN22/CN23 limit.
     database_path: Path = DEFAULT_DATABASE_PATH
     database_url: str = ""
     # A database that cannot be reached is tried again after 0.5 s, 1 s, 2 s, ... at most this long apart.
@@ -60,8 +60,8 @@ class Settings:
     s10_ranges_file: Path = DEFAULT_S10_RANGES_FILE
     cn23_threshold_jpy: int = 45_387
 
-    # --- tracking (issue 3) ---
-    # Japan Post's tracking site, or the stand-in (`python -m tracking.standin`, `make demo`).
+    # --- tracking ---
+    # Japan Post's tracking site, or the stand-in (`python -m standin.japan_post`, `make demo`).
     tracking_base_url: str = "https://trackings.post.japanpost.jp"
     # Empty: an in-process cache. Set (redis://host:6379/0): a Redis cache shared by all processes.
     redis_url: str = ""
@@ -100,7 +100,7 @@ class Settings:
     tracking_batch_workers: int = 8
     tracking_watch_max_seconds: int = 86400
 
-    # --- security and operations (issue 7) ---
+    # --- security and operations ---
     # JSON keys file (`kokokara-shipping keys add`); unset = no keys: served on loopback only.
     api_keys_file: Path | None = None
     # server.py --insecure: serve without keys on a non-loopback address (logged loudly). No env var.
@@ -136,7 +136,7 @@ class Settings:
     metrics_addr: str = ""
     # How often the rate table files are checked for changes (reload); 0 = only on SIGHUP.
     tables_poll_seconds: float = 5.0
-    # --- scale-out (issue 8) ---
+    # --- scale-out ---
     # A Redis Cluster for the tracking cache and its locks instead of one Redis: ((host, port), ...),
     # some or all of its nodes (the rest are discovered). Exclusive with redis_url.
     redis_cluster_nodes: tuple[tuple[str, int], ...] = ()
@@ -147,7 +147,7 @@ class Settings:
     # grace_seconds), so clients re-resolve the headless Service and spread over new replicas.
     # 0: never.
     max_connection_age_seconds: float = 0.0
-    # --- serving (issue 6) ---
+    # --- serving ---
     # Worker processes server.py runs behind one port (each loads the tables once); default: one per core.
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     # SO_REUSEPORT on the listening socket, so several processes can bind one port. server.py turns
@@ -235,7 +235,7 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
 
 
 def _security_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
-    """Security and operations settings (issue 7)."""
+    """Security and operations settings."""
     cert, key = _path(env, "SHIPPING_TLS_CERT_FILE"), _path(env, "SHIPPING_TLS_KEY_FILE")
     client_ca = _path(env, "SHIPPING_TLS_CLIENT_CA_FILE")
     if (cert is None) != (key is None):
@@ -270,7 +270,7 @@ def _security_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
 
 
 def _tracking_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
-    """The tracking settings (issue 3); SHIPPING_<FIELD> for each field, e.g. SHIPPING_REDIS_URL."""
+    """The tracking settings; SHIPPING_<FIELD> for each field, e.g. SHIPPING_REDIS_URL."""
     url = env.get("SHIPPING_TRACKING_BASE_URL", d.tracking_base_url).strip()
     if not url.startswith(("http://", "https://")):
         raise SettingsError(f"SHIPPING_TRACKING_BASE_URL must be an http(s) URL, got {url!r}")
@@ -309,7 +309,7 @@ def _tracking_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
 
 
 def _scale_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
-    """Scale-out settings (issue 8): SHIPPING_REDIS_CLUSTER_NODES=host:port,host:port,..."""
+    """Scale-out settings: SHIPPING_REDIS_CLUSTER_NODES=host:port,host:port,..."""
     raw = env.get("SHIPPING_REDIS_CLUSTER_NODES", "").strip()
     if not raw:
         return {"redis_cluster_nodes": d.redis_cluster_nodes, **_scale_server_from_env(env, d)}
@@ -331,7 +331,7 @@ def _scale_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
 
 
 def _scale_server_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
-    """Scale-out settings of the server itself (issue 8)."""
+    """Scale-out settings of the server itself."""
     health_addr = env.get("SHIPPING_HEALTH_ADDR", d.health_addr).strip()
     if health_addr and not health_addr.rpartition(":")[2].isdigit():
         raise SettingsError(f"SHIPPING_HEALTH_ADDR must be HOST:PORT, got {health_addr!r}")
@@ -342,7 +342,7 @@ def _scale_server_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any
 
 
 def _serving_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
-    """Multi-process serving (issue 6): SHIPPING_WORKERS, SHIPPING_REUSE_PORT, SHIPPING_PIN_CPUS."""
+    """Multi-process serving: SHIPPING_WORKERS, SHIPPING_REUSE_PORT, SHIPPING_PIN_CPUS."""
     return {
         "workers": _int(env, "SHIPPING_WORKERS", d.workers, lo=1, hi=256),
         "reuse_port": _bool(env, "SHIPPING_REUSE_PORT", d.reuse_port),

@@ -84,9 +84,13 @@ class Supervisor:
         on_serving: Callable[[list[int]], None] | None = None,
         worker_args: list[str] | None = None,
         pin_cpus: bool = False,
+        metrics_addr: str = "",
     ):
         """`script` is run as a worker with `--listen ADDRESS --workers 1 --ready-fd FD [--pin-cpu N]` (server.py,
-        or a benchmark's server with extra RPCs); `on_serving` gets the worker pids once all serve."""
+        or a benchmark's server with extra RPCs); `on_serving` gets the worker pids once all serve.
+        `metrics_addr` is the settings' HOST:PORT for /metrics (empty: none); worker i serves on PORT + i.
+        Workers inherit this process's environment, which they read once into their own settings."""
+        self.metrics_addr = metrics_addr
         self.address = address
         self.count = workers
         self.grace_seconds = grace_seconds
@@ -110,7 +114,7 @@ class Supervisor:
         # server threads a worker's memory then creeps as new code paths run in new threads (seen in
         # the soak). Two arenas is the usual setting for threaded Python servers; an explicit value wins.
         env.setdefault("MALLOC_ARENA_MAX", "2")
-        metrics = os.environ.get("SHIPPING_METRICS_ADDR", "")
+        metrics = self.metrics_addr
         if metrics:
             # Each worker keeps its own counters: worker i serves /metrics on the given port + i.
             host, _, port = metrics.rpartition(":")

@@ -5,7 +5,7 @@ wire format lets us do better without a second source of truth: the parts of an 
 only on its lane (method, product, zone, table, notes) are serialised once by protobuf itself and
 cached, and the few per-request fields (prices, weights, dates) are appended with a small varint
 encoder. Concatenated encodings of one message merge by the protobuf spec, so the result decodes
-exactly as a message built with the protobuf API; tests/test_wire.py checks that over many quotes.
+exactly as a message built with the protobuf API; tests/domain/test_wire.py checks that over many quotes.
 Field numbers are read from the generated descriptors, never typed in.
 """
 

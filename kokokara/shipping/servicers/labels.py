@@ -365,7 +365,7 @@ class LabelServicer(labels_pb2_grpc.LabelServiceServicer):
             label_count=len(manifest.labels),
             format=labels_pb2.MANIFEST_FORMAT_PDF if pdf else labels_pb2.MANIFEST_FORMAT_CSV,
             content_type="application/pdf" if pdf else "text/csv",
-            content=manifest.pdf() if pdf else manifest.csv(),
+            content=documents.manifest_pdf(manifest) if pdf else documents.manifest_csv(manifest),
         )
         for t in manifest.totals:
             response.products.add(

@@ -26,7 +26,7 @@ from kokokara.shipping.contract import (
 )
 from kokokara.shipping.convert import date_from_proto, yen, yen_from_proto
 from kokokara.shipping.v1 import common_pb2, rates_pb2
-from rates import model, packing
+from rates import cart, model, packing
 from rates.quote import QuoteEngine
 
 
@@ -34,14 +34,14 @@ from rates.quote import QuoteEngine
 class PlanSettings:
     """The service's defaults for plans: its box catalogue, time budget and fill factor."""
 
-    boxes: tuple[packing.Box, ...]
+    boxes: tuple[cart.Box, ...]
     budget_ms: int = 50
-    fill_factor: float = packing.DEFAULT_FILL_FACTOR
+    fill_factor: float = cart.DEFAULT_FILL_FACTOR
 
 
 def plan_request_from_proto(
     msg: rates_pb2.PlanShipmentRequest, known_regions: frozenset[str], today: date, defaults: PlanSettings
-) -> tuple[packing.PlanRequest, float]:
+) -> tuple[cart.PlanRequest, float]:
     """The domain's PlanRequest and the time budget in seconds, or INVALID_ARGUMENT naming each bad field."""
     errors = ViolationCollector()
     raw_region = msg.destination_region_code
@@ -78,11 +78,11 @@ def plan_request_from_proto(
             budget_ms = given
     errors.raise_if_any("INVALID_PLAN_REQUEST")
     assert contents_type is not None
-    request = packing.PlanRequest(region, items, boxes, ship_date, order_date, tuple(methods), contents_type, msg.insure)
+    request = cart.PlanRequest(region, items, boxes, ship_date, order_date, tuple(methods), contents_type, msg.insure)
     return request, budget_ms / 1000
 
 
-def _items(given: Sequence[rates_pb2.CartItem], errors: ViolationCollector) -> tuple[packing.CartItem, ...]:
+def _items(given: Sequence[rates_pb2.CartItem], errors: ViolationCollector) -> tuple[cart.CartItem, ...]:
     if not given:
         errors.add("items", "at least one item is required")
     elif len(given) > MAX_PLAN_ITEMS:
@@ -116,13 +116,13 @@ def _items(given: Sequence[rates_pb2.CartItem], errors: ViolationCollector) -> t
             else:
                 flags.add(flag)
         size = (int(it.length_mm), int(it.width_mm), int(it.height_mm))
-        items.append(packing.CartItem(it.sku.strip(), it.description.strip(), int(it.weight_grams), size, max(int(it.quantity), 1), value, frozenset(flags)))
+        items.append(cart.CartItem(it.sku.strip(), it.description.strip(), int(it.weight_grams), size, max(int(it.quantity), 1), value, frozenset(flags)))
     if units > MAX_PLAN_UNITS:
         errors.add("items", f"at most {MAX_PLAN_UNITS} units over all lines, got {units}")
     return tuple(items)
 
 
-def _boxes(given: Sequence[rates_pb2.Box], errors: ViolationCollector) -> tuple[packing.Box, ...]:
+def _boxes(given: Sequence[rates_pb2.Box], errors: ViolationCollector) -> tuple[cart.Box, ...]:
     if len(given) > MAX_BOXES:
         errors.add("boxes", f"at most {MAX_BOXES} boxes, got {len(given)}")
         given = given[:MAX_BOXES]
@@ -152,11 +152,11 @@ def _boxes(given: Sequence[rates_pb2.Box], errors: ViolationCollector) -> tuple[
             errors.add(f"{where}.outer_length_mm", "the outer size must be at least the inner size")
         if not 0 <= b.tare_weight_grams <= MAX_WEIGHT_G:
             errors.add(f"{where}.tare_weight_grams", f"must be between 0 and {MAX_WEIGHT_G} g")
-        boxes.append(packing.Box(name, inner, outer, int(b.tare_weight_grams)))
+        boxes.append(cart.Box(name, inner, outer, int(b.tare_weight_grams)))
     return tuple(boxes)
 
 
-def plan_to_proto(plan: packing.ShipmentPlan, items: Sequence[packing.CartItem]) -> rates_pb2.PlanShipmentResponse:
+def plan_to_proto(plan: cart.ShipmentPlan, items: Sequence[cart.CartItem]) -> rates_pb2.PlanShipmentResponse:
     out = rates_pb2.PlanShipmentResponse(destination_region_code=plan.region_code)
     for method_plan in plan.plans:
         shipment = out.plans.add(method=METHOD_TO_PROTO[method_plan.method], total_price=yen(method_plan.total_jpy), optimal=method_plan.optimal)
