@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from tracking.standin import StandInJapanPost
 
 from domain.s10 import make
+from standin.japan_post import StandInJapanPost
 from tracking.cache import InProcessCache
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.service import TrackingLookup

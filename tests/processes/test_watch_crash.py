@@ -13,10 +13,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from tracking.standin import StandInJapanPost
 
 from domain.s10 import make
 from kokokara.shipping.v1 import tracking_pb2, tracking_pb2_grpc
+from standin.japan_post import StandInJapanPost
 from tests.process_support import server_process
 from tests.watch_support import Receiver
 from tracking.watch import SIGNATURE_HEADER, verify

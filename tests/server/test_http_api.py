@@ -16,10 +16,10 @@ import grpc
 import pytest
 import requests
 from google.protobuf import json_format
-from tracking.standin import StandInJapanPost
 
 from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import common_pb2, labels_pb2, rates_pb2, tracking_pb2
+from standin.japan_post import StandInJapanPost
 from tests.conftest import test_settings
 from tests.grpc_support import status_details
 from tests.http_support import connect_call, outcome

@@ -22,13 +22,13 @@ import pytest
 import requests
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
 from prometheus_client.parser import text_string_to_metric_families
-from tracking.standin import StandInJapanPost
 
 from domain.s10 import make
 from kokokara.shipping.server import bootstrap, logs
 from kokokara.shipping.server.settings import Settings, SettingsError
 from kokokara.shipping.server.tracing import traces_url
 from kokokara.shipping.v1 import labels_pb2_grpc, rates_pb2, rates_pb2_grpc, tracking_pb2, tracking_pb2_grpc
+from standin.japan_post import StandInJapanPost
 from tests.conftest import test_settings
 from tests.labels_support import proto_request
 from tests.process_support import server_process

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-from tracking.standin import StandInJapanPost
 
 from kokokara.shipping.cli import main
 from kokokara.shipping.server import bootstrap
+from standin.japan_post import StandInJapanPost
 from tests.server.test_watch_flow import FAST, fast_settings
 
 

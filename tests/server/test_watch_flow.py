@@ -10,10 +10,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from tracking.standin import StandInJapanPost
 
 from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import tracking_pb2, tracking_pb2_grpc
+from standin.japan_post import StandInJapanPost
 from tests.conftest import test_settings
 from tests.grpc_support import status_details
 from tests.watch_support import Receiver
