@@ -26,6 +26,7 @@ from google.protobuf.message import Message
 from google.rpc import status_pb2
 
 from domain.errors import FieldViolation, InvalidArgument
+from kokokara.shipping.http.jsondec import decoder_for
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
@@ -144,6 +145,9 @@ def to_wire(body: Body, message_type: type[Message]) -> bytes:
     malformed JSON are INVALID_ARGUMENT naming `request`), binary passes as it is."""
     if not body.json:
         return body.data
+    fast = decoder_for(message_type)(body.data) if body.data else None
+    if fast is not None:
+        return fast
     message = message_type()
     try:
         json_format.Parse(body.data or b"{}", message)
