@@ -170,6 +170,9 @@ def _parsing_json(behaviour: Callable[..., Any], request_type: type[Message]) ->
     return parsed
 
 
+_UNRESOLVED = object()
+
+
 class Bridge:
     """Resolves and runs gRPC handlers in-process, through the server's interceptors."""
 
@@ -177,6 +180,7 @@ class Bridge:
         self._interceptors = tuple(interceptors)
         self._handlers = tuple(handlers)
         self._types: dict[str, tuple[type[Message], type[Message]]] = {}
+        self._resolved: dict[str, object] = {}
 
     def message_types(self, method: str) -> tuple[type[Message], type[Message]]:
         """(request type, response type) of a full method name /package.Service/Method."""
@@ -203,7 +207,17 @@ class Bridge:
         return None
 
     def resolve(self, method: str, metadata: tuple[tuple[str, str], ...]) -> grpc.RpcMethodHandler | None:
-        """The handler grpcio would run for this call, interceptors included (outermost first)."""
+        """The handler grpcio would run for this call, interceptors included (outermost first).
+
+        Resolved once per method: this service's interceptors (PoolRouter, ServingInterceptor,
+        GuardInterceptor) choose a handler by the method alone and read the caller's metadata inside
+        the call, from its context, so one handler serves every call of a method."""
+        handler = self._resolved.get(method, _UNRESOLVED)
+        if handler is _UNRESOLVED:
+            handler = self._resolved[method] = self._resolve(method, metadata)
+        return handler  # type: ignore[return-value]
+
+    def _resolve(self, method: str, metadata: tuple[tuple[str, str], ...]) -> grpc.RpcMethodHandler | None:
         request_type = self.message_types(method)[0]
 
         def continuation_at(i: int) -> Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None]:
