@@ -54,11 +54,11 @@ function show(result, query) {
         "tr",
         {},
         el("th", { scope: "row" }, d.countryName || "", " ", el("code", {}, d.regionCode)),
-        el("td", {}, yes.join(", ") || "—"),
-        el("td", {}, no.length ? el("ul", {}, no.map((m) => el("li", {}, el("strong", {}, label(m.method, "SHIPPING_METHOD_")), ": ", m.message || label(m.reason, "UNAVAILABLE_REASON_")))) : "—"),
+        el("td", { "data-label": "Accepted today" }, yes.join(", ") || "—"),
+        el("td", { "data-label": "Not accepted" }, no.length ? el("ul", {}, no.map((m) => el("li", {}, el("strong", {}, label(m.method, "SHIPPING_METHOD_")), ": ", m.message || label(m.reason, "UNAVAILABLE_REASON_")))) : "—"),
         el(
           "td",
-          {},
+          { "data-label": "Rules in force" },
           (d.acceptanceRules || []).length
             ? el("ul", {}, d.acceptanceRules.map((r) => el("li", {}, r.description || r.ruleId, " ", el("span", { class: "muted" }, "(from ", day(r.effectiveFrom) || "—", r.source ? "; source: " + r.source : "", ")"))))
             : "—",
