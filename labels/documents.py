@@ -1,4 +1,4 @@
-"""Printable documents of a label: PDF (A6 or 4x6 in, reportlab) and ZPL II (4x6 in, 203 dpi).
+"""Printable documents: a label's PDF (A6 or 4x6 in, reportlab) and ZPL II (4x6 in, 203 dpi), and the day's manifest (CSV and A4 PDF).
 
 Both draw the pages that labels.layout lays out: the address label with its customs data (the
 CN22 form, or a CN23 summary), then the CN23 on a page of its own when the parcel needs one.
@@ -24,6 +24,7 @@ invariant=1; the graphic fields come from the same fonts at the same sizes).
 
 from __future__ import annotations
 
+import csv
 import io
 import threading
 from collections import OrderedDict
@@ -32,12 +33,14 @@ from functools import lru_cache
 from typing import Any
 
 from reportlab.graphics.barcode.code128 import Code128
-from reportlab.lib.pagesizes import A6, inch
+from reportlab.lib.pagesizes import A4, A6, inch
+from reportlab.lib.rl_accel import escapePDF, fp_str
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from domain.errors import FieldViolation, InvalidArgument
 from labels import addresses, fonts, layout
-from labels.model import Address, DocumentFormat, Label, LabelRequest
+from labels.model import Address, DocumentFormat, Label, LabelRequest, Manifest
 
 CONTENT_TYPES = {
     DocumentFormat.PDF_A6: "application/pdf",
@@ -155,43 +158,103 @@ def check_printable(request: LabelRequest) -> None:
 # -- PDF --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """A run of a text in one face, with what writing it needs that does not depend on the page."""
+
+    face: fonts.Face
+    chunk: str
+    stroke: float  # line width that thickens the strokes to the weight (0: none)
+    key: tuple[str, float, float]  # face, size and stroke: the text state it is drawn in
+    select: str  # the Tf and TL operators of its size (after the subset's name)
+    advance: float  # its width: where the next run starts
+    fixed: str | None  # the Tj operator, where the run is encoded the same in every document
+
+
+@lru_cache(maxsize=16384)
+def _pieces(text: str, region: str, size: float, bold: bool) -> tuple[_Piece, ...]:
+    out = []
+    for face, chunk in fonts.runs(text, region):
+        stroke = face.stroke_em(fonts.BOLD if bold else fonts.REGULAR) * size
+        encoded_alike = getattr(pdfmetrics.getFont(face.name), "fixed", None)  # labels.pdf_fonts' fonts have it
+        fixed = f"({escapePDF(chunk.encode('ascii'))}) Tj" if face is not fonts.THAI and encoded_alike and encoded_alike(chunk) else None
+        select = f"{fp_str(size)} Tf {fp_str(size * 1.2)} TL"
+        out.append(_Piece(face, chunk, stroke, (face.name, size, round(stroke, 3)), select, layout.width(chunk, size, region), fixed))
+    return tuple(out)
+
+
 class _TextWriter:
     """Writes a page's text in one PDF text object: one BT ... ET for the page rather than one per
-    string, the font and stroke set only when they change (most of a label's strings share them)."""
+    string, the font and stroke set only when they change (most of a label's strings share them).
+
+    The operators are written here directly, as reportlab's text object writes them (same
+    operators, same number formatting, characters encoded into the font's subsets by the font
+    itself, in the same order), without its per-call bookkeeping; the operators of a run that
+    every document encodes alike (ASCII) are kept with the run. Thai, shaped by HarfBuzz, goes
+    through the canvas as before."""
 
     def __init__(self, pdf: Canvas, page_height: float):
         self.pdf, self.h = pdf, page_height
-        self.text = pdf.beginText()
-        self.state: tuple[str, float, float, int] | None = None
+        self.doc = pdf._doc
+        self.code: list[str] = ["BT", "1 0 0 1 0 0 Tm"]  # what canvas.beginText() starts with
+        self.state: tuple[tuple[str, float, float], int] | None = None
+        self.mode = 0  # text render mode
+        self.subset = -1  # the font subset selected last (a new font selects none)
+        self.font: Any = None
+        self.select = ""  # the Tf/TL operators of the current font and size, less the subset's name
 
     def draw(self, op: layout.Text) -> None:
         x = op.x
         y = self.h - op.baseline
         gray = 1 if op.white else 0
-        for face, chunk in fonts.runs(op.text, op.region):
-            stroke = face.stroke_em(fonts.BOLD if op.bold else fonts.REGULAR) * op.size
-            if face is fonts.THAI:  # HarfBuzz shaping goes through the canvas
+        code = self.code
+        for piece in _pieces(op.text, op.region, op.size, op.bold):
+            stroke = piece.stroke
+            if piece.face is fonts.THAI:  # HarfBuzz shaping goes through the canvas
                 self.pdf.setFillGray(gray)
                 self.pdf.setStrokeGray(gray)
-                self.pdf.setFont(face.name, op.size)
+                self.pdf.setFont(piece.face.name, op.size)
                 self.pdf.setLineWidth(stroke)
-                self.pdf.drawString(x, y, chunk, mode=2 if stroke > 0 else 0, shaping=True)
+                self.pdf.drawString(x, y, piece.chunk, mode=2 if stroke > 0 else 0, shaping=True)
             else:
-                state = (face.name, op.size, round(stroke, 3), gray)
+                state = (piece.key, gray)
                 if state != self.state:
-                    self.text.setFont(face.name, op.size)
-                    self.text.setTextRenderMode(2 if stroke > 0 else 0)
+                    self.font = pdfmetrics.getFont(piece.face.name)
+                    self.subset = -1
+                    self.select = piece.select
+                    mode = 2 if stroke > 0 else 0
+                    if mode != self.mode:
+                        self.mode = mode
+                        code.append(f"{mode} Tr")
                     if stroke > 0:
-                        self.text._code.append(f"{stroke:.3f} w")
-                    self.text.setFillGray(gray)
-                    self.text.setStrokeGray(gray)
+                        code.append(f"{stroke:.3f} w")
+                    code.append(f"{gray} g")
+                    code.append(f"{gray} G")
                     self.state = state
-                self.text.setTextOrigin(x, y)
-                self.text.textOut(chunk)
-            x += layout.width(chunk, op.size, op.region)
+                code.append(f"1 0 0 1 {fp_str(x, y)} Tm")
+                code.append(self._shown(piece))
+            x += piece.advance
+
+    def _shown(self, piece: _Piece) -> str:
+        """The operators that show the run: its bytes in each subset, the subset selected first
+        where it changes."""
+        font, doc = self.font, self.doc
+        if piece.fixed is not None and doc in font.state:
+            if self.subset == 0:
+                return piece.fixed
+            self.subset = 0
+            return f"{font.getSubsetInternalName(0, doc)} {self.select} {piece.fixed}"
+        out = []
+        for subset, data in font.splitString(piece.chunk, doc):
+            if subset != self.subset:
+                out.append(f"{font.getSubsetInternalName(subset, doc)} {self.select}")
+                self.subset = subset
+            out.append(f"({escapePDF(data)}) Tj")
+        return " ".join(out)
 
     def close(self) -> None:
-        self.pdf.drawText(self.text)
+        self.code.append("ET")
+        self.pdf._code.append(" ".join(self.code))
         self.pdf.setFillGray(0)
         self.pdf.setStrokeGray(0)
 
@@ -364,3 +427,80 @@ def render_zpl(label: Label) -> str:
     for page in pages:
         parts += _zpl_page(page)
     return "\n".join(parts) + "\n"
+
+
+# --- the day's manifest -----------------------------------------------------------------------
+
+
+def manifest_csv(manifest: Manifest) -> bytes:
+    """The manifest as CSV: one row per label, then the totals per product and over all."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(
+        ["ship_date", "tracking_number", "product", "destination", "weight_grams", "price_jpy", "declared_value_jpy", "customs_form", "export_declaration"]
+    )
+    for lb in manifest.labels:
+        w.writerow(
+            [
+                manifest.ship_date.isoformat(),
+                lb.tracking_number,
+                lb.product.value,
+                lb.request.recipient.region_code,
+                lb.request.parcel.weight_g,
+                lb.pricing.price_jpy,
+                lb.declared_value_jpy,
+                lb.customs_form.value,
+                "yes" if lb.export_declaration_required else "no",
+            ]
+        )
+    w.writerow([])
+    w.writerow(["product", "label_count", "total_weight_grams", "total_price_jpy", "total_declared_value_jpy"])
+    for t in manifest.totals:
+        w.writerow([t.product.value, t.count, t.weight_g, t.price_jpy, t.declared_jpy])
+    w.writerow(
+        [
+            "all",
+            len(manifest.labels),
+            sum(t.weight_g for t in manifest.totals),
+            sum(t.price_jpy for t in manifest.totals),
+            sum(t.declared_jpy for t in manifest.totals),
+        ]
+    )
+    return out.getvalue().encode("utf-8")
+
+
+def manifest_pdf(manifest: Manifest) -> bytes:
+    """The manifest as an A4 PDF to hand over with the parcels: totals per product, then every item."""
+    buffer = io.BytesIO()
+    pdf = Canvas(buffer, pagesize=A4, invariant=1)
+    pdf.setTitle(f"Manifest {manifest.ship_date.isoformat()}")
+    _, height = A4
+    y = height - 50
+
+    def row(text: str, font: str = "Helvetica", size: float = 9) -> None:
+        nonlocal y
+        if y < 50:
+            pdf.showPage()
+            y = height - 50
+        pdf.setFont(font, size)
+        pdf.drawString(40, y, text)
+        y -= size * 1.4
+
+    row(f"Hand-over manifest - Japan Post - ship date {manifest.ship_date.isoformat()}", "Helvetica-Bold", 13)
+    row(f"{len(manifest.labels)} items", "Helvetica", 10)
+    row("")
+    row("Totals per product", "Helvetica-Bold", 10)
+    for t in manifest.totals:
+        row(f"{t.product_name}: {t.count} items, {t.weight_g:,} g, postage {t.price_jpy:,} JPY, declared {t.declared_jpy:,} JPY")
+    row("")
+    row("Items", "Helvetica-Bold", 10)
+    for i, lb in enumerate(manifest.labels, 1):
+        row(
+            f"{i:4d}  {lb.tracking_number}  {lb.product.value:<17} {lb.request.recipient.region_code}  {lb.request.parcel.weight_g:>6} g"
+            f"  {lb.pricing.price_jpy:>7,} JPY  {lb.customs_form.value}{'  EXPORT DECL.' if lb.export_declaration_required else ''}",
+            "Courier",
+            8,
+        )
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

@@ -1,8 +1,8 @@
 """Generates the Python gRPC stubs for proto/ into a directory (committed under kokokara/shipping/v1),
 and beside them the Connect stubs (`*_connect.py`, protoc-gen-connectrpc: google.protobuf messages,
-asyncio only) that the HTTP side serves (kokokara/shipping/http/).
+asyncio only) that the HTTP side serves (kokokara/shipping/server/http/).
 
-Run through `make proto`. tests/test_proto_stubs.py runs it into a temporary directory and compares,
+Run through `make proto`. tests/release/test_proto_stubs.py runs it into a temporary directory and compares,
 so stubs that are out of date with their .proto files fail the suite.
 """
 

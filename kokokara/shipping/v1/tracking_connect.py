@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint
 from pyqwest import Client
 
-from .tracking_pb2 import BatchGetTrackingRequest, BatchGetTrackingResponse, GetTrackingRequest, Tracking, WatchTrackingRequest
+from .tracking_pb2 import BatchGetTrackingRequest, BatchGetTrackingResponse, CreateWebhookEndpointRequest, DeleteWebhookEndpointRequest, DeleteWebhookEndpointResponse, GetTrackingRequest, ListDeadDeliveriesRequest, ListDeadDeliveriesResponse, ListTrackingEventsRequest, ListTrackingEventsResponse, ListWatchedParcelsRequest, ListWatchedParcelsResponse, ListWebhookEndpointsRequest, ListWebhookEndpointsResponse, Tracking, UnwatchParcelRequest, UnwatchParcelResponse, WatchParcelRequest, WatchTrackingRequest, WatchedParcel, WebhookEndpoint
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
@@ -57,6 +57,50 @@ class TrackingService(Protocol):
         Sends the tracking at once, then again whenever it changes, until the status is final or the
         caller's deadline passes. Watching never looks Japan Post up more often than the cache's
         refresh interval for the item, however many callers watch it.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def watch_parcel(self, request: WatchParcelRequest, ctx: RequestContext[WatchParcelRequest, WatchedParcel], /) -> WatchedParcel:
+        """
+        Watched parcels: the service polls Japan Post for each one on a schedule of its own (within the
+        carrier rate limit it keeps), records every change as a TrackingEventRecord and sends it to the
+        webhook endpoints. Watching a number already watched returns it as it is (idempotent).
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def unwatch_parcel(self, request: UnwatchParcelRequest, ctx: RequestContext[UnwatchParcelRequest, UnwatchParcelResponse], /) -> UnwatchParcelResponse:
+        """
+        Stops watching a number (its events stay listed). NOT_FOUND when it is not watched.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def list_watched_parcels(self, request: ListWatchedParcelsRequest, ctx: RequestContext[ListWatchedParcelsRequest, ListWatchedParcelsResponse], /) -> ListWatchedParcelsResponse:
+        """
+        Watched parcels, oldest first, filtered by state, quiet days and order reference.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def list_tracking_events(self, request: ListTrackingEventsRequest, ctx: RequestContext[ListTrackingEventsRequest, ListTrackingEventsResponse], /) -> ListTrackingEventsResponse:
+        """
+        The events of watched parcels from a cursor: a receiver that was down catches up here.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def create_webhook_endpoint(self, request: CreateWebhookEndpointRequest, ctx: RequestContext[CreateWebhookEndpointRequest, WebhookEndpoint], /) -> WebhookEndpoint:
+        """
+        Webhook endpoints (role operator or admin). The secret is returned once, at creation.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def list_webhook_endpoints(self, request: ListWebhookEndpointsRequest, ctx: RequestContext[ListWebhookEndpointsRequest, ListWebhookEndpointsResponse], /) -> ListWebhookEndpointsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def delete_webhook_endpoint(self, request: DeleteWebhookEndpointRequest, ctx: RequestContext[DeleteWebhookEndpointRequest, DeleteWebhookEndpointResponse], /) -> DeleteWebhookEndpointResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def list_dead_deliveries(self, request: ListDeadDeliveriesRequest, ctx: RequestContext[ListDeadDeliveriesRequest, ListDeadDeliveriesResponse], /) -> ListDeadDeliveriesResponse:
+        """
+        Deliveries given up after the retry window (dead letters), newest first.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -106,6 +150,94 @@ class TrackingServiceASGIApplication(ConnectASGIApplication[TrackingService]):
                         stream_type=StreamType.SERVER_STREAM,
                     ),
                     function=svc.watch_tracking,
+                ),
+                "/kokokara.shipping.v1.TrackingService/WatchParcel": Endpoint.unary(
+                    method=MethodInfo(
+                        name="WatchParcel",
+                        service_name="kokokara.shipping.v1.TrackingService",
+                        input=WatchParcelRequest,
+                        output=WatchedParcel,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.watch_parcel,
+                ),
+                "/kokokara.shipping.v1.TrackingService/UnwatchParcel": Endpoint.unary(
+                    method=MethodInfo(
+                        name="UnwatchParcel",
+                        service_name="kokokara.shipping.v1.TrackingService",
+                        input=UnwatchParcelRequest,
+                        output=UnwatchParcelResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.unwatch_parcel,
+                ),
+                "/kokokara.shipping.v1.TrackingService/ListWatchedParcels": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListWatchedParcels",
+                        service_name="kokokara.shipping.v1.TrackingService",
+                        input=ListWatchedParcelsRequest,
+                        output=ListWatchedParcelsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.list_watched_parcels,
+                ),
+                "/kokokara.shipping.v1.TrackingService/ListTrackingEvents": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListTrackingEvents",
+                        service_name="kokokara.shipping.v1.TrackingService",
+                        input=ListTrackingEventsRequest,
+                        output=ListTrackingEventsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.list_tracking_events,
+                ),
+                "/kokokara.shipping.v1.TrackingService/CreateWebhookEndpoint": Endpoint.unary(
+                    method=MethodInfo(
+                        name="CreateWebhookEndpoint",
+                        service_name="kokokara.shipping.v1.TrackingService",
+                        input=CreateWebhookEndpointRequest,
+                        output=WebhookEndpoint,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.create_webhook_endpoint,
+                ),
+                "/kokokara.shipping.v1.TrackingService/ListWebhookEndpoints": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListWebhookEndpoints",
+                        service_name="kokokara.shipping.v1.TrackingService",
+                        input=ListWebhookEndpointsRequest,
+                        output=ListWebhookEndpointsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.list_webhook_endpoints,
+                ),
+                "/kokokara.shipping.v1.TrackingService/DeleteWebhookEndpoint": Endpoint.unary(
+                    method=MethodInfo(
+                        name="DeleteWebhookEndpoint",
+                        service_name="kokokara.shipping.v1.TrackingService",
+                        input=DeleteWebhookEndpointRequest,
+                        output=DeleteWebhookEndpointResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.delete_webhook_endpoint,
+                ),
+                "/kokokara.shipping.v1.TrackingService/ListDeadDeliveries": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListDeadDeliveries",
+                        service_name="kokokara.shipping.v1.TrackingService",
+                        input=ListDeadDeliveriesRequest,
+                        output=ListDeadDeliveriesResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.list_dead_deliveries,
                 ),
             },
             interceptors=interceptors,
@@ -214,6 +346,186 @@ class TrackingServiceClient(ConnectClient):
                 output=Tracking,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.SERVER_STREAM,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def watch_parcel(
+        self,
+        request: WatchParcelRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> WatchedParcel:
+        """
+        Watched parcels: the service polls Japan Post for each one on a schedule of its own (within the
+        carrier rate limit it keeps), records every change as a TrackingEventRecord and sends it to the
+        webhook endpoints. Watching a number already watched returns it as it is (idempotent).
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="WatchParcel",
+                service_name="kokokara.shipping.v1.TrackingService",
+                input=WatchParcelRequest,
+                output=WatchedParcel,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def unwatch_parcel(
+        self,
+        request: UnwatchParcelRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> UnwatchParcelResponse:
+        """
+        Stops watching a number (its events stay listed). NOT_FOUND when it is not watched.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="UnwatchParcel",
+                service_name="kokokara.shipping.v1.TrackingService",
+                input=UnwatchParcelRequest,
+                output=UnwatchParcelResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def list_watched_parcels(
+        self,
+        request: ListWatchedParcelsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ListWatchedParcelsResponse:
+        """
+        Watched parcels, oldest first, filtered by state, quiet days and order reference.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListWatchedParcels",
+                service_name="kokokara.shipping.v1.TrackingService",
+                input=ListWatchedParcelsRequest,
+                output=ListWatchedParcelsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def list_tracking_events(
+        self,
+        request: ListTrackingEventsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ListTrackingEventsResponse:
+        """
+        The events of watched parcels from a cursor: a receiver that was down catches up here.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListTrackingEvents",
+                service_name="kokokara.shipping.v1.TrackingService",
+                input=ListTrackingEventsRequest,
+                output=ListTrackingEventsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def create_webhook_endpoint(
+        self,
+        request: CreateWebhookEndpointRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> WebhookEndpoint:
+        """
+        Webhook endpoints (role operator or admin). The secret is returned once, at creation.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CreateWebhookEndpoint",
+                service_name="kokokara.shipping.v1.TrackingService",
+                input=CreateWebhookEndpointRequest,
+                output=WebhookEndpoint,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def list_webhook_endpoints(
+        self,
+        request: ListWebhookEndpointsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ListWebhookEndpointsResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListWebhookEndpoints",
+                service_name="kokokara.shipping.v1.TrackingService",
+                input=ListWebhookEndpointsRequest,
+                output=ListWebhookEndpointsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def delete_webhook_endpoint(
+        self,
+        request: DeleteWebhookEndpointRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> DeleteWebhookEndpointResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="DeleteWebhookEndpoint",
+                service_name="kokokara.shipping.v1.TrackingService",
+                input=DeleteWebhookEndpointRequest,
+                output=DeleteWebhookEndpointResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def list_dead_deliveries(
+        self,
+        request: ListDeadDeliveriesRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ListDeadDeliveriesResponse:
+        """
+        Deliveries given up after the retry window (dead letters), newest first.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListDeadDeliveries",
+                service_name="kokokara.shipping.v1.TrackingService",
+                input=ListDeadDeliveriesRequest,
+                output=ListDeadDeliveriesResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
             ),
             headers=headers,
             timeout_ms=timeout_ms,
