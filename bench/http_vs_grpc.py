@@ -6,9 +6,11 @@ Python, on one server process serving both.
 Starts server.py (one worker, request logs off) with its HTTP side on, checks once that each kind of
 call answers a quote, then runs h2load against GetQuote in alternated rounds: gRPC (HTTP/2), Connect
 JSON over HTTP/2 (h2c) and Connect JSON over HTTP/1.1 (h2load --h1, keep-alive, one request at a time
-per connection). Prints each round's requests a second and, per kind, the median and the cost
-ratio against gRPC (gRPC req/s over the kind's req/s: 1.5 means a quote costs 1.5 times as much).
-The same cart every call, to GB (h2load sends one body per run).
+per connection). Prints each round's requests a second and the server process's CPU time per
+request (user + system, from /proc), and per kind the medians and the cost ratios against gRPC: by
+throughput (gRPC req/s over the kind's, each round paired with its own gRPC run) and by the server's
+CPU per request (which other load on a shared machine disturbs less). 1.5 means a quote costs 1.5
+times as much. The same cart every call, to GB (h2load sends one body per run).
 """
 
 from __future__ import annotations
@@ -70,6 +72,12 @@ def h2load(url: str, body: Path, headers: list[str], *, requests: int, clients: 
     return float(rate.group(1)), out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
@@ -105,22 +113,34 @@ def main() -> int:
             }
             _check(kinds)
             rates: dict[str, list[float]] = {kind: [] for kind in kinds}
+            cpu_us: dict[str, list[float]] = {kind: [] for kind in kinds}
             started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             print(f"{started}: {args.rounds} rounds of {args.requests} GetQuote calls, {args.clients} connections, {args.streams} streams each (HTTP/2)")
             for round_number in range(args.rounds):
                 order = list(kinds) if round_number % 2 == 0 else list(reversed(kinds))
                 for kind in order:
                     url, body, headers, h1 = kinds[kind]
+                    before = cpu_seconds(server.pid)
                     rate, _ = h2load(url, body, headers, requests=args.requests, clients=args.clients, streams=args.streams, h1=h1)
+                    used = (cpu_seconds(server.pid) - before) / args.requests * 1e6
                     rates[kind].append(rate)
-                    print(f"  round {round_number + 1} {kind:24s} {rate:10.0f} req/s", flush=True)
-            grpc_median = statistics.median(rates["grpc h2"])
+                    cpu_us[kind].append(used)
+                    print(f"  round {round_number + 1} {kind:24s} {rate:10.0f} req/s {used:8.1f} µs server CPU a request", flush=True)
             print(f"finished {datetime.now(UTC).strftime('%H:%M:%S UTC')}")
             summary = {}
-            for kind, values in rates.items():
-                median = statistics.median(values)
-                summary[kind] = {"median_req_per_s": round(median), "cost_vs_grpc": round(grpc_median / median, 3)}
-                print(f"{kind:24s} median {median:8.0f} req/s   cost vs gRPC {grpc_median / median:.2f}x")
+            for kind in kinds:
+                paired = statistics.median(g / r for g, r in zip(rates["grpc h2"], rates[kind], strict=True))
+                cpu = statistics.median(cpu_us[kind]) / statistics.median(cpu_us["grpc h2"])
+                summary[kind] = {
+                    "median_req_per_s": round(statistics.median(rates[kind])),
+                    "median_server_cpu_us_per_request": round(statistics.median(cpu_us[kind]), 1),
+                    "cost_vs_grpc_by_throughput": round(paired, 3),
+                    "cost_vs_grpc_by_server_cpu": round(cpu, 3),
+                }
+                print(
+                    f"{kind:24s} median {statistics.median(rates[kind]):8.0f} req/s {statistics.median(cpu_us[kind]):7.1f} µs CPU;"
+                    f" cost vs gRPC {paired:.2f}x by throughput, {cpu:.2f}x by server CPU"
+                )
             print(json.dumps(summary))
         finally:
             server.terminate()

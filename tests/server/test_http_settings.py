@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from kokokara.shipping.server import bootstrap
+from kokokara.shipping.server.security import InsecureListenError
 from kokokara.shipping.server.settings import DEFAULT_HTTP_ADDR, Settings, SettingsError
+from tests.conftest import test_settings
 
 
 def test_the_http_side_is_on_by_default_on_loopback_and_off_when_empty() -> None:
@@ -31,3 +36,8 @@ def test_a_bad_address_is_refused_naming_the_variable(value: str) -> None:
 def test_a_bad_origin_is_refused_naming_the_variable(value: str) -> None:
     with pytest.raises(SettingsError, match="SHIPPING_HTTP_CORS_ORIGINS"):
         Settings.from_env({"SHIPPING_HTTP_CORS_ORIGINS": value})
+
+
+def test_without_keys_the_http_side_listens_on_loopback_only(tmp_path: Path) -> None:
+    with pytest.raises(InsecureListenError, match="SHIPPING_HTTP_ADDR"):
+        bootstrap.start(test_settings(database_path=tmp_path / "labels.sqlite3", http_addr="0.0.0.0:0"))

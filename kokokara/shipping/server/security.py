@@ -52,6 +52,11 @@ def is_loopback(address: str) -> bool:
 def check_listen_address(settings: Settings) -> None:
     """Without keys the service is open to anyone who can reach it: loopback only, unless the
     operator said --insecure, which is logged at ERROR on every start."""
+    if settings.api_keys_file is None and settings.http_addr and not is_loopback(settings.http_addr) and not settings.insecure:
+        raise InsecureListenError(
+            f"refusing to serve HTTP on {settings.http_addr} without API keys: set SHIPPING_API_KEYS_FILE,"
+            " set SHIPPING_HTTP_ADDR to a loopback address (or empty), or start with --insecure"
+        )
     if settings.api_keys_file is not None or is_loopback(settings.listen_addr):
         return
     if not settings.insecure:

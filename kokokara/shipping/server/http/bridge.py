@@ -26,6 +26,7 @@ from google.protobuf.message import Message
 from google.rpc import status_pb2
 
 from domain.errors import FieldViolation, InvalidArgument
+from kokokara.shipping.server.http.jsondec import decoder_for
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
@@ -144,6 +145,9 @@ def to_wire(body: Body, message_type: type[Message]) -> bytes:
     malformed JSON are INVALID_ARGUMENT naming `request`), binary passes as it is."""
     if not body.json:
         return body.data
+    fast = decoder_for(message_type)(body.data) if body.data else None
+    if fast is not None:
+        return fast
     message = message_type()
     try:
         json_format.Parse(body.data or b"{}", message)
@@ -166,6 +170,9 @@ def _parsing_json(behaviour: Callable[..., Any], request_type: type[Message]) ->
     return parsed
 
 
+_UNRESOLVED = object()
+
+
 class Bridge:
     """Resolves and runs gRPC handlers in-process, through the server's interceptors."""
 
@@ -173,6 +180,7 @@ class Bridge:
         self._interceptors = tuple(interceptors)
         self._handlers = tuple(handlers)
         self._types: dict[str, tuple[type[Message], type[Message]]] = {}
+        self._resolved: dict[str, object] = {}
 
     def message_types(self, method: str) -> tuple[type[Message], type[Message]]:
         """(request type, response type) of a full method name /package.Service/Method."""
@@ -199,7 +207,17 @@ class Bridge:
         return None
 
     def resolve(self, method: str, metadata: tuple[tuple[str, str], ...]) -> grpc.RpcMethodHandler | None:
-        """The handler grpcio would run for this call, interceptors included (outermost first)."""
+        """The handler grpcio would run for this call, interceptors included (outermost first).
+
+        Resolved once per method: this service's interceptors (PoolRouter, ServingInterceptor,
+        GuardInterceptor) choose a handler by the method alone and read the caller's metadata inside
+        the call, from its context, so one handler serves every call of a method."""
+        handler = self._resolved.get(method, _UNRESOLVED)
+        if handler is _UNRESOLVED:
+            handler = self._resolved[method] = self._resolve(method, metadata)
+        return handler  # type: ignore[return-value]
+
+    def _resolve(self, method: str, metadata: tuple[tuple[str, str], ...]) -> grpc.RpcMethodHandler | None:
         request_type = self.message_types(method)[0]
 
         def continuation_at(i: int) -> Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None]:

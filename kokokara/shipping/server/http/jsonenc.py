@@ -101,9 +101,83 @@ def _same(value: Any) -> Any:
     return value
 
 
+# Messages of other types within a message are written inline (no call per sub-message) down to
+# this depth; deeper, and for a type within itself, the sub-message's own function is called.
+INLINE_DEPTH = 4
+
+
+class _Source:
+    """The Python source of one message type's function, and the names it uses."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {"_negative_zero": _negative_zero}
+        self.late: list[tuple[str, FieldDescriptor | Descriptor]] = []  # names bound after compiling
+        self._count = 0
+
+    def name(self) -> str:
+        self._count += 1
+        return f"_{self._count}"
+
+    def converter(self, of: FieldDescriptor | Descriptor) -> str:
+        name = "c" + self.name()
+        self.names[name] = None
+        self.late.append((name, of))
+        return name
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+
+def _emit_message(src: _Source, descriptor: Descriptor, message: str, out: str, indent: int, path: tuple[str, ...]) -> None:
+    """Code that fills the dict `out` from the message in the variable `message`."""
+    for field in descriptor.fields:
+        attribute = f"{message}.{field.name}" if field.name.isidentifier() and not keyword.iskeyword(field.name) else f"getattr({message}, {field.name!r})"
+        key = repr(field.json_name)
+        sub = field.message_type
+        inline = sub is not None and not sub.GetOptions().map_entry and not _is_well_known(sub) and sub.full_name not in path and len(path) < INLINE_DEPTH
+        if inline and field.is_repeated:
+            values, item, items, fields = src.name(), src.name(), src.name(), src.name()
+            src.emit(indent, f"{values} = {attribute}")
+            src.emit(indent, f"if {values}:")
+            src.emit(indent + 1, f"{items} = []")
+            src.emit(indent + 1, f"for {item} in {values}:")
+            src.emit(indent + 2, f"{fields} = {{}}")
+            _emit_message(src, sub, item, fields, indent + 2, (*path, sub.full_name))
+            src.emit(indent + 2, f"{items}.append({fields})")
+            src.emit(indent + 1, f"{out}[{key}] = {items}")
+        elif inline:
+            value, fields = src.name(), src.name()
+            src.emit(indent, f"if {message}.HasField({field.name!r}):")
+            src.emit(indent + 1, f"{value} = {attribute}")
+            src.emit(indent + 1, f"{fields} = {{}}")
+            _emit_message(src, sub, value, fields, indent + 1, (*path, sub.full_name))
+            src.emit(indent + 1, f"{out}[{key}] = {fields}")
+        elif field.is_repeated:  # lists and maps: written when not empty
+            value = src.name()
+            src.emit(indent, f"{value} = {attribute}")
+            src.emit(indent, f"if {value}:")
+            src.emit(indent + 1, f"{out}[{key}] = {src.converter(field)}({value})")
+        elif field.has_presence:  # messages, proto3 optional, oneof members: written when set
+            src.emit(indent, f"if {message}.HasField({field.name!r}):")
+            src.emit(indent + 1, f"{out}[{key}] = {src.converter(field)}({attribute})")
+        else:
+            value = src.name()
+            src.emit(indent, f"{value} = {attribute}")
+            if field.type in (_T.TYPE_DOUBLE, _T.TYPE_FLOAT):  # -0.0 is not the default: it is written
+                src.emit(indent, f"if {value} or _negative_zero({value}):")
+            else:
+                src.emit(indent, f"if {value}:")
+            if _scalar(field) is None:  # strings, bools, 32-bit integers: the value is its own JSON
+                src.emit(indent + 1, f"{out}[{key}] = {value}")
+            else:
+                src.emit(indent + 1, f"{out}[{key}] = {src.converter(field)}({value})")
+
+
 def message_dict(descriptor: Descriptor) -> Callable[[Message], dict[str, Any]]:
     """The function that turns a message of this type into its proto3 JSON dict: Python source
-    written from the descriptor (a test per field, the converter inlined), compiled once."""
+    written from the descriptor (a test per field, sub-messages and converters inlined), compiled
+    once."""
     found = _dicts.get(descriptor.full_name)
     if found is not None:
         return found
@@ -114,33 +188,18 @@ def message_dict(descriptor: Descriptor) -> Callable[[Message], dict[str, Any]]:
 
         _dicts[descriptor.full_name] = well_known  # type: ignore[assignment]
         return well_known  # type: ignore[return-value]
-    names: dict[str, Any] = {"_negative_zero": _negative_zero}
-    lines = ["def to_dict(m):", "    out = {}"]
-    for i, field in enumerate(descriptor.fields):
-        attribute = f"m.{field.name}" if field.name.isidentifier() and not keyword.iskeyword(field.name) else f"getattr(m, {field.name!r})"
-        convert = f"c{i}"
-        names[convert] = None  # filled below: a type may contain itself
-        key = repr(field.json_name)
-        if field.is_repeated:  # lists and maps: written when not empty
-            lines += [f"    v = {attribute}", "    if v:", f"        out[{key}] = {convert}(v)"]
-        elif field.has_presence:  # messages, proto3 optional, oneof members: written when set
-            lines += [f"    if m.HasField({field.name!r}):", f"        out[{key}] = {convert}({attribute})"]
-        elif field.type in (_T.TYPE_DOUBLE, _T.TYPE_FLOAT):  # -0.0 is not the default: it is written
-            lines += [f"    v = {attribute}", "    if v or _negative_zero(v):", f"        out[{key}] = {convert}(v)"]
-        elif _scalar(field) is None:  # strings, bools, 32-bit integers: the value is its own JSON
-            names.pop(convert)
-            lines += [f"    v = {attribute}", "    if v:", f"        out[{key}] = v"]
-        else:
-            lines += [f"    v = {attribute}", "    if v:", f"        out[{key}] = {convert}(v)"]
-    lines.append("    return out")
+    src = _Source()
+    src.emit(0, "def to_dict(m):")
+    src.emit(1, "out = {}")
+    _emit_message(src, descriptor, "m", "out", 1, (descriptor.full_name,))
+    src.emit(1, "return out")
     namespace: dict[str, Any] = {}
     # the source is written above from the descriptor, nothing else
-    exec(compile("\n".join(lines), f"<json encoder of {descriptor.full_name}>", "exec"), names, namespace)
+    exec(compile("\n".join(src.lines), f"<json encoder of {descriptor.full_name}>", "exec"), src.names, namespace)
     to_dict: Callable[[Message], dict[str, Any]] = namespace["to_dict"]
-    _dicts[descriptor.full_name] = to_dict
-    for i, field in enumerate(descriptor.fields):
-        if f"c{i}" in names:
-            names[f"c{i}"] = _field(field)
+    _dicts[descriptor.full_name] = to_dict  # before the converters: a type may contain itself
+    for name, of in src.late:
+        src.names[name] = _field(of) if isinstance(of, FieldDescriptor) else message_dict(of)
     return to_dict
 
 
