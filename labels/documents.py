@@ -259,6 +259,29 @@ class _TextWriter:
         self.pdf.setStrokeGray(0)
 
 
+class _Code128(Code128):
+    """reportlab's Code 128, encoding its value once: reportlab encodes it again each time the
+    width is read and when it is drawn. The encoding depends on the value only; sizes are still
+    computed as reportlab computes them, from the bar width and quiet zones."""
+
+    _encoded_for: str | None = None
+
+    def _calculate(self) -> None:
+        if self._encoded_for != self.value:
+            self.validate()
+            self.encode()
+            self.decompose()
+            self._encoded_for = self.value
+        self.computeSize()
+
+    def take_encoding(self, other: _Code128) -> None:
+        """Uses another barcode's encoding of the same value (encoded when its width was read)."""
+        if other._encoded_for == self.value:
+            for name in ("valid", "validated", "encoded", "decomposed"):
+                setattr(self, name, getattr(other, name))
+            self._encoded_for = self.value
+
+
 def _draw_pdf_page(pdf: Canvas, page: layout.Page) -> None:
     h = page.height
     text = _TextWriter(pdf, h)
@@ -284,9 +307,10 @@ def _draw_pdf_page(pdf: Canvas, page: layout.Page) -> None:
                 pdf.line(op.x + inset, h - op.y - inset, op.x + op.size - inset, h - op.y - op.size + inset)
                 pdf.line(op.x + inset, h - op.y - op.size + inset, op.x + op.size - inset, h - op.y - inset)
         elif isinstance(op, layout.Barcode):
-            probe = Code128(op.data, barHeight=op.height, barWidth=1.0, humanReadable=False, quiet=False)
+            probe = _Code128(op.data, barHeight=op.height, barWidth=1.0, humanReadable=False, quiet=False)
             bar_width = min(op.width / probe.width, 2.2)
-            barcode = Code128(op.data, barHeight=op.height, barWidth=bar_width, humanReadable=False, quiet=True)
+            barcode = _Code128(op.data, barHeight=op.height, barWidth=bar_width, humanReadable=False, quiet=True)
+            barcode.take_encoding(probe)
             barcode.drawOn(pdf, op.x + (op.width - barcode.width) / 2, h - op.y - op.height)
     for op in page.ops:
         if isinstance(op, layout.Text) and op.white:
