@@ -201,6 +201,7 @@ class _TextWriter:
         self.mode = 0  # text render mode
         self.subset = -1  # the font subset selected last (a new font selects none)
         self.font: Any = None
+        self.ready = False  # whether the font has this document's subsets (its state) yet
         self.select = ""  # the Tf/TL operators of the current font and size, less the subset's name
 
     def draw(self, op: layout.Text) -> None:
@@ -220,6 +221,7 @@ class _TextWriter:
                 state = (piece.key, gray)
                 if state != self.state:
                     self.font = pdfmetrics.getFont(piece.face.name)
+                    self.ready = self.doc in self.font.state
                     self.subset = -1
                     self.select = piece.select
                     mode = 2 if stroke > 0 else 0
@@ -232,16 +234,17 @@ class _TextWriter:
                     code.append(f"{gray} G")
                     self.state = state
                 code.append(f"1 0 0 1 {fp_str(x, y)} Tm")
-                code.append(self._shown(piece))
+                if piece.fixed is not None and self.ready and self.subset == 0:
+                    code.append(piece.fixed)  # most runs: ASCII in the font's first subset, selected
+                else:
+                    code.append(self._shown(piece))
             x += piece.advance
 
     def _shown(self, piece: _Piece) -> str:
         """The operators that show the run: its bytes in each subset, the subset selected first
         where it changes."""
         font, doc = self.font, self.doc
-        if piece.fixed is not None and doc in font.state:
-            if self.subset == 0:
-                return piece.fixed
+        if piece.fixed is not None and self.ready:
             self.subset = 0
             return f"{font.getSubsetInternalName(0, doc)} {self.select} {piece.fixed}"
         out = []
@@ -250,6 +253,7 @@ class _TextWriter:
                 out.append(f"{font.getSubsetInternalName(subset, doc)} {self.select}")
                 self.subset = subset
             out.append(f"({escapePDF(data)}) Tj")
+        self.ready = True  # the font has the document's subsets now
         return " ".join(out)
 
     def close(self) -> None:
