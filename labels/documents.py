@@ -36,7 +36,7 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4, A6, inch
 from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfgen.canvas import PATH_OPS, Canvas
 
 from domain.errors import FieldViolation, InvalidArgument
 from labels import addresses, fonts, layout
@@ -269,6 +269,7 @@ class _Code128(Code128):
     computed as reportlab computes them, from the bar width and quiet zones."""
 
     _encoded_for: str | None = None
+    _sized_for: tuple[Any, ...] | None = None
 
     def _calculate(self) -> None:
         if self._encoded_for != self.value:
@@ -276,7 +277,15 @@ class _Code128(Code128):
             self.encode()
             self.decompose()
             self._encoded_for = self.value
-        self.computeSize()
+            self._sized_for = None
+        sized_for = (self.barWidth, self.barHeight, self.quiet, self.lquiet, self.rquiet)
+        if self._sized_for != sized_for:
+            self.computeSize()
+            self._sized_for = sized_for
+
+    def rect(self, x: float, y: float, w: float, h: float) -> None:
+        """A bar: what canvas.rect(x, y, w, h, stroke=0, fill=1) writes, without the two calls."""
+        self.canv._code.append(f"n {fp_str(x, y, w, h)} re {PATH_OPS[0, 1, self.canv._fillMode]}")
 
     def take_encoding(self, other: _Code128) -> None:
         """Uses another barcode's encoding of the same value (encoded when its width was read)."""
@@ -284,6 +293,7 @@ class _Code128(Code128):
             for name in ("valid", "validated", "encoded", "decomposed"):
                 setattr(self, name, getattr(other, name))
             self._encoded_for = self.value
+            self._sized_for = None
 
 
 def _draw_pdf_page(pdf: Canvas, page: layout.Page) -> None:
