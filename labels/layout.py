@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from reportlab.pdfbase import pdfmetrics
 
 from labels import addresses, customs, fonts
 from labels.model import Address, ContentsType, CustomsForm, Label, NonDelivery
+
+T = TypeVar("T")
 
 # -- drawing operations -------------------------------------------------------------------------------
 
@@ -88,6 +90,30 @@ class Page:
     height: float
     ops: list[Op] = field(default_factory=list)
     items_left_out: int = 0  # item rows that did not fit (listed on a page of their own)
+    # The ops that print the tracking number: (first index, how many, what draws them for a
+    # number). Nothing else on a page depends on the number (see pages()).
+    numbered: list[tuple[int, int, Callable[[str], list[Op]]]] = field(default_factory=list)
+
+    def truncate(self, start: int) -> None:
+        """Drops the ops from `start` on (a form drawn again at another scale)."""
+        del self.ops[start:]
+        self.numbered = [n for n in self.numbered if n[0] < start]
+
+    def add_numbered(self, number: str, draw: Callable[[str], list[Op]]) -> None:
+        """Adds the ops that print the tracking number, drawn by `draw` from the number alone."""
+        ops = draw(number)
+        self.numbered.append((len(self.ops), len(ops), draw))
+        self.ops.extend(ops)
+
+    def renumbered(self, number: str) -> Page:
+        """This page for another tracking number: the number's ops drawn again, the rest as is."""
+        ops = list(self.ops)
+        for start, count, draw in self.numbered:
+            again = draw(number)
+            if len(again) != count:
+                raise AssertionError("a number's ops changed in count")
+            ops[start : start + count] = again
+        return Page(self.width, self.height, ops, self.items_left_out, list(self.numbered))
 
 
 # -- measuring text -----------------------------------------------------------------------------------
@@ -402,9 +428,16 @@ def label_page(label: Label, page_width: float, page_height: float) -> Page:
 
     # Barcode.
     y += 5
-    ops.append(Barcode(m + room * 0.06, y, room * 0.88, bar_h, label.tracking_number))
+    bar_y = y
     y += bar_h + 12
-    ops.append(Text(page_width / 2 - width(label.tracking_number, 11.5) / 2, y, label.tracking_number, 11.5, True))
+    number_y = y
+    page.add_numbered(
+        label.tracking_number,
+        lambda number: [
+            Barcode(m + room * 0.06, bar_y, room * 0.88, bar_h, number),
+            Text(page_width / 2 - width(number, 11.5) / 2, number_y, number, 11.5, True),
+        ],
+    )
     y += 5
     if label.export_declaration_required:
         note = "EXPORT DECLARATION REQUIRED (>= 200,000 JPY)"
@@ -489,31 +522,33 @@ def _alike(label: Label, page_width: float, page_height: float) -> tuple[Any, ..
     return (replace(label.request, request_id=""), label.pricing, label.customs_form, label.export_declaration_required, page_width, page_height)
 
 
-class _Decided:
+class _Decided(Generic[T]):
     """The scale each form was drawn at, by what it was laid out from (bounded, least recently
     used out): a label like one laid out before (a shop's repeated parcels; a retry with a new
     request_id) draws its form once, at that scale, instead of searching for it again."""
 
     def __init__(self, limit: int):
         self.limit = limit
-        self._items: OrderedDict[tuple[Any, ...], tuple[float, bool]] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], T] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> tuple[float, bool] | None:
+    def get(self, key: tuple[Any, ...]) -> T | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: tuple[Any, ...], decided: tuple[float, bool]) -> None:
+    def put(self, key: tuple[Any, ...], decided: T) -> None:
         with self._lock:
             self._items[key] = decided
             while len(self._items) > self.limit:
                 self._items.popitem(last=False)
 
 
-_decided = _Decided(4096)
+_decided: _Decided[tuple[float, bool]] = _Decided(4096)
+# Pages laid out (about 40 KB each): a few hundred labels' worth.
+_laid_out: _Decided[tuple[Page, ...]] = _Decided(256)
 
 
 def _draw_largest(draw: Any, page: Page, start: int, top: float, bottom: float, shown: list[list[str]], alike: tuple[Any, ...] | None = None) -> bool:
@@ -523,7 +558,7 @@ def _draw_largest(draw: Any, page: Page, start: int, top: float, bottom: float, 
     if key is not None:
         found = _decided.get(key)
         if found is not None:
-            del page.ops[start:]
+            page.truncate(start)
             draw(found[0], shown)
             return found[1]
     k, fits = _search_largest(draw, page, start, top, bottom, shown)
@@ -538,7 +573,7 @@ def _search_largest(draw: Any, page: Page, start: int, top: float, bottom: float
     grows about linearly with the scale: drawn at 1.0, then at the first scale that proportion
     suggests, the line through the two heights says where the fitting scale lies, so the scales
     far above it are not drawn (a form is drawn three or four times rather than six)."""
-    del page.ops[start:]
+    page.truncate(start)
     end_1 = draw(1.0, shown)
     height = end_1 - top
     guess = (bottom - top) / height if height > 0 else SCALES[0]
@@ -547,7 +582,7 @@ def _search_largest(draw: Any, page: Page, start: int, top: float, bottom: float
     k = candidates[0]
     while i < len(candidates):
         k = candidates[i]
-        del page.ops[start:]
+        page.truncate(start)
         end = draw(k, shown)
         if end <= bottom:
             return k, True
@@ -591,8 +626,11 @@ def _cn23_body(page: Page, label: Label, m: float, room: float, k: float, rows: 
     region = r.recipient.region_code
     ops = page.ops
     y = _form_header(page, m, m, room, "CN 23", 8.0 * k)
-    ops.append(Text(m, y + 6.5 * k, f"No. of item: {label.tracking_number}", 6.5 * k, True))
-    ops.append(Barcode(m + room * 0.55, y - 1, room * 0.45, 16, label.tracking_number))
+    top = y
+    page.add_numbered(
+        label.tracking_number,
+        lambda number: [Text(m, top + 6.5 * k, f"No. of item: {number}", 6.5 * k, True), Barcode(m + room * 0.55, top - 1, room * 0.45, 16, number)],
+    )
     y += 18
     half = room / 2 - 3
     ops.append(Rule(m, y, room, 0.6))
@@ -671,7 +709,7 @@ def item_list(label: Label, page_width: float, page_height: float, title: str, r
     size = 6.2
     while rows:
         page = Page(page_width, page_height)
-        page.ops.append(Text(m, m + 8, f"{title} - {label.tracking_number}", 8.0, True))
+        page.add_numbered(label.tracking_number, lambda number: [Text(m, m + 8, f"{title} - {number}", 8.0, True)])
         per_page = max(1, int((page_height - 2 * m - 30) // (size * 1.45)))
         chunk, rows = rows[:per_page], rows[per_page:]
         _table(page, m, m + 14, room, CN23_COLUMNS, chunk, size, 4.6)
@@ -680,6 +718,19 @@ def item_list(label: Label, page_width: float, page_height: float, title: str, r
 
 
 def pages(label: Label, page_width: float, page_height: float) -> list[Page]:
+    """The label's pages. A label laid out like one before (`_alike`: the same but for its
+    number, id and times) gets that one's pages with its own number's ops drawn in: the number
+    is printed on lines of its own (Page.add_numbered), so it moves nothing else."""
+    alike = _alike(label, page_width, page_height)
+    kept = _laid_out.get(alike)
+    if kept is not None:
+        return [page.renumbered(label.tracking_number) for page in kept]
+    out = _pages(label, page_width, page_height)
+    _laid_out.put(alike, tuple(page.renumbered(label.tracking_number) for page in out))
+    return out
+
+
+def _pages(label: Label, page_width: float, page_height: float) -> list[Page]:
     first = label_page(label, page_width, page_height)
     out = [first]
     if label.customs_form is CustomsForm.CN23:
