@@ -1,16 +1,19 @@
 """Load harness: closed-loop load at a fixed concurrency against the real server, every figure also
-given as a ratio to an empty RPC measured on the same server in the same run.
+given as a ratio to two floors measured on the same server in the same run: our own empty RPC,
+which passes the same threads and interceptors as the real RPCs, and grpc.health.v1.Health/Check,
+which passes neither (the floor a user's server has: bench/h2load_floor.py measures it with h2load).
 
     .venv/bin/python bench/load.py [--workers 1,2] [--seconds 5] [--clients 2] [--concurrency 64]
                                    [--scenarios empty,get_quote,batch,tracking,create_label,mix]
-                                   [--startup-runs 3] [--request-log]
+                                   [--startup-runs 3] [--no-request-log]
                                    [--pairs N] [--scaling-pairs N] [--pin-pairs N] [--pair-seconds 2]
                                    [--driver h2|aio] [--pin-cpus]
 
 The server is bench/_server.py: the composition root (bootstrap.start) plus the empty RPC
 /kokokara.bench.Bench/Empty added through `extra_handlers`, so it passes the same threads and
 interceptor as the real RPCs; with N workers it runs under the same supervisor as server.py.
-Request logging is off unless --request-log (one JSON line per call would be measured instead).
+The server runs with `make run`'s settings: request logging on, at INFO (--no-request-log turns it
+off), its log written to a file; only CPU pinning is fixed (see --pin-cpus).
 
 The load comes from --clients processes (spawned, each with --connections TCP connections and its
 own event loop), --concurrency calls in flight in total, each sending requests
@@ -22,7 +25,9 @@ instead. --pin-cpus serves with SHIPPING_PIN_CPUS=true (each worker on a CPU of 
 the server's default, auto, which would pin 2 workers on 2 CPUs and not 1, so 1 and 2 compare alike.
 
 Scenarios:
-- empty         the empty RPC (the transport's own limit); run first and last, ratios use the mean
+- empty         the empty RPC (the transport's and interceptors' own limit); run first and last, ratios use the mean
+- (health)      grpc.health.v1.Health/Check, run after the first empty and before the last; the
+                "x health" column divides by their mean
 - get_quote     GetQuote on 20,000 distinct carts (1-3 parcels, every served destination, weights
                 and sizes from letters to 30 kg boxes): no cache could serve them
 - batch         BatchGetQuotes of 100 such carts each; reported also in quotes/s
@@ -31,7 +36,7 @@ Scenarios:
 - create_label  CreateLabel (SQLite, PDF), each request a new request_id
 - mix           70% GetQuote, 10% BatchGetQuotes of 10, 15% cached GetTracking, 5% CreateLabel
 
---pairs N alternates the empty RPC and GetQuote N times on each server. --scaling-pairs N runs a
+--pairs N alternates the empty RPC, the health check and GetQuote N times on each server. --scaling-pairs N runs a
 1-worker and a 2-worker server side by side (the idle one takes next to no CPU) and alternates
 short runs of every scenario between them, N pairs each: the machine's drift, which moves the empty
 RPC by 30% within a minute here, then falls on both halves of a pair, as it does not on runs a
@@ -70,6 +75,7 @@ from domain import s10  # noqa: E402
 from kokokara.shipping.v1 import common_pb2, labels_pb2, rates_pb2, tracking_pb2  # noqa: E402
 
 EMPTY = "/kokokara.bench.Bench/Empty"
+HEALTH = "/grpc.health.v1.Health/Check"
 GET_QUOTE = "/kokokara.shipping.v1.RateService/GetQuote"
 BATCH = "/kokokara.shipping.v1.RateService/BatchGetQuotes"
 GET_TRACKING = "/kokokara.shipping.v1.TrackingService/GetTracking"
@@ -85,7 +91,7 @@ Call = tuple[int, bytes]  # (index into the methods list, serialised request)
 
 
 def served_regions() -> list[str]:
-    from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+    from kokokara.shipping.server.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
     from rates.tables import load_rate_book
 
     return sorted(load_rate_book(DEFAULT_TABLES_DIR, DEFAULT_CONSOLIDATION_FILE).served_regions())
@@ -151,6 +157,8 @@ def scenario_calls(scenario: str, clients: int, budget: int, regions: list[str],
     per_client: list[list[Call]] = []
     if scenario == "empty":
         return [EMPTY], [[(0, b"")] for _ in range(clients)]
+    if scenario == "health":  # an empty HealthCheckRequest: the server as a whole
+        return [HEALTH], [[(0, b"")] for _ in range(clients)]
     if scenario == "get_quote":
         quotes = quote_payloads(20_000, regions, seed=1)
         return [GET_QUOTE], [[(0, q) for q in quotes[c::clients]] for c in range(clients)]
@@ -280,19 +288,25 @@ def rss_mb(pid: int) -> dict[str, float]:
 class BenchServer:
     def __init__(self, workers: int, standin_url: str, db_dir: Path, request_log: bool, pin_cpus: bool = False):
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("SHIPPING_")},  # make run's defaults
             "SHIPPING_PIN_CPUS": "true" if pin_cpus else "false",
             "SHIPPING_LOG_REQUESTS": "true" if request_log else "false",
-            "SHIPPING_LOG_LEVEL": "WARNING",
             "SHIPPING_DATABASE_PATH": str(db_dir / f"labels-{workers}w.sqlite3"),
             "SHIPPING_TRACKING_BASE_URL": standin_url,
             "SHIPPING_TRACKING_RATE_PER_SECOND": "10000",
             "SHIPPING_TRACKING_RATE_BURST": "10000",
             "PYTHONPATH": str(REPO),
         }
-        env.pop("SHIPPING_REDIS_URL", None)  # the in-process cache
+        # The in-process cache (no SHIPPING_REDIS_URL), as make run. The log, one line per call, goes
+        # to a file as a terminal would take it, not to the harness's output.
+        self.log = (db_dir / f"server-{workers}w-{time.monotonic_ns()}.log").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, str(REPO / "bench" / "_server.py"), "--workers", str(workers)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
+            [sys.executable, str(REPO / "bench" / "_server.py"), "--workers", str(workers)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            text=True,
         )
         assert self.proc.stdout is not None
         hello = json.loads(self.proc.stdout.readline())
@@ -306,6 +320,7 @@ class BenchServer:
         if self.proc.stdin:
             self.proc.stdin.close()
         self.proc.wait(timeout=30)
+        self.log.close()
 
 
 def warm_tracking(address: str, connections: int = 12) -> None:
@@ -405,16 +420,20 @@ def warm_for(server: BenchServer, scenarios: list[str]) -> None:
         warm_tracking(server.address)
 
 
-def alternated_pairs(pool: ProcessPoolExecutor, server: BenchServer, args: argparse.Namespace, regions: list[str], run: str, standin: Any) -> list[float]:
-    """GetQuote's throughput over the empty RPC's, measured as pairs of short runs taken one right
-    after the other: the machine's drift (the empty RPC alone moves by 30% within a minute here)
-    then hits both sides of a pair alike, which a ratio to empty runs a minute apart does not."""
+def alternated_pairs(
+    pool: ProcessPoolExecutor, server: BenchServer, args: argparse.Namespace, regions: list[str], run: str, standin: Any
+) -> dict[str, list[float]]:
+    """GetQuote's throughput over the empty RPC's and over the health check's, measured as groups of
+    short runs taken one right after the other: the machine's drift (the empty RPC alone moves by
+    30% within a minute here) then hits every run of a group alike, which a ratio to runs a minute
+    apart does not."""
     short = short_runs(args)
-    ratios = []
-    for i in range(args.pairs):  # every other pair starts with GetQuote, so a steady drift cancels out
-        order = ("empty", "get_quote") if i % 2 == 0 else ("get_quote", "empty")
+    ratios: dict[str, list[float]] = {"empty": [], "health": []}
+    for i in range(args.pairs):  # every other group starts with GetQuote, so a steady drift cancels out
+        order = ("empty", "health", "get_quote") if i % 2 == 0 else ("get_quote", "health", "empty")
         found = {name: run_scenario(pool, server, name, short, regions, f"{run}-p{i}{name}", standin) for name in order}
-        ratios.append(found["get_quote"]["rps"] / found["empty"]["rps"])
+        for floor in ratios:
+            ratios[floor].append(found["get_quote"]["rps"] / found[floor]["rps"])
     return ratios
 
 
@@ -503,12 +522,17 @@ def main() -> int:
     )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--startup-runs", type=int, default=3)
-    parser.add_argument("--request-log", action="store_true", help="leave the per-request log line on")
+    parser.add_argument(
+        "--request-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the per-request log line, on by default as in make run (--no-request-log: off)",
+    )
     parser.add_argument(
         "--pairs",
         type=int,
         default=0,
-        help="also alternate the empty RPC and GetQuote this many times (--pair-seconds each) and give the median of the pairs' ratios",
+        help="also alternate the empty RPC, the health check and GetQuote this many times (--pair-seconds each) and give the median ratios",
     )
     parser.add_argument(
         "--scaling-pairs",
@@ -547,20 +571,34 @@ def main() -> int:
                 idle = {str(p): rss_mb(p) for p in server.pids}
                 warm_for(server, scenarios)
                 rows = [run_scenario(pool, server, "empty", args, regions, f"{run_id}-{workers}-e0", standin)]
+                health = [run_scenario(pool, server, "health", args, regions, f"{run_id}-{workers}-h0", standin)]
                 for scenario in scenarios:
                     rows.append(run_scenario(pool, server, scenario, args, regions, f"{run_id}-{workers}-{scenario}", standin))
+                health.append(run_scenario(pool, server, "health", args, regions, f"{run_id}-{workers}-h1", standin))
                 rows.append(run_scenario(pool, server, "empty", args, regions, f"{run_id}-{workers}-e1", standin))
                 pairs = alternated_pairs(pool, server, args, regions, f"{run_id}-{workers}", standin) if args.pairs else None
                 loaded = {str(p): rss_mb(p) for p in server.pids}
             finally:
                 server.stop()
             empty_rps = (rows[0]["rps"] + rows[-1]["rps"]) / 2
-            for row in rows:
+            health_rps = (health[0]["rps"] + health[-1]["rps"]) / 2
+            for row in rows + health:
                 row["ratio_to_empty"] = row["rps"] / empty_rps
-            report["runs"][str(workers)] = {"scenarios": rows, "rss_idle": idle, "rss_after": loaded, "empty_rps_mean": empty_rps, "pairs": pairs}
-            print_table(workers, rows, idle, loaded)
+                row["ratio_to_health"] = row["rps"] / health_rps
+            report["runs"][str(workers)] = {
+                "scenarios": rows,
+                "health": health,
+                "rss_idle": idle,
+                "rss_after": loaded,
+                "empty_rps_mean": empty_rps,
+                "health_rps_mean": health_rps,
+                "pairs": pairs["empty"] if pairs else None,
+                "pairs_health": pairs["health"] if pairs else None,
+            }
+            print_table(workers, [rows[0], health[0], *rows[1:-1], health[1], rows[-1]], idle, loaded)
             if pairs:
-                print(f"  GetQuote / empty over {len(pairs)} alternated pairs of {args.pair_seconds:g} s: {spread(pairs)}")
+                print(f"  GetQuote / empty over {args.pairs} alternated groups of {args.pair_seconds:g} s: {spread(pairs['empty'])}")
+                print(f"  GetQuote / health check over the same groups: {spread(pairs['health'])}")
         if args.scaling_pairs and len(worker_counts) > 1:
             ends = (worker_counts[0], worker_counts[-1])
             servers = {w: BenchServer(w, standin.url, Path(tmp), args.request_log, args.pin_cpus) for w in ends}
@@ -613,7 +651,8 @@ def main() -> int:
 
 def print_table(workers: int, rows: list[dict[str, Any]], idle: dict[str, Any], loaded: dict[str, Any]) -> None:
     print(f"\n{workers} worker(s)")
-    print(f"{'scenario':<14}{'calls/s':>10}{'x empty':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'p99.9':>9}{'srv cpu':>9}{'cli cpu':>9}{'load1':>7}  notes")
+    header = f"{'scenario':<14}{'calls/s':>10}{'x empty':>9}{'x health':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'p99.9':>9}"
+    print(header + f"{'srv cpu':>9}{'cli cpu':>9}{'load1':>7}  notes")
     for r in rows:
         notes = []
         if "quotes_per_s" in r:
@@ -629,7 +668,7 @@ def print_table(workers: int, rows: list[dict[str, Any]], idle: dict[str, Any], 
         for name, pm in r.get("per_method", {}).items():
             notes.append(f"{name} {pm['rps']:.0f}/s p99 {pm['p99_ms']:.1f} ms")
         print(
-            f"{r['scenario']:<14}{r['rps']:>10.0f}{r['ratio_to_empty']:>9.2f}{r['p50_ms']:>9.2f}{r['p90_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['p999_ms']:>9.2f}"
+            f"{r['scenario']:<14}{r['rps']:>10.0f}{r['ratio_to_empty']:>9.2f}{r['ratio_to_health']:>9.2f}{r['p50_ms']:>9.2f}{r['p90_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['p999_ms']:>9.2f}"
             f"{r['server_cpu_cores']:>9.2f}{r['client_cpu_cores']:>9.2f}{r['load_average_1m']:>7.2f}  {'; '.join(notes)}"
         )
     for pid in idle:

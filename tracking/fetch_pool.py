@@ -12,6 +12,7 @@ interpreter exits, so one thread stuck on a socket would hold the process after 
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -30,7 +31,7 @@ class DaemonPool:
         if workers < 1 or queue < 0:
             raise ValueError("workers must be at least 1 and queue at least 0")
         self._limit = queue
-        self._waiting: deque[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._waiting: deque[tuple[Future[Any], Callable[..., Any], tuple[Any, ...], contextvars.Context]] = deque()
         self._ready = threading.Condition()
         self._closed = False
         self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(workers)]
@@ -44,11 +45,13 @@ class DaemonPool:
             if self._closed:
                 raise PoolFull("the pool is closed")
             # Cancelled lookups hold no place in the queue.
-            if any(f.cancelled() for f, _, _ in self._waiting):
+            if any(item[0].cancelled() for item in self._waiting):
                 self._waiting = deque(item for item in self._waiting if not item[0].cancelled())
             if len(self._waiting) >= self._idle + self._limit:
                 raise PoolFull(f"{len(self._threads) - self._idle} lookups running and {len(self._waiting)} waiting")
-            self._waiting.append((future, fn, args))
+            # The lookup runs in the caller's context (context variables: a trace's current span),
+            # as if the caller ran it itself.
+            self._waiting.append((future, fn, args, contextvars.copy_context()))
             self._ready.notify()
         return future
 
@@ -59,12 +62,12 @@ class DaemonPool:
                     self._ready.wait()
                 if self._closed:
                     return
-                future, fn, args = self._waiting.popleft()
+                future, fn, args, context = self._waiting.popleft()
                 self._idle -= 1
             try:
                 if future.set_running_or_notify_cancel():
                     try:
-                        result = fn(*args)
+                        result = context.run(fn, *args)
                     except BaseException as error:  # noqa: BLE001 - handed to whoever waits
                         future.set_exception(error)
                     else:
@@ -79,5 +82,5 @@ class DaemonPool:
             self._closed = True
             waiting, self._waiting = self._waiting, deque()
             self._ready.notify_all()
-        for future, _, _ in waiting:
+        for future, *_ in waiting:
             future.cancel()

@@ -257,7 +257,7 @@ def test_watch_ends_when_stopped(standin: StandInJapanPost) -> None:
 
 
 def test_translated_answers_are_reused_and_bounded(standin: StandInJapanPost) -> None:
-    from kokokara.shipping.servicers.tracking import TranslatedAnswers
+    from kokokara.shipping.server.servicers.tracking import TranslatedAnswers
 
     service = lookup(standin, InProcessCache())
     answers = TranslatedAnswers(size=2)

@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from domain import s10
-from kokokara.shipping.settings import Settings, SettingsError
+from kokokara.shipping.server.settings import Settings, SettingsError
 from standin.japan_post import StandInJapanPost
 from tests.redis_cluster import OwnRedisCluster
 from tests.tracking_helpers import wait_until

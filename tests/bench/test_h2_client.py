@@ -9,7 +9,7 @@ import sys
 import time
 from array import array
 
-from kokokara.shipping import bootstrap
+from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import rates_pb2
 from tests.conftest import REPO
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from domain.errors import NotFound
-from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+from kokokara.shipping.server.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
 from rates.analysis import (
     Catalog,
     Change,

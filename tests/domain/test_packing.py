@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kokokara.shipping.settings import DEFAULT_BOX_CATALOGUE_FILE
+from kokokara.shipping.server.settings import DEFAULT_BOX_CATALOGUE_FILE
 from rates.cart import NO_BOX_FITS, Box, CartItem, PlanRequest, ShipmentPlan, load_box_catalogue, parcel_quote_request
 from rates.csvread import TableError
 from rates.model import ContentsFlag, ContentsType, Method

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+from kokokara.shipping.server.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
 from rates.tables import TableError, load_consolidation, load_rate_book
 
 

@@ -20,8 +20,8 @@ import grpc
 import pytest
 import requests
 
-from kokokara.shipping.security import DESCRIPTOR_HEADROOM, connection_options
-from kokokara.shipping.settings import Settings, SettingsError
+from kokokara.shipping.server.security import DESCRIPTOR_HEADROOM, connection_options
+from kokokara.shipping.server.settings import Settings, SettingsError
 from kokokara.shipping.v1 import rates_pb2, rates_pb2_grpc
 from tests.process_support import server_process
 from tests.tracking_helpers import free_port

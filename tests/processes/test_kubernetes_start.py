@@ -19,8 +19,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from kokokara.shipping.auth import KeyRing
 from kokokara.shipping.connect import ClientAuth, open_channel
+from kokokara.shipping.server.auth import KeyRing
 from kokokara.shipping.v1 import rates_pb2, rates_pb2_grpc
 from tests import kube
 from tests.certs import CertificateAuthority

@@ -21,6 +21,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from domain import s10
-from kokokara.shipping.bootstrap import TRACKING_CACHE_HEALTH
+from kokokara.shipping.server.bootstrap import TRACKING_CACHE_HEALTH
 from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc, tracking_pb2, tracking_pb2_grpc
 from standin.japan_post import StandInJapanPost
 from tests.labels_support import fresh_database, proto_request
@@ -77,7 +78,12 @@ class Replica:
         self.channel = grpc.insecure_channel(self.address)
 
     def calls(self, method: str) -> int:
-        """How many calls of `method` this replica logged (one JSON line per call)."""
+        """How many calls of `method` this replica logged (one JSON line per call). The request log is
+        written by a thread of its own, in batches: wait until the log has stopped growing."""
+        deadline, size = time.monotonic() + 10, -1
+        while time.monotonic() < deadline and self.log.stat().st_size != size:
+            size = self.log.stat().st_size
+            time.sleep(0.2)
         count = 0
         for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
             if line.startswith("{") and json.loads(line).get("rpc") == method:

@@ -14,19 +14,22 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from kokokara.shipping import bootstrap
-from kokokara.shipping.auth import ROLES, KeyRing, allowed, read_entries
 from kokokara.shipping.cli import main as cli_main
-from kokokara.shipping.security import InsecureListenError, is_loopback
+from kokokara.shipping.server import bootstrap
+from kokokara.shipping.server.auth import ROLES, KeyRing, allowed, read_entries
+from kokokara.shipping.server.security import InsecureListenError, is_loopback
 from kokokara.shipping.v1 import rates_pb2
 from tests.conftest import REPO, test_settings
 from tests.security_support import call, error_info, every_rpc, keyed_service
 
 RPCS = every_rpc()
+TRACKING = {"GetTracking", "BatchGetTracking", "WatchTracking", "WatchParcel", "UnwatchParcel", "ListWatchedParcels", "ListTrackingEvents"}
 EXPECTED = {
     "checkout": {"GetQuote", "BatchGetQuotes", "PlanShipment"},
-    "warehouse": {"CreateLabel", "GetLabel", "ListLabels", "VoidLabel", "GetManifest", "GetTracking", "BatchGetTracking", "WatchTracking"},
-    "support": {"GetTracking", "BatchGetTracking", "WatchTracking"},
+    "warehouse": {"CreateLabel", "GetLabel", "ListLabels", "VoidLabel", "GetManifest", *TRACKING},
+    "support": TRACKING,
+    # webhook endpoints receive every parcel's events: operators manage them, not the warehouse
+    "operator": {"CreateWebhookEndpoint", "ListWebhookEndpoints", "DeleteWebhookEndpoint", "ListDeadDeliveries", "ListTrackingEvents", "ListWatchedParcels"},
     "analyst": {
         "GetQuote",
         "BatchGetQuotes",

@@ -19,9 +19,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from kokokara.shipping import bootstrap
-from kokokara.shipping.reload import content_version
-from kokokara.shipping.settings import DEFAULT_TABLES_DIR
+from kokokara.shipping.server import bootstrap
+from kokokara.shipping.server.reload import content_version
+from kokokara.shipping.server.settings import DEFAULT_TABLES_DIR
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
 from tests.conftest import REPO, test_settings
 from tests.server.test_security_metrics import scrape, value

@@ -32,7 +32,7 @@ import grpc
 import pytest
 
 from domain import s10
-from kokokara.shipping import bootstrap
+from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import labels_pb2_grpc, tracking_pb2, tracking_pb2_grpc
 from standin.japan_post import StandInJapanPost
 from tests.conftest import REPO, test_settings
@@ -291,7 +291,7 @@ def test_redis_outage_answers_known_numbers_from_the_process_without_waiting(tmp
 
 
 def test_the_new_tracking_settings_are_read_and_checked() -> None:
-    from kokokara.shipping.settings import Settings, SettingsError
+    from kokokara.shipping.server.settings import Settings, SettingsError
 
     defaults = Settings.from_env({})
     assert (

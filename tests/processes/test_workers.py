@@ -196,7 +196,7 @@ def test_workers_must_be_positive() -> None:
 
 
 def test_reuse_port_setting_decides_whether_a_second_server_may_share_the_port(tmp_path: Path) -> None:
-    from kokokara.shipping import bootstrap
+    from kokokara.shipping.server import bootstrap
     from tests.conftest import test_settings
 
     first = bootstrap.start(test_settings(database_path=tmp_path / "a.sqlite3", reuse_port=True), load_tables=False)
@@ -331,7 +331,7 @@ def test_auto_pins_one_worker_per_allowed_cpu_and_no_pin_cpus_turns_it_off(tmp_p
     ],
 )
 def test_when_workers_are_pinned_and_where(setting: str, workers: int, cpus: list[int], placed: list[int] | None) -> None:
-    from kokokara.shipping import affinity
+    from kokokara.shipping.server import affinity
 
     assert affinity.should_pin(setting, workers, cpus) is (placed is not None)
     if placed is not None:
@@ -358,7 +358,7 @@ while True:
 def test_a_worker_that_keeps_failing_is_restarted_with_backoff_while_the_others_serve(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from kokokara.shipping.supervisor import MAX_DEATHS, Supervisor
+    from kokokara.shipping.server.supervisor import MAX_DEATHS, Supervisor
 
     script = tmp_path / "worker.py"
     script.write_text(FAKE_WORKER)

@@ -16,7 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from kokokara.shipping.settings import Settings
+from kokokara.shipping.server.settings import Settings
 from rates.tables import load_rate_book
 from tests import kube
 from tests.conftest import REPO
@@ -105,7 +105,7 @@ def container_env(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_deployment_env_is_what_the_server_reads_and_parses(rendered: list[dict[str, Any]], tmp_path: Path) -> None:
     pod = kube.lay_out_pod([*rendered, *stand_in_secrets()], tmp_path)
     container = pod.container
-    settings_source = (REPO / "kokokara" / "shipping" / "settings.py").read_text()
+    settings_source = (REPO / "kokokara" / "shipping" / "server" / "settings.py").read_text()
     read = set(re.findall(r'"(SHIPPING_[A-Z0-9_]+)"', settings_source))
     unknown = set(pod.env) - read - LIBPQ_VARIABLES - {"MALLOC_ARENA_MAX"}
     assert not unknown, f"the Deployment sets variables the server does not read: {sorted(unknown)}"
@@ -160,7 +160,7 @@ def test_probes_grace_and_mounts_fit_together(rendered: list[dict[str, Any]]) ->
         assert folder == tls_mount and key in secrets["kokokara-shipping-tls"], variable
     keys_volume = next(v for v in volumes.values() if v.get("secret", {}).get("secretName") == "kokokara-shipping")
     keys_file = env["SHIPPING_API_KEYS_FILE"]["value"].rpartition("/")[2]
-    assert keys_file.endswith(".json")  # the keys file is JSON (kokokara/shipping/auth.py)
+    assert keys_file.endswith(".json")  # the keys file is JSON (kokokara/shipping/server/auth.py)
     assert {"key": keys_file, "path": keys_file} in keys_volume["secret"]["items"] and keys_file in secrets["kokokara-shipping"]
     assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "kokokara-shipping", "key": "database-password"}
     assert "database-password" in secrets["kokokara-shipping"]

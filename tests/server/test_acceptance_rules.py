@@ -16,8 +16,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from kokokara.shipping import bootstrap
-from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+from kokokara.shipping.server import bootstrap
+from kokokara.shipping.server.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
 from kokokara.shipping.v1 import common_pb2, labels_pb2_grpc, rates_pb2, rates_pb2_grpc
 from rates.model import Method, Parcel, QuoteRequest, Reason
 from rates.quote import QuoteEngine
@@ -111,7 +111,7 @@ def test_an_unknown_contents_type_is_invalid_argument_naming_the_field(rates: ra
 
 
 def test_kernel_answers_merchandise_and_leaves_gifts_to_the_python_path(server) -> None:  # type: ignore[no-untyped-def]
-    from kokokara.shipping import fastquote
+    from kokokara.shipping.server.fast import fastquote
 
     if not fastquote.available():
         pytest.skip("the quote kernel is not built here")

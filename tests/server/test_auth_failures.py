@@ -17,8 +17,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from kokokara.shipping.guard import FailedAuthThrottle, peer_address
-from kokokara.shipping.settings import Settings, SettingsError
+from kokokara.shipping.server.guard import FailedAuthThrottle, peer_address
+from kokokara.shipping.server.settings import Settings, SettingsError
 from kokokara.shipping.v1 import rates_pb2, rates_pb2_grpc
 from tests.grpc_support import status_details
 from tests.security_support import auth, keyed_service

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from kokokara.shipping import bootstrap
 from kokokara.shipping.cli import main
 from kokokara.shipping.cli.quote import parse_size, parse_weight
+from kokokara.shipping.server import bootstrap
 
 
 def test_parsers() -> None:

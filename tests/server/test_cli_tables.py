@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kokokara.shipping import bootstrap
-from kokokara.shipping.charts import price_chart, save_png
 from kokokara.shipping.cli import main
+from kokokara.shipping.cli.charts import price_chart, save_png
 from kokokara.shipping.client import ShippingClient
+from kokokara.shipping.server import bootstrap
 from rates.book import RateBook
 from tests.conftest import test_settings as settings_for_tests
 from tests.rate_versions import NEW_ID, OLD_ID, make_revised_tables

@@ -9,8 +9,8 @@ import grpc
 import pandas as pd
 import pytest
 
-from kokokara.shipping import bootstrap
 from kokokara.shipping.client import LIST_TABLE_TYPES, ShippingClient, ShippingClientError, price_grid
+from kokokara.shipping.server import bootstrap
 from rates.book import RateBook
 from rates.model import Product
 from tests.conftest import test_settings as settings_for_tests

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from kokokara.shipping import bootstrap
 from kokokara.shipping.cli import main
 from kokokara.shipping.client import ShippingClient, ShippingClientError
 from kokokara.shipping.connect import ClientAuth
+from kokokara.shipping.server import bootstrap
 from tests.certs import CertificateAuthority
 from tests.conftest import test_settings
 from tests.security_support import make_keys

@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from kokokara.shipping import bootstrap
+from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc
 from tests.conftest import test_settings as settings_for_test
 from tests.grpc_support import status_details

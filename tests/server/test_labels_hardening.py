@@ -22,8 +22,8 @@ import grpc
 import psycopg
 import pytest
 
-from kokokara.shipping import bootstrap
-from kokokara.shipping.contract import MAX_VALUE_JPY
+from kokokara.shipping.server import bootstrap
+from kokokara.shipping.server.contract import MAX_VALUE_JPY
 from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc
 from labels.model import content_hash
 from tests.conftest import test_settings as settings_for_test

@@ -26,8 +26,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 from domain.errors import InvalidArgument
-from kokokara.shipping import bootstrap
-from kokokara.shipping.settings import Settings
+from kokokara.shipping.server import bootstrap
+from kokokara.shipping.server.settings import Settings
 from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc
 from labels import addresses, customs, documents, layout
 from labels.model import Address, ContentsType, CustomsDetails, CustomsForm, CustomsItem, DocumentFormat, Label, NonDelivery

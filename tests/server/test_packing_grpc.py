@@ -11,7 +11,7 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2
 
-from kokokara.shipping import bootstrap
+from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc, rates_pb2, rates_pb2_grpc
 from tests.conftest import test_settings as settings_for_test
 from tests.grpc_support import status_details

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from kokokara.shipping import bootstrap
+from kokokara.shipping.server import bootstrap
 from tests.conftest import REPO, test_settings
 from tests.labels_support import fresh_database
 from tests.tcp_forwarder import TcpForwarder

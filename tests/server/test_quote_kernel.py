@@ -1,4 +1,4 @@
-"""The compiled quote kernel (kokokara/shipping/_quotekernel.pyx, fastquote.py) answers with exactly
+"""The compiled quote kernel (kokokara/shipping/server/fast/_quotekernel.pyx, fastquote.py) answers with exactly
 the bytes of the Python path, or hands the request back (None) for the Python path to answer:
 every destination at every bracket edge, multi-parcel carts, other days' tables, random carts and
 random wire bytes, batches, and every kind of request it must not take. Then over gRPC: the server
@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.errors import ShippingError
-from kokokara.shipping import bootstrap, fastquote, wire
-from kokokara.shipping.errors import to_status
-from kokokara.shipping.servicers.rates import KERNEL_LIMITS, quote_request_from_proto, quote_response
-from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+from kokokara.shipping.server import bootstrap
+from kokokara.shipping.server.errors import to_status
+from kokokara.shipping.server.fast import fastquote, wire
+from kokokara.shipping.server.servicers.rates import KERNEL_LIMITS, quote_request_from_proto, quote_response
+from kokokara.shipping.server.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS, load_rate_book
@@ -28,7 +29,7 @@ from tests.grpc_support import status_details
 
 if not fastquote.available():
     if IN_CI:  # CI builds it (make venv): a missing kernel there is a broken build, not a skip
-        raise AssertionError("the quote kernel is not built (pip install -e . compiles kokokara/shipping/_quotekernel.pyx)")
+        raise AssertionError("the quote kernel is not built (pip install -e . compiles kokokara/shipping/server/fast/_quotekernel.pyx)")
     pytest.skip("the quote kernel is not built here (no C compiler at install time)", allow_module_level=True)
 
 BOOK = load_rate_book(DEFAULT_TABLES_DIR, DEFAULT_CONSOLIDATION_FILE)
@@ -318,7 +319,7 @@ def stub(channel: grpc.Channel) -> rates_pb2_grpc.RateServiceStub:
 
 
 def test_the_server_answers_as_the_python_path(stub: rates_pb2_grpc.RateServiceStub) -> None:
-    from kokokara.shipping.convert import today_in_japan
+    from kokokara.shipping.server.convert import today_in_japan
 
     rng = random.Random(11)
     batch = rates_pb2.BatchGetQuotesRequest()
@@ -371,7 +372,7 @@ def test_on_equal_price_the_tracked_product_wins_whichever_comes_first() -> None
 
 
 def test_plans_are_compiled_before_the_engine_is_swapped_in() -> None:
-    from kokokara.shipping.servicers.rates import EngineHolder
+    from kokokara.shipping.server.servicers.rates import EngineHolder
 
     holder = EngineHolder(today=lambda: TODAY)
     holder.set(ENGINE, KNOWN)

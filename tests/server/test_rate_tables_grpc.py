@@ -9,7 +9,7 @@ import grpc
 import pytest
 from google.type import date_pb2
 
-from kokokara.shipping import bootstrap
+from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
 from rates.book import RateBook
 from rates.model import Product

@@ -7,7 +7,7 @@ import grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kokokara.shipping import bootstrap
+from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import rates_pb2, rates_pb2_grpc
 
 regions = st.one_of(st.sampled_from(["US", "gb", "BR", "RU", "AQ", "XK", "", "ZZ", "U", "USA"]), st.text(max_size=6))

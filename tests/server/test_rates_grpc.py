@@ -11,7 +11,7 @@ from google.rpc import code_pb2, error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from kokokara.shipping import bootstrap
+from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
 from tests.conftest import test_settings
 from tests.grpc_support import status_details

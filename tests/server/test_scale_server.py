@@ -9,8 +9,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from kokokara.shipping import bootstrap
-from kokokara.shipping.settings import Settings, SettingsError
+from kokokara.shipping.server import bootstrap
+from kokokara.shipping.server.settings import Settings, SettingsError
 from kokokara.shipping.v1 import rates_pb2, rates_pb2_grpc
 from tests.conftest import test_settings
 from tests.tracking_helpers import wait_until

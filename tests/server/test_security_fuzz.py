@@ -15,7 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kokokara.shipping.auth import ROLES
+from kokokara.shipping.server.auth import ROLES
 from standin.japan_post import StandInJapanPost
 from tests.security_support import call, every_rpc, keyed_service
 

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import requests
 
-from kokokara.shipping import bootstrap
+from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc
 from labels.store import ERASED_NOTE
 from tests.conftest import test_settings

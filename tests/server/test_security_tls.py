@@ -7,8 +7,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from kokokara.shipping import bootstrap
-from kokokara.shipping.settings import Settings, SettingsError
+from kokokara.shipping.server import bootstrap
+from kokokara.shipping.server.settings import Settings, SettingsError
 from kokokara.shipping.v1 import rates_pb2, rates_pb2_grpc
 from tests.certs import CertificateAuthority
 from tests.conftest import test_settings

@@ -1,4 +1,4 @@
-"""The server's thread pools, against a real server (kokokara/shipping/interceptors.PoolRouter):
+"""The server's thread pools, against a real server (kokokara/shipping/server/interceptors.PoolRouter):
 
 - quotes and rate tables on the server's own pool, so lookups stuck on a slow Japan Post never keep
   the checkout waiting;
@@ -20,7 +20,7 @@ import grpc
 import pytest
 
 from domain.s10 import make
-from kokokara.shipping import bootstrap
+from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc, rates_pb2, rates_pb2_grpc, tracking_pb2, tracking_pb2_grpc
 from standin.japan_post import StandInJapanPost
 from tests.conftest import test_settings

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from kokokara.shipping import bootstrap
 from kokokara.shipping.cli import main
+from kokokara.shipping.server import bootstrap
 from standin.japan_post import StandInJapanPost
 
 

@@ -14,7 +14,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from domain import s10
-from kokokara.shipping import bootstrap
+from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import tracking_pb2, tracking_pb2_grpc
 from standin.japan_post import StandInJapanPost
 from tests.grpc_support import status_details
