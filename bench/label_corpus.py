@@ -10,7 +10,8 @@ Korean, Cyrillic, Greek, Thai, Arabic; countries that put the postcode first or 
 provinces or none) x CN22 and CN23, with 1 to 14 items (some overflow onto item pages), every
 contents category and both non-delivery instructions. Rendering goes straight to
 labels.documents.render_content (no kept copies). Beside the documents, what the checks before
-issue (labels.documents.check_printable) say of each request and of a dozen they refuse.
+issue (labels.documents.check_printable) say of each request and of a dozen they refuse, and
+the same 90 labels again under other tracking numbers and request_ids.
 """
 
 from __future__ import annotations
@@ -188,7 +189,13 @@ def check_all() -> dict[str, bytes]:
 
 
 def render_all() -> dict[str, bytes]:
-    docs = {name: documents.render_content(label, label.request.document_format) for name, label in corpus()}
+    labels = corpus()
+    docs = {name: documents.render_content(label, label.request.document_format) for name, label in labels}
+    # The same labels under other numbers and request_ids, after the ones above: what a process
+    # keeps from one label must not show on another that differs only in those.
+    for i, (name, label) in enumerate(labels):
+        other = replace(label, tracking_number=f"RR{900000000 + 7 * i:09d}JP", request=replace(label.request, request_id=f"other-{i}"))
+        docs[f"renumbered:{name}"] = documents.render_content(other, other.request.document_format)
     return {**docs, **check_all()}
 
 
@@ -208,7 +215,7 @@ def main() -> int:
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)
         for name, content in docs.items():
-            suffix = ".txt" if name.startswith("check:") else ".zpl" if name.startswith("zpl") else ".pdf"
+            suffix = ".txt" if name.startswith("check:") else ".zpl" if "zpl" in name else ".pdf"
             (args.dump / (name.replace(":", "-") + suffix)).write_bytes(content)
         print(f"{len(docs)} documents written to {args.dump}")
         return 0

@@ -3,7 +3,7 @@ document's rendering, for labels like the ones bench/labels_bench.py creates (ea
 tracking number), timed and profiled with cProfile.
 
     python bench/labels_profile.py [--count 300] [--format pdf_a6|pdf_4x6|zpl_4x6] [--top 30] [--sort tottime|cumulative]
-                                   [--region CA] [--form CN23|CN22] [--no-profile]
+                                   [--region CA] [--form CN23|CN22] [--no-profile] [--distinct]
 """
 
 from __future__ import annotations
@@ -25,10 +25,13 @@ from labels.model import CustomsForm, DocumentFormat, Label  # noqa: E402
 from tests.labels_support import domain_request  # noqa: E402
 
 
-def labels(count: int, fmt: DocumentFormat, region: str, form: CustomsForm) -> list[Label]:
+def labels(count: int, fmt: DocumentFormat, region: str, form: CustomsForm, distinct: bool = False) -> list[Label]:
+    """Labels alike but for their number and request_id (as the bench's), or, `distinct`, each
+    to a recipient of its own name (nothing kept from one label serves another)."""
     out = []
     for i in range(count):
-        request = domain_request(f"profile-{i}", region=region, fmt=fmt)
+        name = f"Jane Doe {count}-{i}" if distinct else "Jane Doe"
+        request = domain_request(f"profile-{i}", region=region, fmt=fmt, recipient_name=name)
         out.append(make_label(request, form=form, number=f"EN{100000000 + i:09d}JP"))
     return out
 
@@ -48,18 +51,19 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--no-profile", action="store_true", help="only time the work")
+    parser.add_argument("--distinct", action="store_true", help="each label to another recipient (the bench's are all alike)")
     args = parser.parse_args()
     fmt = DocumentFormat(args.format)
     form = CustomsForm(args.form)
     work(labels(20, fmt, args.region, form), fmt)  # warm-up: fonts registered, caches of fixed texts filled
-    batch = labels(args.count, fmt, args.region, form)
+    batch = labels(args.count, fmt, args.region, form, args.distinct)
     t0, c0 = time.perf_counter(), time.process_time()
     work(batch, fmt)
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     per_label = f"{1000 * elapsed / args.count:.2f} ms a label, {1000 * cpu / args.count:.2f} ms of CPU"
     print(f"{args.count} labels, {args.format}, to {args.region}: {per_label} (checks and rendering)")
     if not args.no_profile:
-        batch = labels(args.count, fmt, args.region, form)
+        batch = labels(args.count, fmt, args.region, form, args.distinct)
         profiler = cProfile.Profile()
         profiler.runcall(work, batch, fmt)
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)

@@ -100,6 +100,17 @@ def _area_codes_latin(r: Any) -> bool:
 
 def check(a: Address, field: str) -> list[FieldViolation]:
     """What is missing or cannot be right in an address for its country (each field once)."""
+    return list(_check(a, field))
+
+
+@lru_cache(maxsize=4096)
+def _check(a: Address, field: str) -> tuple[FieldViolation, ...]:
+    """check(), remembered per address (a pure function of it): a customer's address, or a
+    retry's, is checked once."""
+    return tuple(_violations(a, field))
+
+
+def _violations(a: Address, field: str) -> list[FieldViolation]:
     try:
         r = rules(a.region_code)
     except ValueError:

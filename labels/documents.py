@@ -36,7 +36,7 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4, A6, inch
 from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfgen.canvas import PATH_OPS, Canvas
 
 from domain.errors import FieldViolation, InvalidArgument
 from labels import addresses, fonts, layout
@@ -201,6 +201,7 @@ class _TextWriter:
         self.mode = 0  # text render mode
         self.subset = -1  # the font subset selected last (a new font selects none)
         self.font: Any = None
+        self.ready = False  # whether the font has this document's subsets (its state) yet
         self.select = ""  # the Tf/TL operators of the current font and size, less the subset's name
 
     def draw(self, op: layout.Text) -> None:
@@ -220,6 +221,7 @@ class _TextWriter:
                 state = (piece.key, gray)
                 if state != self.state:
                     self.font = pdfmetrics.getFont(piece.face.name)
+                    self.ready = self.doc in self.font.state
                     self.subset = -1
                     self.select = piece.select
                     mode = 2 if stroke > 0 else 0
@@ -232,16 +234,17 @@ class _TextWriter:
                     code.append(f"{gray} G")
                     self.state = state
                 code.append(f"1 0 0 1 {fp_str(x, y)} Tm")
-                code.append(self._shown(piece))
+                if piece.fixed is not None and self.ready and self.subset == 0:
+                    code.append(piece.fixed)  # most runs: ASCII in the font's first subset, selected
+                else:
+                    code.append(self._shown(piece))
             x += piece.advance
 
     def _shown(self, piece: _Piece) -> str:
         """The operators that show the run: its bytes in each subset, the subset selected first
         where it changes."""
         font, doc = self.font, self.doc
-        if piece.fixed is not None and doc in font.state:
-            if self.subset == 0:
-                return piece.fixed
+        if piece.fixed is not None and self.ready:
             self.subset = 0
             return f"{font.getSubsetInternalName(0, doc)} {self.select} {piece.fixed}"
         out = []
@@ -250,6 +253,7 @@ class _TextWriter:
                 out.append(f"{font.getSubsetInternalName(subset, doc)} {self.select}")
                 self.subset = subset
             out.append(f"({escapePDF(data)}) Tj")
+        self.ready = True  # the font has the document's subsets now
         return " ".join(out)
 
     def close(self) -> None:
@@ -257,6 +261,39 @@ class _TextWriter:
         self.pdf._code.append(" ".join(self.code))
         self.pdf.setFillGray(0)
         self.pdf.setStrokeGray(0)
+
+
+class _Code128(Code128):
+    """reportlab's Code 128, encoding its value once: reportlab encodes it again each time the
+    width is read and when it is drawn. The encoding depends on the value only; sizes are still
+    computed as reportlab computes them, from the bar width and quiet zones."""
+
+    _encoded_for: str | None = None
+    _sized_for: tuple[Any, ...] | None = None
+
+    def _calculate(self) -> None:
+        if self._encoded_for != self.value:
+            self.validate()
+            self.encode()
+            self.decompose()
+            self._encoded_for = self.value
+            self._sized_for = None
+        sized_for = (self.barWidth, self.barHeight, self.quiet, self.lquiet, self.rquiet)
+        if self._sized_for != sized_for:
+            self.computeSize()
+            self._sized_for = sized_for
+
+    def rect(self, x: float, y: float, w: float, h: float) -> None:
+        """A bar: what canvas.rect(x, y, w, h, stroke=0, fill=1) writes, without the two calls."""
+        self.canv._code.append(f"n {fp_str(x, y, w, h)} re {PATH_OPS[0, 1, self.canv._fillMode]}")
+
+    def take_encoding(self, other: _Code128) -> None:
+        """Uses another barcode's encoding of the same value (encoded when its width was read)."""
+        if other._encoded_for == self.value:
+            for name in ("valid", "validated", "encoded", "decomposed"):
+                setattr(self, name, getattr(other, name))
+            self._encoded_for = self.value
+            self._sized_for = None
 
 
 def _draw_pdf_page(pdf: Canvas, page: layout.Page) -> None:
@@ -284,9 +321,10 @@ def _draw_pdf_page(pdf: Canvas, page: layout.Page) -> None:
                 pdf.line(op.x + inset, h - op.y - inset, op.x + op.size - inset, h - op.y - op.size + inset)
                 pdf.line(op.x + inset, h - op.y - op.size + inset, op.x + op.size - inset, h - op.y - inset)
         elif isinstance(op, layout.Barcode):
-            probe = Code128(op.data, barHeight=op.height, barWidth=1.0, humanReadable=False, quiet=False)
+            probe = _Code128(op.data, barHeight=op.height, barWidth=1.0, humanReadable=False, quiet=False)
             bar_width = min(op.width / probe.width, 2.2)
-            barcode = Code128(op.data, barHeight=op.height, barWidth=bar_width, humanReadable=False, quiet=True)
+            barcode = _Code128(op.data, barHeight=op.height, barWidth=bar_width, humanReadable=False, quiet=True)
+            barcode.take_encoding(probe)
             barcode.drawOn(pdf, op.x + (op.width - barcode.width) / 2, h - op.y - op.height)
     for op in page.ops:
         if isinstance(op, layout.Text) and op.white:

@@ -112,7 +112,10 @@ def normalize(text: str) -> str:
 
 def face_for(ch: str, text: str, region: str) -> Face | None:
     code = ord(ch)
-    for face in (LATIN, THAI, ARABIC, *_han_order(text, region)):
+    for face in (LATIN, THAI, ARABIC):
+        if code in _cmap(face):
+            return face
+    for face in _han_order(text, region):  # only for what the alphabetic faces lack
         if code in _cmap(face):
             return face
     return None

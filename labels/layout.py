@@ -18,15 +18,19 @@ The address label (first page), top to bottom:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from reportlab.pdfbase import pdfmetrics
 
 from labels import addresses, customs, fonts
 from labels.model import Address, ContentsType, CustomsForm, Label, NonDelivery
+
+T = TypeVar("T")
 
 # -- drawing operations -------------------------------------------------------------------------------
 
@@ -86,6 +90,30 @@ class Page:
     height: float
     ops: list[Op] = field(default_factory=list)
     items_left_out: int = 0  # item rows that did not fit (listed on a page of their own)
+    # The ops that print the tracking number: (first index, how many, what draws them for a
+    # number). Nothing else on a page depends on the number (see pages()).
+    numbered: list[tuple[int, int, Callable[[str], list[Op]]]] = field(default_factory=list)
+
+    def truncate(self, start: int) -> None:
+        """Drops the ops from `start` on (a form drawn again at another scale)."""
+        del self.ops[start:]
+        self.numbered = [n for n in self.numbered if n[0] < start]
+
+    def add_numbered(self, number: str, draw: Callable[[str], list[Op]]) -> None:
+        """Adds the ops that print the tracking number, drawn by `draw` from the number alone."""
+        ops = draw(number)
+        self.numbered.append((len(self.ops), len(ops), draw))
+        self.ops.extend(ops)
+
+    def renumbered(self, number: str) -> Page:
+        """This page for another tracking number: the number's ops drawn again, the rest as is."""
+        ops = list(self.ops)
+        for start, count, draw in self.numbered:
+            again = draw(number)
+            if len(again) != count:
+                raise AssertionError("a number's ops changed in count")
+            ops[start : start + count] = again
+        return Page(self.width, self.height, ops, self.items_left_out, list(self.numbered))
 
 
 # -- measuring text -----------------------------------------------------------------------------------
@@ -400,9 +428,16 @@ def label_page(label: Label, page_width: float, page_height: float) -> Page:
 
     # Barcode.
     y += 5
-    ops.append(Barcode(m + room * 0.06, y, room * 0.88, bar_h, label.tracking_number))
+    bar_y = y
     y += bar_h + 12
-    ops.append(Text(page_width / 2 - width(label.tracking_number, 11.5) / 2, y, label.tracking_number, 11.5, True))
+    number_y = y
+    page.add_numbered(
+        label.tracking_number,
+        lambda number: [
+            Barcode(m + room * 0.06, bar_y, room * 0.88, bar_h, number),
+            Text(page_width / 2 - width(number, 11.5) / 2, number_y, number, 11.5, True),
+        ],
+    )
     y += 5
     if label.export_declaration_required:
         note = "EXPORT DECLARATION REQUIRED (>= 200,000 JPY)"
@@ -414,10 +449,12 @@ def label_page(label: Label, page_width: float, page_height: float) -> Page:
     rows = _item_rows(label, False)
     if label.customs_form is CustomsForm.CN22:
         draw = lambda k, shown: _cn22(page, label, m, y, room, page_height - m, k, shown)  # noqa: E731
-        page.items_left_out = _fit(draw, page, y, page_height - m - 12, rows, "listed on the next page")
+        alike = ("cn22", *_alike(label, page_width, page_height))
+        page.items_left_out = _fit(draw, page, y, page_height - m - 12, rows, "listed on the next page", alike)
         _signature(page, label, m, room, page_height - m)
     else:
-        _fit(lambda k, shown: _cn23_summary(page, label, m, y, room, page_height - m, k, shown), page, y, page_height - m, rows, "see the CN 23")
+        draw = lambda k, shown: _cn23_summary(page, label, m, y, room, page_height - m, k, shown)  # noqa: E731
+        _fit(draw, page, y, page_height - m, rows, "see the CN 23", ("cn23 summary", *_alike(label, page_width, page_height)))
     return page
 
 
@@ -478,40 +515,93 @@ def _signature(page: Page, label: Label, x: float, room: float, bottom: float, k
 SCALES = (2.0, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.9, 0.8)
 
 
-def _draw_largest(draw: Any, page: Page, start: int, top: float, bottom: float, shown: list[list[str]]) -> bool:
+def _alike(label: Label, page_width: float, page_height: float) -> tuple[Any, ...]:
+    """What a label's forms are laid out from: everything but the label's identity (request_id,
+    id, times) and its tracking number, which is printed on lines of their own whatever its
+    width, so it moves no other line. Labels alike in this lay their forms out alike."""
+    return (replace(label.request, request_id=""), label.pricing, label.customs_form, label.export_declaration_required, page_width, page_height)
+
+
+class _Decided(Generic[T]):
+    """The scale each form was drawn at, by what it was laid out from (bounded, least recently
+    used out): a label like one laid out before (a shop's repeated parcels; a retry with a new
+    request_id) draws its form once, at that scale, instead of searching for it again."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._items: OrderedDict[tuple[Any, ...], T] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> T | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], decided: T) -> None:
+        with self._lock:
+            self._items[key] = decided
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
+
+
+_decided: _Decided[tuple[float, bool]] = _Decided(4096)
+# Pages laid out (about 40 KB each): a few hundred labels' worth.
+_laid_out: _Decided[tuple[Page, ...]] = _Decided(256)
+
+
+def _draw_largest(draw: Any, page: Page, start: int, top: float, bottom: float, shown: list[list[str]], alike: tuple[Any, ...] | None = None) -> bool:
+    """_search_largest, or, for a form laid out from the same (`alike`, what the form is drawn
+    from) as one before, the scale that search found, drawn once: drawing is a function of those."""
+    key = None if alike is None else (alike, start, top, bottom, tuple(map(tuple, shown)))
+    if key is not None:
+        found = _decided.get(key)
+        if found is not None:
+            page.truncate(start)
+            draw(found[0], shown)
+            return found[1]
+    k, fits = _search_largest(draw, page, start, top, bottom, shown)
+    if key is not None:
+        _decided.put(key, (k, fits))
+    return fits
+
+
+def _search_largest(draw: Any, page: Page, start: int, top: float, bottom: float, shown: list[list[str]]) -> tuple[float, bool]:
     """Draws `shown` (the page's ops from `start` on) at the largest of SCALES at which it ends
-    above `bottom` and returns True; or at the smallest tried, returning False. The content's height
+    above `bottom` and returns that scale and True; or at the smallest tried, and False. The content's height
     grows about linearly with the scale: drawn at 1.0, then at the first scale that proportion
     suggests, the line through the two heights says where the fitting scale lies, so the scales
     far above it are not drawn (a form is drawn three or four times rather than six)."""
-    del page.ops[start:]
+    page.truncate(start)
     end_1 = draw(1.0, shown)
     height = end_1 - top
     guess = (bottom - top) / height if height > 0 else SCALES[0]
     candidates = [k for k in SCALES if k <= guess + 0.05] or [SCALES[-1]]
     i = 0
+    k = candidates[0]
     while i < len(candidates):
         k = candidates[i]
-        del page.ops[start:]
+        page.truncate(start)
         end = draw(k, shown)
         if end <= bottom:
-            return True
+            return k, True
         i += 1
         if i == 1 and k != 1.0 and end > end_1:
             reach = 1.0 + (bottom - end_1) * (k - 1.0) / (end - end_1)  # where the line meets `bottom`
             while i < len(candidates) - 1 and candidates[i] > reach + 0.05:
                 i += 1
-    return False
+    return k, False
 
 
-def _fit(draw: Any, page: Page, top: float, bottom: float, rows: list[list[str]], more: str) -> int:
+def _fit(draw: Any, page: Page, top: float, bottom: float, rows: list[list[str]], more: str, alike: tuple[Any, ...] | None = None) -> int:
     """Draws with the largest scale at which the content ends above `bottom`; where even the
     smallest does not hold every item row, the last rows shown give way to a line saying how many
     more follow (listed in full on a page of their own). Returns how many rows were left out."""
     start = len(page.ops)
     shown = rows
     while True:
-        if _draw_largest(draw, page, start, top, bottom, shown):
+        if _draw_largest(draw, page, start, top, bottom, shown, alike):
             return len(rows) - len([row for row in shown if not row[0].startswith("... and ")])
         if len(shown) <= 1:
             return len(rows) - 1
@@ -536,8 +626,11 @@ def _cn23_body(page: Page, label: Label, m: float, room: float, k: float, rows: 
     region = r.recipient.region_code
     ops = page.ops
     y = _form_header(page, m, m, room, "CN 23", 8.0 * k)
-    ops.append(Text(m, y + 6.5 * k, f"No. of item: {label.tracking_number}", 6.5 * k, True))
-    ops.append(Barcode(m + room * 0.55, y - 1, room * 0.45, 16, label.tracking_number))
+    top = y
+    page.add_numbered(
+        label.tracking_number,
+        lambda number: [Text(m, top + 6.5 * k, f"No. of item: {number}", 6.5 * k, True), Barcode(m + room * 0.55, top - 1, room * 0.45, 16, number)],
+    )
     y += 18
     half = room / 2 - 3
     ops.append(Rule(m, y, room, 0.6))
@@ -596,7 +689,8 @@ def cn23_pages(label: Label, page_width: float, page_height: float) -> list[Page
     bottom = page_height - m - 12
     rows = _item_rows(label, True)
     shown = rows
-    while not _draw_largest(lambda k, rows: _cn23_body(page, label, m, room, k, rows), page, 0, m, bottom, shown) and len(shown) > 1:
+    alike = ("cn23", *_alike(label, page_width, page_height))
+    while not _draw_largest(lambda k, rows: _cn23_body(page, label, m, room, k, rows), page, 0, m, bottom, shown, alike) and len(shown) > 1:
         kept = [row for row in shown if not row[0].startswith("(")][:-1]
         shown = [*kept, ["(continued on the next page)", "", "", "", "", ""]]
     _signature(page, label, m, room, page_height - m)
@@ -615,7 +709,7 @@ def item_list(label: Label, page_width: float, page_height: float, title: str, r
     size = 6.2
     while rows:
         page = Page(page_width, page_height)
-        page.ops.append(Text(m, m + 8, f"{title} - {label.tracking_number}", 8.0, True))
+        page.add_numbered(label.tracking_number, lambda number: [Text(m, m + 8, f"{title} - {number}", 8.0, True)])
         per_page = max(1, int((page_height - 2 * m - 30) // (size * 1.45)))
         chunk, rows = rows[:per_page], rows[per_page:]
         _table(page, m, m + 14, room, CN23_COLUMNS, chunk, size, 4.6)
@@ -624,6 +718,19 @@ def item_list(label: Label, page_width: float, page_height: float, title: str, r
 
 
 def pages(label: Label, page_width: float, page_height: float) -> list[Page]:
+    """The label's pages. A label laid out like one before (`_alike`: the same but for its
+    number, id and times) gets that one's pages with its own number's ops drawn in: the number
+    is printed on lines of its own (Page.add_numbered), so it moves nothing else."""
+    alike = _alike(label, page_width, page_height)
+    kept = _laid_out.get(alike)
+    if kept is not None:
+        return [page.renumbered(label.tracking_number) for page in kept]
+    out = _pages(label, page_width, page_height)
+    _laid_out.put(alike, tuple(page.renumbered(label.tracking_number) for page in out))
+    return out
+
+
+def _pages(label: Label, page_width: float, page_height: float) -> list[Page]:
     first = label_page(label, page_width, page_height)
     out = [first]
     if label.customs_form is CustomsForm.CN23:

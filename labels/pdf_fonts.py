@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from reportlab.pdfbase import pdfdoc, pdfmetrics
@@ -177,7 +177,31 @@ class KeptSubsetsFont(TTFont):
         return doc.Reference(descriptor, "fontDescriptor:" + base_font_name)
 
 
+def _remember_names() -> None:
+    """reportlab writes every key of every PDF dictionary through pdfdoc.PDFName, which escapes
+    the name character by character, and every short piece through pdfdoc.pdfdocEnc: a document
+    writes the same few dozen names ("/Type", "/Font", ...) and numbers each time. Both are pure
+    functions of a string; they are remembered (short strings only), which changes no byte."""
+    if hasattr(pdfdoc.PDFName, "cache_info"):
+        return
+    name = pdfdoc.PDFName
+    encode = pdfdoc.pdfdocEnc
+    names = lru_cache(maxsize=4096)(name)
+    encoded = lru_cache(maxsize=4096)(encode)
+
+    def pdf_name(data: Any, *args: Any) -> Any:
+        return names(data) if not args and type(data) is str else name(data, *args)
+
+    def pdfdoc_enc(x: Any) -> Any:
+        return encoded(x) if type(x) is str and len(x) <= 32 else encode(x)
+
+    pdf_name.cache_info = names.cache_info  # type: ignore[attr-defined]
+    pdfdoc.PDFName = pdf_name
+    pdfdoc.pdfdocEnc = pdfdoc_enc
+
+
 def register(name: str, path: str) -> None:
     """Registers a face with reportlab under `name` (once)."""
+    _remember_names()
     if name not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(KeptSubsetsFont(name, path))

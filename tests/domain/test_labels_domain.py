@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from domain.errors import FailedPrecondition, InvalidArgument
 from domain.s10 import validate
-from labels import customs, documents
+from labels import customs, documents, layout
 from labels.model import ContentsType, CustomsForm, CustomsItem, DocumentFormat, Label, Pricing
 from labels.ranges import RangeError, load_ranges
 from labels.service import price
@@ -218,6 +218,23 @@ def test_pdf_reads_back_with_barcode_blocks_and_cn23_page(fmt: DocumentFormat) -
     assert ("Code 128", "EN100000003JP") in pdf_barcodes(doc.content)
     assert documents.render(label).content == doc.content
     assert documents.render_content(label, fmt) == doc.content  # drawn again: the same bytes
+
+
+@pytest.mark.parametrize("form", [CustomsForm.CN22, CustomsForm.CN23])
+@pytest.mark.parametrize("items", [1, 30])
+def test_a_label_alike_to_one_laid_out_before_gets_the_pages_a_fresh_layout_gives(form: CustomsForm, items: int) -> None:
+    """Pages are kept by what they are laid out from, all but the tracking number, which is drawn
+    in anew: the kept pages must be, op for op, what laying the label out afresh gives."""
+    goods = tuple(CustomsItem(f"Ceramic tea cup {i}", 1, 1000, "691200", 100, "JP") for i in range(items))
+    first = make_label(dataclasses.replace(domain_request("first"), items=goods), form=form, number="EN100000003JP")
+    second = dataclasses.replace(first, tracking_number="RR123456785JP", request=dataclasses.replace(first.request, request_id="second"))
+    for width, height in ((297.6, 419.5), (288.0, 432.0)):
+        layout.pages(first, width, height)
+        kept = layout.pages(second, width, height)
+        fresh = layout._pages(second, width, height)
+        assert [(p.ops, p.items_left_out) for p in kept] == [(p.ops, p.items_left_out) for p in fresh]
+        assert any(isinstance(op, layout.Barcode) and op.data == "RR123456785JP" for op in kept[0].ops)
+        assert not any("EN100000003JP" in getattr(op, "text", getattr(op, "data", "")) for p in kept for op in p.ops)
 
 
 def test_pdf_sizes_and_cn22_has_one_page() -> None:
