@@ -14,7 +14,7 @@ venv: $(STAMP)
 # server's and the dev/test dependencies, then the project itself, editable, built without isolation
 # by the locked setuptools and Cython (setup.py compiles the quote kernel). A change to the locks,
 # setup.py or the kernel's .pyx reinstalls. The image installs requirements/server.txt the same way.
-$(STAMP): pyproject.toml setup.py kokokara/shipping/_quotekernel.pyx requirements/build.txt requirements/dev.txt
+$(STAMP): pyproject.toml setup.py kokokara/shipping/server/fast/_quotekernel.pyx requirements/build.txt requirements/dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/build.txt
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
@@ -31,8 +31,8 @@ $(STAMP): pyproject.toml setup.py kokokara/shipping/_quotekernel.pyx requirement
 LOCK_FLAGS = --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS)
 lock: $(STAMP)
 	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) --all-build-deps --only-build-deps -o requirements/build.txt pyproject.toml
-	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) -c requirements/build.txt -o requirements/server.txt pyproject.toml
-	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) --extra dev -c requirements/server.txt -c requirements/build.txt -o requirements/dev.txt pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) --extra server -c requirements/build.txt -o requirements/server.txt pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile $(LOCK_FLAGS) --extra server --extra dev -c requirements/server.txt -c requirements/build.txt -o requirements/dev.txt pyproject.toml
 
 ## The Debian packages the tests use beyond Python (requirements/debian.txt): h2load, Chromium and
 ## chromedriver, pdftoppm. Installs only what is missing; needs root (CI runs as root).
@@ -56,7 +56,7 @@ run: $(STAMP)
 ## Offline tracking demo: the stand-in Japan Post (tests/fixtures/japan_post) on 127.0.0.1:8089 and
 ## the server pointed at it. Then: .venv/bin/kokokara-shipping track EN123456785JP
 demo: $(STAMP)
-	$(PY) -m tracking.standin --port $${DEMO_STANDIN_PORT:-8089} & standin=$$!; trap 'kill $$standin' EXIT INT TERM; \
+	$(PY) -m standin.japan_post --port $${DEMO_STANDIN_PORT:-8089} & standin=$$!; trap 'kill $$standin' EXIT INT TERM; \
 	SHIPPING_TRACKING_BASE_URL=http://127.0.0.1:$${DEMO_STANDIN_PORT:-8089} SHIPPING_TRACKING_RATE_PER_SECOND=50 $(PY) server.py $(ARGS)
 
 ## The whole test suite. Tests needing Redis or PostgreSQL skip (and say so) when those are down,
@@ -82,7 +82,7 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-## Regenerate the gRPC stubs from proto/ (they are committed; tests/test_proto_stubs.py fails when stale).
+## Regenerate the gRPC stubs from proto/ (they are committed; tests/release/test_proto_stubs.py fails when stale).
 proto: $(STAMP)
 	$(PY) scripts/gen_proto.py $(GEN_DIR)
 
@@ -93,7 +93,7 @@ bench-tracking: $(STAMP)
 	$(PY) bench/tracking_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info kokokara/shipping/_quotekernel.c kokokara/shipping/_quotekernel*.so
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info kokokara/shipping/server/fast/_quotekernel.c kokokara/shipping/server/fast/_quotekernel*.so
 
 ## Labels: CreateLabel throughput with SQLite and PostgreSQL.
 bench-labels: $(STAMP)

@@ -4,11 +4,11 @@
 
 The address defaults to SHIPPING_LISTEN_ADDR, else 127.0.0.1:50051. With more than one worker
 (--workers, else SHIPPING_WORKERS, else one per core) a supervisor runs that many server processes
-on the one port (SO_REUSEPORT; see kokokara/shipping/supervisor.py) and restarts any that dies.
+on the one port (SO_REUSEPORT; see kokokara/shipping/server/supervisor.py) and restarts any that dies.
 SIGTERM and SIGINT drain running calls (up to SHIPPING_GRACE_SECONDS) before the process exits.
 --pin-cpus / --no-pin-cpus (SHIPPING_PIN_CPUS: auto, true or false) decide whether each worker runs
 on one allowed CPU of its own; auto pins when there is one worker per allowed CPU
-(kokokara/shipping/affinity.py says why). SIGHUP reloads the rate tables (validated in full; on an error the old ones keep serving); the
+(kokokara/shipping/server/affinity.py says why). SIGHUP reloads the rate tables (validated in full; on an error the old ones keep serving); the
 supervisor passes it on to every worker.
 """
 
@@ -24,8 +24,8 @@ import sys
 import threading
 from pathlib import Path
 
-from kokokara.shipping import logs
-from kokokara.shipping.settings import Settings, SettingsError
+from kokokara.shipping.server import logs
+from kokokara.shipping.server.settings import Settings, SettingsError
 
 log = logging.getLogger("kokokara.shipping")
 
@@ -68,14 +68,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def supervise(settings: Settings) -> int:
-    from kokokara.shipping.supervisor import Supervisor, reserve_port
+    from kokokara.shipping.server.supervisor import Supervisor, reserve_port
 
     try:
         address, holder = reserve_port(settings.listen_addr)
     except OSError as error:
         print(f"kokokara-shipping: cannot listen on {settings.listen_addr}: {error}", file=sys.stderr)
         return 4
-    from kokokara.shipping import affinity
+    from kokokara.shipping.server import affinity
 
     pin = affinity.should_pin(settings.pin_cpus, settings.workers, affinity.allowed_cpus())
     if settings.pin_cpus == "true" and not pin:
@@ -90,6 +90,7 @@ def supervise(settings: Settings) -> int:
             script=Path(__file__).resolve(),
             worker_args=["--insecure"] if settings.insecure else [],
             pin_cpus=pin,
+            metrics_addr=settings.metrics_addr,
         )
         signal.signal(signal.SIGTERM, supervisor.request_stop)
         signal.signal(signal.SIGINT, supervisor.request_stop)
@@ -105,7 +106,7 @@ def serve(settings: Settings, ready_fd: int | None = None, pin_cpu: int | None =
     supervisor process stays small (no gRPC, pandas or tables). `pin_cpu` is the CPU a supervisor
     gave this worker; a process serving alone that is to pin (settings.pin_cpus) takes its first
     allowed CPU."""
-    from kokokara.shipping import affinity
+    from kokokara.shipping.server import affinity
 
     if pin_cpu is None and ready_fd is None:
         cpus = affinity.allowed_cpus()
@@ -118,12 +119,12 @@ def serve(settings: Settings, ready_fd: int | None = None, pin_cpu: int | None =
     if pin_cpu is not None:  # before gRPC starts its threads, which then inherit the mask
         affinity.pin_process(pin_cpu)
 
-    from kokokara.shipping.lean import skip_pyarrow
+    from kokokara.shipping.server.lean import skip_pyarrow
 
-    skip_pyarrow()  # before pandas is imported: see kokokara/shipping/lean.py
+    skip_pyarrow()  # before pandas is imported: see kokokara/shipping/server/lean.py
 
     from domain.errors import StartupError
-    from kokokara.shipping import bootstrap
+    from kokokara.shipping.server import bootstrap
 
     try:
         service = bootstrap.start(settings)

@@ -1,4 +1,4 @@
-"""Builds the one compiled module, kokokara.shipping._quotekernel (see its docstring for why).
+"""Builds the one compiled module, kokokara.shipping.server.fast._quotekernel (see its docstring for why).
 
 Everything else is in pyproject.toml. The module is optional: where it cannot be compiled (no C
 compiler) the install still succeeds, with a warning, and the service answers every quote through
@@ -35,7 +35,7 @@ class OptionalBuildExt(build_ext):
 
 setup(
     ext_modules=cythonize(
-        [Extension("kokokara.shipping._quotekernel", ["kokokara/shipping/_quotekernel.pyx"], extra_compile_args=["-O2"])],
+        [Extension("kokokara.shipping.server.fast._quotekernel", ["kokokara/shipping/server/fast/_quotekernel.pyx"], extra_compile_args=["-O2"])],
         compiler_directives={"language_level": "3"},
     ),
     cmdclass={"build_ext": OptionalBuildExt},

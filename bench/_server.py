@@ -6,7 +6,7 @@ interceptor.
 
 Prints one JSON line on stdout once serving, {"address": ..., "pids": [...]} (the processes that
 serve: itself, or its N workers), and serves until stdin closes. With N > 1 it runs the same
-supervisor as server.py (kokokara/shipping/supervisor.py), with this script as the worker."""
+supervisor as server.py (kokokara/shipping/server/supervisor.py), with this script as the worker."""
 
 from __future__ import annotations
 
@@ -21,14 +21,14 @@ import threading
 import time
 from pathlib import Path
 
-from kokokara.shipping.lean import skip_pyarrow
+from kokokara.shipping.server.lean import skip_pyarrow
 
 skip_pyarrow()  # as server.py does, so figures match production processes
 
 import grpc  # noqa: E402
 
-from kokokara.shipping import affinity, bootstrap, logs  # noqa: E402
-from kokokara.shipping.settings import Settings  # noqa: E402
+from kokokara.shipping.server import affinity, bootstrap, logs  # noqa: E402
+from kokokara.shipping.server.settings import Settings  # noqa: E402
 
 EMPTY_METHOD = "/kokokara.bench.Bench/Empty"
 SERVICER_CPU_METHOD = "/kokokara.bench.Bench/ServicerCpu"
@@ -40,7 +40,7 @@ _servicer_lock = threading.Lock()
 
 
 def _time_get_quote() -> None:
-    from kokokara.shipping.servicers.rates import RateServicer
+    from kokokara.shipping.server.servicers.rates import RateServicer
 
     untimed = RateServicer.GetQuote
 
@@ -103,7 +103,7 @@ def main() -> None:
         stopping.wait()
         service.stop(1)
     elif args.workers > 1:
-        from kokokara.shipping.supervisor import Supervisor, reserve_port
+        from kokokara.shipping.server.supervisor import Supervisor, reserve_port
 
         address, holder = reserve_port(args.listen)
         supervisor = Supervisor(

@@ -18,8 +18,8 @@ import grpc
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from google.type import date_pb2
 
-from kokokara.shipping import bootstrap
-from kokokara.shipping.settings import Settings
+from kokokara.shipping.server import bootstrap
+from kokokara.shipping.server.settings import Settings
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
 
 SHIP = date_pb2.Date(year=2026, month=11, day=26)

@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_quotes(count: int, carts: str, path: str = "python") -> None:
     """The measured program: set-up, one pass over every cart to warm the caches, then `count` quotes."""
     sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
-    from kokokara.shipping.servicers.rates import quote_response
-    from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+    from kokokara.shipping.server.servicers.rates import quote_response
+    from kokokara.shipping.server.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
     from kokokara.shipping.v1 import rates_pb2
     from rates.quote import QuoteEngine
     from rates.tables import ISO_REGIONS, load_rate_book
@@ -57,8 +57,8 @@ def run_quotes(count: int, carts: str, path: str = "python") -> None:
         batches = batch_payloads(40, 100, sorted(book.served_regions()), 7)
         messages = [m for b in batches for m in rates_pb2.BatchGetQuotesRequest.FromString(b).requests]
     if path == "kernel":
-        from kokokara.shipping.fastquote import FastQuotes
-        from kokokara.shipping.servicers.rates import KERNEL_LIMITS
+        from kokokara.shipping.server.fast.fastquote import FastQuotes
+        from kokokara.shipping.server.servicers.rates import KERNEL_LIMITS
 
         fast = FastQuotes(engine, regions, KERNEL_LIMITS)
         payloads = [m.SerializeToString() for m in messages]

@@ -29,8 +29,8 @@ import grpc  # noqa: E402
 import psycopg  # noqa: E402
 from labels_support import proto_request  # noqa: E402
 
-from kokokara.shipping import bootstrap  # noqa: E402
-from kokokara.shipping.settings import Settings  # noqa: E402
+from kokokara.shipping.server import bootstrap  # noqa: E402
+from kokokara.shipping.server.settings import Settings  # noqa: E402
 from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc  # noqa: E402
 
 

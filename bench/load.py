@@ -32,7 +32,7 @@ Scenarios:
                 and sizes from letters to 30 kg boxes): no cache could serve them
 - batch         BatchGetQuotes of 100 such carts each; reported also in quotes/s
 - tracking      GetTracking of 200 numbers already cached in every worker's in-process cache,
-                against the stand-in Japan Post (tracking/standin.py) run by this script
+                against the stand-in Japan Post (standin/japan_post.py) run by this script
 - create_label  CreateLabel (SQLite, PDF), each request a new request_id
 - mix           70% GetQuote, 10% BatchGetQuotes of 10, 15% cached GetTracking, 5% CreateLabel
 
@@ -91,7 +91,7 @@ Call = tuple[int, bytes]  # (index into the methods list, serialised request)
 
 
 def served_regions() -> list[str]:
-    from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+    from kokokara.shipping.server.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
     from rates.tables import load_rate_book
 
     return sorted(load_rate_book(DEFAULT_TABLES_DIR, DEFAULT_CONSOLIDATION_FILE).served_regions())
@@ -557,7 +557,7 @@ def main() -> int:
     scenarios = [s for s in args.scenarios.split(",") if s != "empty"]
     worker_counts = [int(w) for w in args.workers.split(",")]
 
-    from tracking.standin import StandInJapanPost
+    from standin.japan_post import StandInJapanPost
 
     regions = served_regions()
     report: dict[str, Any] = {"machine": machine(), "args": vars(args), "command": " ".join(sys.argv), "runs": {}}

@@ -37,7 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR  # noqa: E402
+from kokokara.shipping.server.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR  # noqa: E402
 from rates.model import Method, Parcel, QuoteRequest  # noqa: E402
 from rates.quote import QuoteEngine  # noqa: E402
 from rates.tables import load_rate_book  # noqa: E402

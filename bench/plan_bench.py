@@ -27,9 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kokokara.shipping.settings import DEFAULT_BOX_CATALOGUE_FILE, DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+from kokokara.shipping.server.settings import DEFAULT_BOX_CATALOGUE_FILE, DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+from rates.cart import CartItem, PlanRequest, load_box_catalogue, parcel_quote_request
 from rates.model import ALL_METHODS, Method
-from rates.packing import CartItem, Planner, PlanRequest, load_box_catalogue, parcel_quote_request
+from rates.packing import Planner
 from rates.quote import QuoteEngine
 from rates.tables import load_rate_book
 

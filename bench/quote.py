@@ -38,9 +38,9 @@ from pathlib import Path
 
 import grpc
 
-from kokokara.shipping import fastquote
-from kokokara.shipping.servicers.rates import KERNEL_LIMITS, quote_response
-from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+from kokokara.shipping.server.fast import fastquote
+from kokokara.shipping.server.servicers.rates import KERNEL_LIMITS, quote_response
+from kokokara.shipping.server.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
 from kokokara.shipping.v1 import rates_pb2
 from rates.model import Parcel, QuoteRequest
 from rates.quote import QuoteEngine
@@ -91,7 +91,7 @@ def in_process(n: int) -> dict[str, float]:
         path.append(clock() - t)
     path.sort()
     # The same carts through the compiled quote kernel, as GetQuote serves them by default: request
-    # bytes to response bytes (kokokara/shipping/fastquote.py).
+    # bytes to response bytes (kokokara/shipping/server/fast/fastquote.py).
     kernel_path: list[int] = []
     if fastquote.available():
         fast = fastquote.FastQuotes(engine, regions, KERNEL_LIMITS)

@@ -3,7 +3,7 @@
     .venv/bin/python bench/soak.py [--seconds 600] [--workers 2] [--threads 8]
 
 Starts its own redis-server on a spare port (so it can stop and restart it), the stand-in Japan
-Post (tracking/standin.py) in this process, and `server.py --workers N` on port 0 with Redis as the
+Post (standin/japan_post.py) in this process, and `server.py --workers N` on port 0 with Redis as the
 tracking cache, SQLite labels in a temporary directory and short tracking TTLs (so answers go stale
 during the run and outages matter). Client threads send the mix (60% GetQuote, 10% BatchGetQuotes
 of 10, 20% GetTracking of 40 numbers, 10% CreateLabel, of which a part replays an answered
@@ -56,7 +56,7 @@ from tracking_helpers import OwnRedis  # noqa: E402
 from domain import s10  # noqa: E402
 from kokokara.shipping.v1 import labels_pb2_grpc, rates_pb2, rates_pb2_grpc, tracking_pb2, tracking_pb2_grpc  # noqa: E402
 from labels.sqlite_store import SqliteLabelStore  # noqa: E402
-from tracking.standin import StandInJapanPost  # noqa: E402
+from standin.japan_post import StandInJapanPost  # noqa: E402
 
 NUMBERS = [s10.make("EE", 93_000_000 + i) for i in range(40)]
 PAGES = ["in_transit", "in_customs", "delivered", "returned"]

@@ -35,11 +35,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from kokokara.shipping.v1 import tracking_pb2, tracking_pb2_grpc  # noqa: E402
+from standin.japan_post import StandInJapanPost  # noqa: E402
 from tracking.cache import InProcessCache  # noqa: E402
 from tracking.japan_post_client import ClientOptions, JapanPostClient  # noqa: E402
 from tracking.model import encode  # noqa: E402
 from tracking.service import TrackingLookup  # noqa: E402
-from tracking.standin import StandInJapanPost  # noqa: E402
 
 NUMBER = "EN123456785JP"
 

@@ -33,9 +33,9 @@ sys.path.insert(0, str(REPO))
 
 from domain import s10  # noqa: E402
 from kokokara.shipping.v1 import labels_pb2_grpc, tracking_pb2, tracking_pb2_grpc  # noqa: E402
+from standin.japan_post import StandInJapanPost  # noqa: E402
 from tests.labels_support import proto_request  # noqa: E402
 from tests.tracking_helpers import free_port  # noqa: E402
-from tracking.standin import StandInJapanPost  # noqa: E402
 
 
 def serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:

@@ -1,4 +1,4 @@
-"""Domain errors. The gRPC edge maps each kind to one status code (kokokara/shipping/errors.py).
+"""Domain errors. The gRPC edge maps each kind to one status code (kokokara/shipping/server/errors.py).
 
 Every error has a stable UPPER_SNAKE `reason` (sent as google.rpc.ErrorInfo.reason) and a message
 for people. Messages never hold personal data: they name fields and rules, not their values, except

@@ -1,4 +1,4 @@
-"""Printable documents of a label: PDF (A6 or 4x6 in, reportlab) and ZPL II (4x6 in, 203 dpi).
+"""Printable documents: a label's PDF (A6 or 4x6 in, reportlab) and ZPL II (4x6 in, 203 dpi), and the day's manifest (CSV and A4 PDF).
 
 Both draw the pages that labels.layout lays out: the address label with its customs data (the
 CN22 form, or a CN23 summary), then the CN23 on a page of its own when the parcel needs one.
@@ -24,6 +24,7 @@ invariant=1; the graphic fields come from the same fonts at the same sizes).
 
 from __future__ import annotations
 
+import csv
 import io
 import threading
 from collections import OrderedDict
@@ -32,12 +33,12 @@ from functools import lru_cache
 from typing import Any
 
 from reportlab.graphics.barcode.code128 import Code128
-from reportlab.lib.pagesizes import A6, inch
+from reportlab.lib.pagesizes import A4, A6, inch
 from reportlab.pdfgen.canvas import Canvas
 
 from domain.errors import FieldViolation, InvalidArgument
 from labels import addresses, fonts, layout
-from labels.model import Address, DocumentFormat, Label, LabelRequest
+from labels.model import Address, DocumentFormat, Label, LabelRequest, Manifest
 
 CONTENT_TYPES = {
     DocumentFormat.PDF_A6: "application/pdf",
@@ -364,3 +365,80 @@ def render_zpl(label: Label) -> str:
     for page in pages:
         parts += _zpl_page(page)
     return "\n".join(parts) + "\n"
+
+
+# --- the day's manifest -----------------------------------------------------------------------
+
+
+def manifest_csv(manifest: Manifest) -> bytes:
+    """The manifest as CSV: one row per label, then the totals per product and over all."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(
+        ["ship_date", "tracking_number", "product", "destination", "weight_grams", "price_jpy", "declared_value_jpy", "customs_form", "export_declaration"]
+    )
+    for lb in manifest.labels:
+        w.writerow(
+            [
+                manifest.ship_date.isoformat(),
+                lb.tracking_number,
+                lb.product.value,
+                lb.request.recipient.region_code,
+                lb.request.parcel.weight_g,
+                lb.pricing.price_jpy,
+                lb.declared_value_jpy,
+                lb.customs_form.value,
+                "yes" if lb.export_declaration_required else "no",
+            ]
+        )
+    w.writerow([])
+    w.writerow(["product", "label_count", "total_weight_grams", "total_price_jpy", "total_declared_value_jpy"])
+    for t in manifest.totals:
+        w.writerow([t.product.value, t.count, t.weight_g, t.price_jpy, t.declared_jpy])
+    w.writerow(
+        [
+            "all",
+            len(manifest.labels),
+            sum(t.weight_g for t in manifest.totals),
+            sum(t.price_jpy for t in manifest.totals),
+            sum(t.declared_jpy for t in manifest.totals),
+        ]
+    )
+    return out.getvalue().encode("utf-8")
+
+
+def manifest_pdf(manifest: Manifest) -> bytes:
+    """The manifest as an A4 PDF to hand over with the parcels: totals per product, then every item."""
+    buffer = io.BytesIO()
+    pdf = Canvas(buffer, pagesize=A4, invariant=1)
+    pdf.setTitle(f"Manifest {manifest.ship_date.isoformat()}")
+    _, height = A4
+    y = height - 50
+
+    def row(text: str, font: str = "Helvetica", size: float = 9) -> None:
+        nonlocal y
+        if y < 50:
+            pdf.showPage()
+            y = height - 50
+        pdf.setFont(font, size)
+        pdf.drawString(40, y, text)
+        y -= size * 1.4
+
+    row(f"Hand-over manifest - Japan Post - ship date {manifest.ship_date.isoformat()}", "Helvetica-Bold", 13)
+    row(f"{len(manifest.labels)} items", "Helvetica", 10)
+    row("")
+    row("Totals per product", "Helvetica-Bold", 10)
+    for t in manifest.totals:
+        row(f"{t.product_name}: {t.count} items, {t.weight_g:,} g, postage {t.price_jpy:,} JPY, declared {t.declared_jpy:,} JPY")
+    row("")
+    row("Items", "Helvetica-Bold", 10)
+    for i, lb in enumerate(manifest.labels, 1):
+        row(
+            f"{i:4d}  {lb.tracking_number}  {lb.product.value:<17} {lb.request.recipient.region_code}  {lb.request.parcel.weight_g:>6} g"
+            f"  {lb.pricing.price_jpy:>7,} JPY  {lb.customs_form.value}{'  EXPORT DECL.' if lb.export_declaration_required else ''}",
+            "Courier",
+            8,
+        )
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

@@ -293,3 +293,36 @@ class Label:
     @property
     def declared_value_jpy(self) -> int:
         return self.request.declared_value_jpy
+
+
+@dataclass(frozen=True, slots=True)
+class ProductTotal:
+    product: Product
+    product_name: str
+    count: int
+    weight_g: int
+    price_jpy: int
+    declared_jpy: int
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """The labels handed over on one ship date, with totals per product (labels.documents draws it)."""
+
+    ship_date: date
+    labels: tuple[Label, ...]
+    totals: tuple[ProductTotal, ...]
+
+
+def build_manifest(ship_date: date, labels: list[Label]) -> Manifest:
+    totals: dict[Product, list[int]] = {}
+    names: dict[Product, str] = {}
+    for lb in labels:
+        t = totals.setdefault(lb.product, [0, 0, 0, 0])
+        t[0] += 1
+        t[1] += lb.request.parcel.weight_g
+        t[2] += lb.pricing.price_jpy
+        t[3] += lb.declared_value_jpy
+        names[lb.product] = lb.pricing.product_name
+    rows = tuple(ProductTotal(p, names[p], *v) for p, v in sorted(totals.items(), key=lambda kv: kv[0].value))
+    return Manifest(ship_date, tuple(labels), rows)

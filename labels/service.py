@@ -3,21 +3,16 @@ and the day's manifest. Plain Python; the gRPC servicer only translates to and f
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen.canvas import Canvas
 
 from domain.errors import AlreadyExists, FailedPrecondition, NotFound
 from labels import customs, documents
-from labels.model import Label, LabelRequest, LabelStatus, Pricing, day_in_japan, differing_fields
+from labels.model import Label, LabelRequest, LabelStatus, Manifest, Pricing, build_manifest, day_in_japan, differing_fields
 from labels.store import LabelStore, Page
-from rates.model import ContentsLine, Parcel, Product, QuoteRequest
+from rates.model import ContentsLine, Parcel, QuoteRequest
 from rates.quote import QuoteEngine
 
 
@@ -47,101 +42,6 @@ def price(request: LabelRequest, engine: QuoteEngine) -> Pricing:
         if refused.method is request.method:
             raise FailedPrecondition(refused.message, reason=refused.reason.value)
     raise FailedPrecondition(f"{request.method.value} cannot be offered for this parcel", reason="METHOD_NOT_AVAILABLE")
-
-
-@dataclass(frozen=True, slots=True)
-class ProductTotal:
-    product: Product
-    product_name: str
-    count: int
-    weight_g: int
-    price_jpy: int
-    declared_jpy: int
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    ship_date: date
-    labels: tuple[Label, ...]
-    totals: tuple[ProductTotal, ...]
-
-    def csv(self) -> bytes:
-        out = io.StringIO()
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(
-            ["ship_date", "tracking_number", "product", "destination", "weight_grams", "price_jpy", "declared_value_jpy", "customs_form", "export_declaration"]
-        )
-        for lb in self.labels:
-            w.writerow(
-                [
-                    self.ship_date.isoformat(),
-                    lb.tracking_number,
-                    lb.product.value,
-                    lb.request.recipient.region_code,
-                    lb.request.parcel.weight_g,
-                    lb.pricing.price_jpy,
-                    lb.declared_value_jpy,
-                    lb.customs_form.value,
-                    "yes" if lb.export_declaration_required else "no",
-                ]
-            )
-        w.writerow([])
-        w.writerow(["product", "label_count", "total_weight_grams", "total_price_jpy", "total_declared_value_jpy"])
-        for t in self.totals:
-            w.writerow([t.product.value, t.count, t.weight_g, t.price_jpy, t.declared_jpy])
-        w.writerow(
-            ["all", len(self.labels), sum(t.weight_g for t in self.totals), sum(t.price_jpy for t in self.totals), sum(t.declared_jpy for t in self.totals)]
-        )
-        return out.getvalue().encode("utf-8")
-
-    def pdf(self) -> bytes:
-        buffer = io.BytesIO()
-        pdf = Canvas(buffer, pagesize=A4, invariant=1)
-        pdf.setTitle(f"Manifest {self.ship_date.isoformat()}")
-        _, height = A4
-        y = height - 50
-
-        def row(text: str, font: str = "Helvetica", size: float = 9) -> None:
-            nonlocal y
-            if y < 50:
-                pdf.showPage()
-                y = height - 50
-            pdf.setFont(font, size)
-            pdf.drawString(40, y, text)
-            y -= size * 1.4
-
-        row(f"Hand-over manifest - Japan Post - ship date {self.ship_date.isoformat()}", "Helvetica-Bold", 13)
-        row(f"{len(self.labels)} items", "Helvetica", 10)
-        row("")
-        row("Totals per product", "Helvetica-Bold", 10)
-        for t in self.totals:
-            row(f"{t.product_name}: {t.count} items, {t.weight_g:,} g, postage {t.price_jpy:,} JPY, declared {t.declared_jpy:,} JPY")
-        row("")
-        row("Items", "Helvetica-Bold", 10)
-        for i, lb in enumerate(self.labels, 1):
-            row(
-                f"{i:4d}  {lb.tracking_number}  {lb.product.value:<17} {lb.request.recipient.region_code}  {lb.request.parcel.weight_g:>6} g"
-                f"  {lb.pricing.price_jpy:>7,} JPY  {lb.customs_form.value}{'  EXPORT DECL.' if lb.export_declaration_required else ''}",
-                "Courier",
-                8,
-            )
-        pdf.showPage()
-        pdf.save()
-        return buffer.getvalue()
-
-
-def build_manifest(ship_date: date, labels: list[Label]) -> Manifest:
-    totals: dict[Product, list[int]] = {}
-    names: dict[Product, str] = {}
-    for lb in labels:
-        t = totals.setdefault(lb.product, [0, 0, 0, 0])
-        t[0] += 1
-        t[1] += lb.request.parcel.weight_g
-        t[2] += lb.pricing.price_jpy
-        t[3] += lb.declared_value_jpy
-        names[lb.product] = lb.pricing.product_name
-    rows = tuple(ProductTotal(p, names[p], *v) for p, v in sorted(totals.items(), key=lambda kv: kv[0].value))
-    return Manifest(ship_date, tuple(labels), rows)
 
 
 class LabelService:

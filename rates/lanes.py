@@ -1,6 +1,6 @@
 """What each destination's products can do, worked out once per destination, and resolved for a
 ship date, an order date and a contents type: the lanes the quote engine prices (rates/quote.py)
-and the gRPC edge's quote kernel compiles (kokokara/shipping/fastquote.py).
+and the gRPC edge's quote kernel compiles (kokokara/shipping/server/fast/fastquote.py).
 
 Acceptance is decided here, in one place: the crawl of Japan Post's country pages when the lane
 is built, and the dated rules in force on the ship date (rates/acceptance.py) when it is resolved.

@@ -1,6 +1,6 @@
 """How the quote engine words what it cannot offer: one template or function per kind of refusal.
 
-The compiled quote kernel at the gRPC edge (kokokara/shipping/_quotekernel.pyx) renders the same
+The compiled quote kernel at the gRPC edge (kokokara/shipping/server/fast/_quotekernel.pyx) renders the same
 templates with markers where a parcel's numbers go, so every sentence has one source.
 """
 
@@ -22,7 +22,7 @@ class Refusal:
 
 # How a refusal that names the cart's own parcels is worded: one template each, filled in by
 # str.format here and, with the same templates, by the gRPC edge's compiled quote kernel
-# (kokokara/shipping/_quotekernel.pyx), so the sentences have one source.
+# (kokokara/shipping/server/fast/_quotekernel.pyx), so the sentences have one source.
 OVER_WEIGHT = "parcels[{index}] weighs {weight}; {name} takes at most {limit}"
 TOO_LONG = "parcels[{index}] is {length} long; {name} takes at most {limit}"
 OVER_GIRTH = "parcels[{index}] measures {girth} in length plus girth; {name} takes at most {limit}"

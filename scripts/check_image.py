@@ -15,7 +15,7 @@
    image's one worker and with two (the supervisor must find the worker script in an installed package).
 
 What it cannot check: the base image's own content, apt in the builder, file ownership, the build
-itself. tests/test_image.py runs part 1 and the lock checks in the test suite.
+itself. tests/release/test_image.py runs part 1 and the lock checks in the test suite.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Generates the Python gRPC stubs for proto/ into a directory (committed under kokokara/shipping/v1).
 
-Run through `make proto`. tests/test_proto_stubs.py runs it into a temporary directory and compares,
+Run through `make proto`. tests/release/test_proto_stubs.py runs it into a temporary directory and compares,
 so stubs that are out of date with their .proto files fail the suite.
 """
 

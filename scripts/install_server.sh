@@ -21,4 +21,4 @@ $pip --python "$target/bin/python" install --quiet --no-deps "$build"/wheels/*.w
 $pip --python "$target/bin/python" check
 # From outside the source tree, so the import finds the installed package, not the sources.
 cd /
-"$target/bin/python" -c "from kokokara.shipping import fastquote; assert fastquote.available(), 'the quote kernel did not build'"
+"$target/bin/python" -c "from kokokara.shipping.server.fast import fastquote; assert fastquote.available(), 'the quote kernel did not build'"

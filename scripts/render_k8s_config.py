@@ -9,7 +9,7 @@ Deployment's pod template.
 - deployment.yaml's `kokokara.shipping/config-sha256` annotation: the SHA-256 of both, so changing
   a table changes the pod template and `kubectl apply -k deploy/kubernetes` rolls the replicas.
 
-tests/test_kubernetes_manifests.py fails when the committed files are out of date with data/.
+tests/release/test_kubernetes_manifests.py fails when the committed files are out of date with data/.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ sys.path.insert(0, str(REPO))
 import grpc  # noqa: E402
 from google.protobuf import json_format  # noqa: E402
 
-from kokokara.shipping import bootstrap  # noqa: E402
-from kokokara.shipping.settings import Settings  # noqa: E402
+from kokokara.shipping.server import bootstrap  # noqa: E402
+from kokokara.shipping.server.settings import Settings  # noqa: E402
 from kokokara.shipping.v1 import labels_pb2, labels_pb2_grpc  # noqa: E402
 
 EXAMPLES = REPO / "examples" / "labels"

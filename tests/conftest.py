@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 import grpc
 import pytest
 
-from kokokara.shipping import bootstrap
-from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR, Settings
+from kokokara.shipping.server import bootstrap
+from kokokara.shipping.server.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR, Settings
 from rates.book import RateBook
 from rates.quote import QuoteEngine
 from rates.tables import load_rate_book

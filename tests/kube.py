@@ -23,7 +23,7 @@ from tests.conftest import IN_CI, REPO
 KUBE = REPO / "deploy" / "kubernetes"
 DOCS = REPO / "docs" / "deployment.md"
 # docs/deployment.md marks the block of commands that make the Secrets with this line.
-SECRETS_MARKER = "<!-- the Secrets: these commands are run by tests/test_kubernetes_start.py -->"
+SECRETS_MARKER = "<!-- the Secrets: these commands are run by tests/processes/test_kubernetes_start.py -->"
 
 
 def kubectl() -> str:

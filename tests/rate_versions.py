@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kokokara.shipping.settings import DEFAULT_TABLES_DIR
+from kokokara.shipping.server.settings import DEFAULT_TABLES_DIR
 
 NEW_ID = "ems@2027-04-01"
 OLD_ID = "ems@2022-06-01"

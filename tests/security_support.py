@@ -13,8 +13,8 @@ from google.protobuf import symbol_database
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from kokokara.shipping import bootstrap
-from kokokara.shipping.auth import ROLES, new_key, write_entries
+from kokokara.shipping.server import bootstrap
+from kokokara.shipping.server.auth import ROLES, new_key, write_entries
 from kokokara.shipping.v1 import labels_pb2, rates_pb2, tracking_pb2
 from tests.conftest import test_settings
 from tests.grpc_support import status_details

@@ -15,16 +15,33 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import grpc
-import pandas as pd
 from google.rpc import error_details_pb2
 from google.type import date_pb2
 from grpc_status import rpc_status
 
 from kokokara.shipping.connect import ClientAuth, open_channel
 from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+
+    class _Pandas:
+        """pandas, imported when a DataFrame is first made: the light install (stubs, quotes, plans) has no
+        pandas; the analysts' calls say which extra brings it."""
+
+        def __getattr__(self, name: str) -> Any:
+            try:
+                import pandas
+            except ImportError as error:
+                raise ImportError("DataFrames need pandas: pip install 'kokokara-shipping[analysis]'") from error
+            globals()["pd"] = pandas
+            return getattr(pandas, name)
+
+    pd = _Pandas()
 
 MAX_WEIGHTS_PER_CALL = 1000
 TABLE_COLUMNS = {

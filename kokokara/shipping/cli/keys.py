@@ -16,8 +16,8 @@ import os
 import sys
 from pathlib import Path
 
-from kokokara.shipping.auth import ROLES, KeysFileError, new_key, read_entries, write_entries
 from kokokara.shipping.cli.output import table
+from kokokara.shipping.server.auth import ROLES, KeysFileError, new_key, read_entries, write_entries
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

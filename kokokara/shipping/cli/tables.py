@@ -315,7 +315,7 @@ def _check(args: argparse.Namespace) -> int:
     """Loads the tables with the server's own loader: what a reload would accept or refuse."""
     import os
 
-    from kokokara.shipping.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
+    from kokokara.shipping.server.settings import DEFAULT_CONSOLIDATION_FILE, DEFAULT_TABLES_DIR
     from rates.tables import TableError, load_rate_book
 
     directory = args.directory or Path(os.environ.get("SHIPPING_TABLES_DIR") or DEFAULT_TABLES_DIR)
@@ -365,7 +365,7 @@ def _diff(client: ShippingClient, args: argparse.Namespace) -> int:
 
 @_run
 def _chart(client: ShippingClient, args: argparse.Namespace) -> int:
-    from kokokara.shipping.charts import price_chart, save_png
+    from kokokara.shipping.cli.charts import price_chart, save_png
 
     if args.width < 200 or args.height < 150 or args.width > 8000 or args.height > 8000:
         raise ValueError("--width and --height must be between 200x150 and 8000x8000 pixels")
