@@ -202,6 +202,31 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
     assert attributes == {"peer.service": "label-store", "db.system": "sqlite"}
 
 
+def test_records_are_written_as_they_were_when_logged_with_their_exceptions_and_after_close() -> None:
+    stream = io.StringIO()
+    writer = logs.LogWriter(stream)
+    logger = logging.getLogger("tests.telemetry.writer")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(writer)
+    try:
+        items = ["a"]
+        logger.info("items %s", items)
+        items.append("b")  # after the call: the line shows what was logged
+        try:
+            1 / 0  # noqa: B018 - the exception to log
+        except ZeroDivisionError:
+            logger.exception("failed")
+        writer.close()  # writes everything queued
+        logger.warning("after close")  # written at once, not lost
+    finally:
+        logger.removeHandler(writer)
+    first, second, third = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["message"] == "items ['a']" and first["level"] == "INFO"
+    assert second["message"] == "failed" and "ZeroDivisionError" in second["exception"]
+    assert third["message"] == "after close"
+
+
 def test_tracing_settings_are_read_once_and_checked() -> None:
     assert Settings.from_env({}).otlp_endpoint == ""
     settings = Settings.from_env({"SHIPPING_OTLP_ENDPOINT": "http://collector:4318", "SHIPPING_OTLP_SERVICE_NAME": "shipping-eu"})
