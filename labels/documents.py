@@ -34,6 +34,8 @@ from typing import Any
 
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4, A6, inch
+from reportlab.lib.rl_accel import escapePDF, fp_str
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from domain.errors import FieldViolation, InvalidArgument
@@ -156,43 +158,103 @@ def check_printable(request: LabelRequest) -> None:
 # -- PDF --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """A run of a text in one face, with what writing it needs that does not depend on the page."""
+
+    face: fonts.Face
+    chunk: str
+    stroke: float  # line width that thickens the strokes to the weight (0: none)
+    key: tuple[str, float, float]  # face, size and stroke: the text state it is drawn in
+    select: str  # the Tf and TL operators of its size (after the subset's name)
+    advance: float  # its width: where the next run starts
+    fixed: str | None  # the Tj operator, where the run is encoded the same in every document
+
+
+@lru_cache(maxsize=16384)
+def _pieces(text: str, region: str, size: float, bold: bool) -> tuple[_Piece, ...]:
+    out = []
+    for face, chunk in fonts.runs(text, region):
+        stroke = face.stroke_em(fonts.BOLD if bold else fonts.REGULAR) * size
+        encoded_alike = getattr(pdfmetrics.getFont(face.name), "fixed", None)  # labels.pdf_fonts' fonts have it
+        fixed = f"({escapePDF(chunk.encode('ascii'))}) Tj" if face is not fonts.THAI and encoded_alike and encoded_alike(chunk) else None
+        select = f"{fp_str(size)} Tf {fp_str(size * 1.2)} TL"
+        out.append(_Piece(face, chunk, stroke, (face.name, size, round(stroke, 3)), select, layout.width(chunk, size, region), fixed))
+    return tuple(out)
+
+
 class _TextWriter:
     """Writes a page's text in one PDF text object: one BT ... ET for the page rather than one per
-    string, the font and stroke set only when they change (most of a label's strings share them)."""
+    string, the font and stroke set only when they change (most of a label's strings share them).
+
+    The operators are written here directly, as reportlab's text object writes them (same
+    operators, same number formatting, characters encoded into the font's subsets by the font
+    itself, in the same order), without its per-call bookkeeping; the operators of a run that
+    every document encodes alike (ASCII) are kept with the run. Thai, shaped by HarfBuzz, goes
+    through the canvas as before."""
 
     def __init__(self, pdf: Canvas, page_height: float):
         self.pdf, self.h = pdf, page_height
-        self.text = pdf.beginText()
-        self.state: tuple[str, float, float, int] | None = None
+        self.doc = pdf._doc
+        self.code: list[str] = ["BT", "1 0 0 1 0 0 Tm"]  # what canvas.beginText() starts with
+        self.state: tuple[tuple[str, float, float], int] | None = None
+        self.mode = 0  # text render mode
+        self.subset = -1  # the font subset selected last (a new font selects none)
+        self.font: Any = None
+        self.select = ""  # the Tf/TL operators of the current font and size, less the subset's name
 
     def draw(self, op: layout.Text) -> None:
         x = op.x
         y = self.h - op.baseline
         gray = 1 if op.white else 0
-        for face, chunk in fonts.runs(op.text, op.region):
-            stroke = face.stroke_em(fonts.BOLD if op.bold else fonts.REGULAR) * op.size
-            if face is fonts.THAI:  # HarfBuzz shaping goes through the canvas
+        code = self.code
+        for piece in _pieces(op.text, op.region, op.size, op.bold):
+            stroke = piece.stroke
+            if piece.face is fonts.THAI:  # HarfBuzz shaping goes through the canvas
                 self.pdf.setFillGray(gray)
                 self.pdf.setStrokeGray(gray)
-                self.pdf.setFont(face.name, op.size)
+                self.pdf.setFont(piece.face.name, op.size)
                 self.pdf.setLineWidth(stroke)
-                self.pdf.drawString(x, y, chunk, mode=2 if stroke > 0 else 0, shaping=True)
+                self.pdf.drawString(x, y, piece.chunk, mode=2 if stroke > 0 else 0, shaping=True)
             else:
-                state = (face.name, op.size, round(stroke, 3), gray)
+                state = (piece.key, gray)
                 if state != self.state:
-                    self.text.setFont(face.name, op.size)
-                    self.text.setTextRenderMode(2 if stroke > 0 else 0)
+                    self.font = pdfmetrics.getFont(piece.face.name)
+                    self.subset = -1
+                    self.select = piece.select
+                    mode = 2 if stroke > 0 else 0
+                    if mode != self.mode:
+                        self.mode = mode
+                        code.append(f"{mode} Tr")
                     if stroke > 0:
-                        self.text._code.append(f"{stroke:.3f} w")
-                    self.text.setFillGray(gray)
-                    self.text.setStrokeGray(gray)
+                        code.append(f"{stroke:.3f} w")
+                    code.append(f"{gray} g")
+                    code.append(f"{gray} G")
                     self.state = state
-                self.text.setTextOrigin(x, y)
-                self.text.textOut(chunk)
-            x += layout.width(chunk, op.size, op.region)
+                code.append(f"1 0 0 1 {fp_str(x, y)} Tm")
+                code.append(self._shown(piece))
+            x += piece.advance
+
+    def _shown(self, piece: _Piece) -> str:
+        """The operators that show the run: its bytes in each subset, the subset selected first
+        where it changes."""
+        font, doc = self.font, self.doc
+        if piece.fixed is not None and doc in font.state:
+            if self.subset == 0:
+                return piece.fixed
+            self.subset = 0
+            return f"{font.getSubsetInternalName(0, doc)} {self.select} {piece.fixed}"
+        out = []
+        for subset, data in font.splitString(piece.chunk, doc):
+            if subset != self.subset:
+                out.append(f"{font.getSubsetInternalName(subset, doc)} {self.select}")
+                self.subset = subset
+            out.append(f"({escapePDF(data)}) Tj")
+        return " ".join(out)
 
     def close(self) -> None:
-        self.pdf.drawText(self.text)
+        self.code.append("ET")
+        self.pdf._code.append(" ".join(self.code))
         self.pdf.setFillGray(0)
         self.pdf.setStrokeGray(0)
 

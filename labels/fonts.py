@@ -120,6 +120,20 @@ def face_for(ch: str, text: str, region: str) -> Face | None:
 
 def missing(text: str) -> list[str]:
     """The characters of `text` that no face can draw (in order, each once)."""
+    if text.isascii() and text.isprintable() and _ascii_covered():
+        return []  # most of what a label carries: every face set has printable ASCII
+    return list(_missing(text))
+
+
+@lru_cache(maxsize=1)
+def _ascii_covered() -> bool:
+    return all(any(code in _cmap(f) for f in FACES) for code in range(0x21, 0x7F))
+
+
+@lru_cache(maxsize=16384)
+def _missing(text: str) -> tuple[str, ...]:
+    """missing(), remembered per text: a shop's own address and the forms' texts recur on every
+    label, and most recipients' names and places recur on more than one."""
     out: list[str] = []
     for ch in normalize(text):
         if ch in _INVISIBLE or ch == " ":
@@ -127,7 +141,7 @@ def missing(text: str) -> list[str]:
         unprintable = unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") or not any(ord(ch) in _cmap(f) for f in FACES)
         if unprintable and ch not in out:
             out.append(ch)
-    return out
+    return tuple(out)
 
 
 def describe(chars: Iterable[str]) -> str:
@@ -137,6 +151,8 @@ def describe(chars: Iterable[str]) -> str:
 
 def is_latin(text: str) -> bool:
     """True when every letter of `text` is a Latin letter (digits and punctuation are neutral)."""
+    if text.isascii():
+        return True  # ASCII letters are Latin ones
     return all(not ch.isalpha() or unicodedata.name(ch, "").startswith("LATIN") for ch in normalize(text))
 
 

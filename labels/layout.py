@@ -98,11 +98,10 @@ def register_fonts() -> None:
     global _registered
     if _registered:
         return
-    from reportlab.pdfbase.ttfonts import TTFont
+    from labels import pdf_fonts
 
     for face in fonts.FACES:
-        if face.name not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont(face.name, str(face.path)))
+        pdf_fonts.register(face.name, str(face.path))
     _registered = True
 
 

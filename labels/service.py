@@ -54,10 +54,13 @@ class LabelService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         on_event: Callable[[str, int], None] | None = None,
+        on_issued: Callable[[Label], None] | None = None,
     ):
         self.store = store
         # Told ("issued" | "voided" | "erased", count) as they happen: the metrics hook.
         self._on_event = on_event or (lambda _event, _count: None)
+        # Told every label newly issued (not replays), after it is stored: e.g. to watch its parcel.
+        self._on_issued = on_issued or (lambda _label: None)
         self._engine = engine
         self.rules = rules
         self._clock = clock
@@ -97,6 +100,7 @@ class LabelService:
         if not created:
             return self._replay(label, request, digest), True
         self._on_event("issued", 1)
+        self._on_issued(label)
         return label, False
 
     @staticmethod

@@ -24,6 +24,9 @@ from rates.quote import QuoteEngine
 from rates.tables import load_rate_book
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Servers that tests start as processes (server.py) serve no HTTP side unless a test asks for one, so
+# they never clash over its default port; the HTTP tests set SHIPPING_HTTP_ADDR themselves.
+os.environ["SHIPPING_HTTP_ADDR"] = ""
 REPO = Path(__file__).resolve().parent.parent
 
 

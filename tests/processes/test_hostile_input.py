@@ -65,8 +65,9 @@ def _one(channel: grpc.Channel, rpc: str, streaming: bool, data: bytes, key: str
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[grpc.Channel, dict[str, str]]]:
     # Every call here without a key or with a wrong one comes from one address: not throttled in this
     # test, which is about the order of the checks (tests/server/test_auth_failures.py is about the throttle).
+    # Nor is the one key's call rate (tests/server/test_security_limits.py): every RPC gets many calls here.
     with (
-        keyed_service(tmp_path_factory.mktemp("hostile"), auth_failures_per_second=0.0) as (service, keys),
+        keyed_service(tmp_path_factory.mktemp("hostile"), auth_failures_per_second=0.0, rate_limit_per_second=0.0) as (service, keys),
         grpc.insecure_channel(service.address) as channel,
     ):
         yield channel, keys

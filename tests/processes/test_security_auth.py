@@ -23,10 +23,13 @@ from tests.conftest import REPO, test_settings
 from tests.security_support import call, error_info, every_rpc, keyed_service
 
 RPCS = every_rpc()
+TRACKING = {"GetTracking", "BatchGetTracking", "WatchTracking", "WatchParcel", "UnwatchParcel", "ListWatchedParcels", "ListTrackingEvents"}
 EXPECTED = {
     "checkout": {"GetQuote", "BatchGetQuotes", "PlanShipment"},
-    "warehouse": {"CreateLabel", "GetLabel", "ListLabels", "VoidLabel", "GetManifest", "GetTracking", "BatchGetTracking", "WatchTracking"},
-    "support": {"GetTracking", "BatchGetTracking", "WatchTracking"},
+    "warehouse": {"CreateLabel", "GetLabel", "ListLabels", "VoidLabel", "GetManifest", *TRACKING},
+    "support": TRACKING,
+    # webhook endpoints receive every parcel's events: operators manage them, not the warehouse
+    "operator": {"CreateWebhookEndpoint", "ListWebhookEndpoints", "DeleteWebhookEndpoint", "ListDeadDeliveries", "ListTrackingEvents", "ListWatchedParcels"},
     "analyst": {
         "GetQuote",
         "BatchGetQuotes",

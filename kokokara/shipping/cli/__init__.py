@@ -25,6 +25,7 @@ COMMANDS: list[str] = [
 
 COMMANDS += ["tables"]  # rate tables for analysts
 COMMANDS += ["keys"]  # API keys
+COMMANDS += ["watched"]  # watched parcels and their events
 
 
 def build_parser() -> argparse.ArgumentParser:

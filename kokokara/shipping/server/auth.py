@@ -6,7 +6,8 @@ key itself is shown once, by `kokokara-shipping keys add`, and never stored. A p
 found by its id and checked with a constant-time compare, so a request costs one HMAC.
 
 Roles (ROLE_RPCS): checkout (quotes), warehouse (labels and tracking), support (tracking),
-analyst (rate tables and quotes), admin (everything, including RPCs not listed here).
+analyst (rate tables and quotes), operator (webhook endpoints, dead deliveries, the event log),
+admin (everything, including RPCs not listed here).
 """
 
 from __future__ import annotations
@@ -34,13 +35,18 @@ TRACKING = "/kokokara.shipping.v1.TrackingService/"
 QUOTE_RPCS = frozenset({RATES + "GetQuote", RATES + "BatchGetQuotes", RATES + "PlanShipment"})
 TABLE_RPCS = frozenset(RATES + m for m in ("ListRateTables", "GetRateTable", "ListDestinations", "CompareRates", "DiffRateTables", "DiffAcceptance"))
 LABEL_RPCS = frozenset(LABELS + m for m in ("CreateLabel", "GetLabel", "ListLabels", "VoidLabel", "GetManifest"))
-TRACKING_RPCS = frozenset(TRACKING + m for m in ("GetTracking", "BatchGetTracking", "WatchTracking"))
+TRACKING_RPCS = frozenset(
+    TRACKING + m for m in ("GetTracking", "BatchGetTracking", "WatchTracking", "WatchParcel", "UnwatchParcel", "ListWatchedParcels", "ListTrackingEvents")
+)
+# Webhook endpoints receive every watched parcel's events: only operators (and admins) manage them.
+WEBHOOK_RPCS = frozenset(TRACKING + m for m in ("CreateWebhookEndpoint", "ListWebhookEndpoints", "DeleteWebhookEndpoint", "ListDeadDeliveries"))
 
 ROLE_RPCS: dict[str, frozenset[str]] = {
     "checkout": QUOTE_RPCS,
     "warehouse": LABEL_RPCS | TRACKING_RPCS,
     "support": TRACKING_RPCS,
     "analyst": TABLE_RPCS | QUOTE_RPCS,
+    "operator": WEBHOOK_RPCS | frozenset({TRACKING + "ListTrackingEvents", TRACKING + "ListWatchedParcels"}),
 }
 ADMIN = "admin"
 ROLES = (*ROLE_RPCS, ADMIN)

@@ -21,7 +21,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from kokokara.shipping.server import security
+from kokokara.shipping.server import security, watching
 from kokokara.shipping.server.convert import today_in_japan
 from kokokara.shipping.server.guard import WATCH_RPC
 from kokokara.shipping.server.interceptors import PoolRouter
@@ -32,7 +32,7 @@ from kokokara.shipping.server.servicers.labels import LabelServicer
 from kokokara.shipping.server.servicers.plans import PlanSettings
 from kokokara.shipping.server.servicers.rate_tables import RateTablesServicer
 from kokokara.shipping.server.servicers.rates import EngineHolder
-from kokokara.shipping.server.servicers.tracking import TrackingServicer
+from kokokara.shipping.server.servicers.watch import TrackingWatchServicer
 from kokokara.shipping.server.settings import Settings
 from kokokara.shipping.v1 import labels_pb2, rates_pb2, tracking_pb2
 from labels.customs import CustomsRules
@@ -49,6 +49,7 @@ from tracking.cache import InProcessCache, LayeredCache, TrackingCache
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.redis_cache import RedisTrackingCache
 from tracking.service import LookupOptions, RefreshPolicy, TrackingLookup
+from tracking.watch_service import WatchOptions
 
 if TYPE_CHECKING:
     from kokokara.shipping.server.tracing import Tracing
@@ -80,7 +81,9 @@ class RunningService:
     metrics_port: int = 0
     reloader: TableReloader | None = None
     health_port: int = 0  # the plaintext health-only port (SHIPPING_HEALTH_ADDR), 0 when there is none
+    http_port: int = 0  # the JSON API and console port (SHIPPING_HTTP_ADDR), 0 when there is none
     label_store: DeferredLabelStore | None = None
+    watch: watching.WatchHolder | None = None
     _health_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -137,6 +140,7 @@ def start(
     load_tables: bool = True,
     extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
     today: Callable[[], date] = today_in_japan,
+    watch_options: WatchOptions | None = None,
 ) -> RunningService:
     """Builds, binds and starts the server; loads the tables unless told not to (tests of the
     loading phase call load_into() themselves). `extra_handlers` lets benchmarks add an empty RPC
@@ -159,20 +163,21 @@ def start(
     io_pool = futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc-io")
     tracking_pool = futures.ThreadPoolExecutor(max_workers=settings.tracking_threads, thread_name_prefix="grpc-tracking")
     watch_pool = futures.ThreadPoolExecutor(max_workers=settings.max_watches + WATCH_POOL_SPARE, thread_name_prefix="grpc-watch")
+    router = PoolRouter({f"/{LABEL_SERVICE}": io_pool, f"/{TRACKING_SERVICE}": tracking_pool, WATCH_RPC: watch_pool})
+    checks = security.interceptors(
+        settings,
+        keys,
+        metrics.observe_rpc if settings.metrics_addr else None,
+        metrics.grpc if settings.metrics_addr else None,
+        trace_id=tracing.current_trace_id if tracing else None,
+    )
+    # The HTTP side (SHIPPING_HTTP_ADDR) runs its calls through these same interceptors: keys, roles,
+    # limits, the request log and metrics. The gRPC server adds the RPC's span (continuing the
+    # caller's trace) between the router and the checks, current while they run.
+    chain = [router, *checks]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="grpc-compute"),
-        interceptors=[
-            PoolRouter({f"/{LABEL_SERVICE}": io_pool, f"/{TRACKING_SERVICE}": tracking_pool, WATCH_RPC: watch_pool}),
-            # the RPC's span (continuing the caller's trace), current while the interceptors below run
-            *([tracing.interceptor()] if tracing else []),
-            *security.interceptors(
-                settings,
-                keys,
-                metrics.observe_rpc if settings.metrics_addr else None,
-                metrics.grpc if settings.metrics_addr else None,
-                trace_id=tracing.current_trace_id if tracing else None,
-            ),
-        ],
+        interceptors=[router, *([tracing.interceptor()] if tracing else []), *checks],
         # Several worker processes share one port only with SO_REUSEPORT; off otherwise,
         # so a second server on a taken port fails instead of silently sharing it.
         options=[("grpc.so_reuseport", 1 if settings.reuse_port else 0), *security.grpc_options(settings), *_connection_age_options(settings)],
@@ -184,7 +189,7 @@ def start(
         log.warning("the quote kernel is not built (no C compiler at install time): every quote takes the slower Python path")
     # The box catalogue PlanShipment packs into: a broken file stops the start, as a broken table does.
     plans = PlanSettings(load_box_catalogue(settings.box_catalogue_file), settings.plan_budget_ms, settings.plan_fill_factor)
-    add_servicer(RateTablesServicer(engines, plans=plans), rates_pb2.DESCRIPTOR.services_by_name["RateService"], server)
+    handlers = [add_servicer(RateTablesServicer(engines, plans=plans), rates_pb2.DESCRIPTOR.services_by_name["RateService"], server)]
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
     # Labels: the store is opened (migrated, ranges synchronised) before binding, so a broken ranges
@@ -198,15 +203,22 @@ def start(
         ).open()
     except DatabaseMisconfigured as refused:
         raise LabelDatabaseRefused(str(refused)) from refused
+    tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics, tracing)
+    watch_holder = watching.build(settings, tracking_lookup, metrics, watch_options)
+    tracking_closers.append(watch_holder.close)  # closers run in reverse: before the lookup closes
     label_service = LabelService(
         label_store if tracing is None else tracing.traced(label_store, "label-store", LABEL_STORE_CALLS, **{"db.system": _database_system(settings)}),
         lambda: engines.get()[0],
         CustomsRules(cn23_threshold_jpy=settings.cn23_threshold_jpy),
         on_event=metrics.label_event,
+        on_issued=watching.label_hook(watch_holder) if settings.watch_labels else None,
     )
-    add_servicer(LabelServicer(label_service, engines, today), labels_pb2.DESCRIPTOR.services_by_name["LabelService"], server)
-    tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics, tracing)
-    add_servicer(TrackingServicer(tracking_lookup, settings.max_watches), tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"], server)
+    handlers.append(add_servicer(LabelServicer(label_service, engines, today), labels_pb2.DESCRIPTOR.services_by_name["LabelService"], server))
+    handlers.append(
+        add_servicer(
+            TrackingWatchServicer(tracking_lookup, settings.max_watches, watch_holder), tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"], server
+        )
+    )
     names = service_names()
     if settings.reflection:
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
@@ -237,6 +249,7 @@ def start(
     service.closers.append(lambda: tracking_pool.shutdown(wait=False))
     service.closers.extend(tracking_closers)
     service.labels = label_service
+    service.watch = watch_holder
     service.metrics = metrics
     if settings.metrics_addr:
         try:
@@ -251,6 +264,8 @@ def start(
         service.closers.insert(1, purge.close)  # closed before the store (closers run in reverse)
     if settings.health_addr:
         _start_health_server(service)
+    if settings.http_addr:
+        _start_http(service, chain, handlers)
     if load_tables:
         try:
             load_into(service)
@@ -310,6 +325,21 @@ def _connection_age_options(settings: Settings) -> list[tuple[str, int]]:
         ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
         ("grpc.max_connection_age_grace_ms", int(settings.grace_seconds * 1000)),
     ]
+
+
+def _start_http(service: RunningService, chain: Sequence[grpc.ServerInterceptor], handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+    """Serves every RPC as Connect JSON over HTTP, and the console, on settings.http_addr, through
+    the gRPC server's own interceptors and handlers; stops before the gRPC server does."""
+    from kokokara.shipping.server.http.server import serve
+
+    settings = service.settings
+    try:
+        http = serve(settings.http_addr, chain, handlers, read_max_bytes=settings.max_receive_message_bytes, cors_origins=settings.http_cors_origins)
+    except OSError as error:
+        service.stop(0)
+        raise security.CannotServe(f"cannot listen on {settings.http_addr} (SHIPPING_HTTP_ADDR): {error}") from error
+    service.http_port = http.port
+    service.closers.append(http.stop)  # closers run in reverse: the HTTP side stops first
 
 
 def _start_health_server(service: RunningService) -> None:

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from kokokara.shipping.server.grpc_metrics import GrpcServerMetrics
 
@@ -57,6 +59,11 @@ class Metrics:
             self.labels.labels(event)
         for result in ("hit", "miss"):
             self.tracking_cache.labels(result)
+        self.webhook_deliveries = Counter(
+            "shipping_webhook_deliveries", "Webhook delivery attempts by outcome (delivered, failed: retried, dead)", ["outcome"], registry=r
+        )
+        for outcome in ("delivered", "failed", "dead"):
+            self.webhook_deliveries.labels(outcome)
         self._server: Any = None
 
     # -- hooks ----------------------------------------------------------------------------------
@@ -80,6 +87,14 @@ class Metrics:
 
     def watch_breaker(self, state: Callable[[], str]) -> None:
         self.breaker_state.set_function(lambda: BREAKER_STATES.get(state(), -1))
+
+    def webhook_delivery(self, outcome: str) -> None:
+        self.webhook_deliveries.labels(outcome).inc()
+
+    def watch_counts(self, counts: Callable[[], Any]) -> None:
+        """Watched parcels by state, quiet parcels and deliveries by state, read from the store at
+        each scrape (so every replica reports the fleet's figures)."""
+        self.registry.register(_WatchCollector(counts))
 
     def tables_in_use(self, version: str, data_as_of: str, loaded_at: float) -> None:
         self.tables_info.clear()
@@ -106,3 +121,26 @@ class Metrics:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+class _WatchCollector(Collector):
+    def __init__(self, counts: Callable[[], Any]):
+        self._counts = counts
+
+    def collect(self) -> Any:
+        try:
+            c = self._counts()
+        except Exception:  # the database is away: no figures rather than a failed scrape
+            log.warning("watched parcel figures unavailable", exc_info=True)
+            return
+        parcels = GaugeMetricFamily("shipping_watched_parcels", "Watched parcels by state (pending: not polled yet)", labels=["state"])
+        for state, n in sorted(c.by_state.items()):
+            parcels.add_metric([state], n)
+        yield parcels
+        yield GaugeMetricFamily("shipping_watched_parcels_quiet", "Watched parcels quiet past their state's threshold", value=c.quiet)
+        deliveries = GaugeMetricFamily(
+            "shipping_webhook_delivery_backlog", "Webhook deliveries in the store by state (pending, delivered, dead)", labels=["state"]
+        )
+        for state, n in sorted(c.deliveries.items()):
+            deliveries.add_metric([state], n)
+        yield deliveries

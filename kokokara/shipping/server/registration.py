@@ -64,8 +64,9 @@ def _parsing(behaviour: Callable[..., Any], request_type: type[Message], client_
     return parsed
 
 
-def add_servicer(servicer: object, service: descriptor.ServiceDescriptor, server: grpc.Server) -> None:
-    """Adds every method of `service` that `servicer` implements to `server`."""
+def add_servicer(servicer: object, service: descriptor.ServiceDescriptor, server: grpc.Server) -> grpc.GenericRpcHandler:
+    """Adds every method of `service` that `servicer` implements to `server`; returns the handler
+    added, which the HTTP side calls through the same interceptors."""
     database = symbol_database.Default()
     handlers: dict[str, grpc.RpcMethodHandler] = {}
     # Methods the servicer reads from their wire bytes (e.g. RateServicer.RAW_REQUESTS): not parsed here.
@@ -84,4 +85,6 @@ def add_servicer(servicer: object, service: descriptor.ServiceDescriptor, server
             factory = grpc.unary_unary_rpc_method_handler
         # No request_deserializer: grpcio hands over the bytes (see the module's docstring).
         handlers[method.name] = factory(behaviour, request_deserializer=None, response_serializer=_serialize)
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
+    generic = grpc.method_handlers_generic_handler(service.full_name, handlers)
+    server.add_generic_rpc_handlers((generic,))
+    return generic

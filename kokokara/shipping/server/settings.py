@@ -167,6 +167,30 @@ class Settings:
     plan_budget_ms: int = 50
     # The share of a box's inner volume its items may fill (docs/packing.md, "The fit test").
     plan_fill_factor: float = 0.85
+    # --- watched parcels and webhooks ---
+    # Watch every label CreateLabel issues (order reference: the label's request_id).
+    watch_labels: bool = False
+    # JSON list of {"id", "url", "secret"}: webhook endpoints besides those created over the API.
+    webhook_endpoints_file: Path | None = None
+    # Webhooks to loopback, private, link-local (cloud metadata) addresses: refused unless true.
+    webhook_allow_private_addresses: bool = False
+    # Run the poller and the webhook sender in this process (false: serve the RPCs only).
+    watch_worker: bool = True
+    # The share of the carrier rate limit (tracking_rate_per_second) the poller may use, fleet-wide.
+    watch_poll_share: float = 0.5
+    # A new watched parcel is first polled within this many seconds.
+    watch_first_poll_seconds: float = 60.0
+    # Webhooks: the first retry after this, doubling up to an hour; dead after the retry window.
+    webhook_first_retry_seconds: float = 10.0
+    webhook_retry_window_seconds: float = 86400.0
+    webhook_timeout_seconds: float = 10.0
+    # --- JSON over HTTP (the Connect protocol) and the console ---
+    # HOST:PORT the first worker serves the JSON API and the console on (HTTP/1.1 and h2c); empty:
+    # no HTTP side. from_env defaults to DEFAULT_HTTP_ADDR; a Settings built in code has it off.
+    http_addr: str = ""
+    # Origins (scheme://host[:port]) whose pages may call the JSON API from a browser (CORS); empty:
+    # none, no CORS headers at all.
+    http_cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -195,7 +219,26 @@ class Settings:
             **_serving_from_env(env, d),
             **_packing_from_env(env, d),
             **_telemetry_from_env(env, d),
+            **_watch_from_env(env, d),
+            **_http_from_env(env),
         )
+
+
+DEFAULT_HTTP_ADDR = "127.0.0.1:8080"
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+def _http_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """SHIPPING_HTTP_ADDR (empty: off) and SHIPPING_HTTP_CORS_ORIGINS (comma-separated origins)."""
+    addr = env.get("SHIPPING_HTTP_ADDR", DEFAULT_HTTP_ADDR).strip()
+    host, sep, port = addr.rpartition(":")
+    if addr and not (sep and host and port.isdigit() and int(port) <= 65535):
+        raise SettingsError(f"SHIPPING_HTTP_ADDR must be HOST:PORT (or empty for no HTTP side), got {addr!r}")
+    origins = tuple(o.strip().rstrip("/") for o in env.get("SHIPPING_HTTP_CORS_ORIGINS", "").split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise SettingsError(f"SHIPPING_HTTP_CORS_ORIGINS: {origin!r} is not an origin such as https://shop.example.com (scheme, host, optional port)")
+    return {"http_addr": addr, "http_cors_origins": origins}
 
 
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -373,6 +416,21 @@ def _telemetry_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
     if not name:
         raise SettingsError("SHIPPING_OTLP_SERVICE_NAME must not be empty")
     return {"otlp_endpoint": endpoint, "otlp_service_name": name}
+
+
+def _watch_from_env(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
+    """Watched parcels and webhooks: SHIPPING_WATCH_*, SHIPPING_WEBHOOK_*."""
+    return {
+        "watch_labels": _bool(env, "SHIPPING_WATCH_LABELS", d.watch_labels),
+        "webhook_endpoints_file": _path(env, "SHIPPING_WEBHOOK_ENDPOINTS_FILE"),
+        "webhook_allow_private_addresses": _bool(env, "SHIPPING_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", d.webhook_allow_private_addresses),
+        "watch_worker": _bool(env, "SHIPPING_WATCH_WORKER", d.watch_worker),
+        "watch_poll_share": _float(env, "SHIPPING_WATCH_POLL_SHARE", d.watch_poll_share, lo=0.01, hi=1.0),
+        "watch_first_poll_seconds": _float(env, "SHIPPING_WATCH_FIRST_POLL_SECONDS", d.watch_first_poll_seconds, lo=0.01, hi=3600),
+        "webhook_first_retry_seconds": _float(env, "SHIPPING_WEBHOOK_FIRST_RETRY_SECONDS", d.webhook_first_retry_seconds, lo=0.01, hi=3600),
+        "webhook_retry_window_seconds": _float(env, "SHIPPING_WEBHOOK_RETRY_WINDOW_SECONDS", d.webhook_retry_window_seconds, lo=1, hi=30 * 86400),
+        "webhook_timeout_seconds": _float(env, "SHIPPING_WEBHOOK_TIMEOUT_SECONDS", d.webhook_timeout_seconds, lo=0.1, hi=120),
+    }
 
 
 def _pin_cpus(env: Mapping[str, str], default: str) -> str:

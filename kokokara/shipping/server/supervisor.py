@@ -114,6 +114,8 @@ class Supervisor:
         # server threads a worker's memory then creeps as new code paths run in new threads (seen in
         # the soak). Two arenas is the usual setting for threaded Python servers; an explicit value wins.
         env.setdefault("MALLOC_ARENA_MAX", "2")
+        if index > 0:
+            env["SHIPPING_HTTP_ADDR"] = ""  # the JSON API and the console are served by the first worker only
         metrics = self.metrics_addr
         if metrics:
             # Each worker keeps its own counters: worker i serves /metrics on the given port + i.

@@ -1,1 +1,1 @@
-"""Generated gRPC stubs for kokokara.shipping.v1: never edit, run `make proto`."""
+"""Generated gRPC and Connect stubs for kokokara.shipping.v1: never edit, run `make proto`."""

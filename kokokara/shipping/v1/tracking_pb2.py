@@ -27,7 +27,7 @@ from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 from google.type import datetime_pb2 as google_dot_type_dot_datetime__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#kokokara/shipping/v1/tracking.proto\x12\x14kokokara.shipping.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1agoogle/type/datetime.proto\"-\n\x12GetTrackingRequest\x12\x17\n\x0ftracking_number\x18\x01 \x01(\t\"U\n\x17\x42\x61tchGetTrackingRequest\x12:\n\x08requests\x18\x01 \x03(\x0b\x32(.kokokara.shipping.v1.GetTrackingRequest\"V\n\x18\x42\x61tchGetTrackingResponse\x12:\n\x07results\x18\x01 \x03(\x0b\x32).kokokara.shipping.v1.BatchTrackingResult\"x\n\x13\x42\x61tchTrackingResult\x12\x32\n\x08tracking\x18\x01 \x01(\x0b\x32\x1e.kokokara.shipping.v1.TrackingH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"/\n\x14WatchTrackingRequest\x12\x17\n\x0ftracking_number\x18\x01 \x01(\t\"\x90\x03\n\x08Tracking\x12\x17\n\x0ftracking_number\x18\x01 \x01(\t\x12\x36\n\x07product\x18\x02 \x01(\x0e\x32%.kokokara.shipping.v1.TrackingProduct\x12\x34\n\x06status\x18\x03 \x01(\x0e\x32$.kokokara.shipping.v1.TrackingStatus\x12\r\n\x05\x66inal\x18\x04 \x01(\x08\x12\x33\n\x06\x65vents\x18\x05 \x03(\x0b\x32#.kokokara.shipping.v1.TrackingEvent\x12\x1c\n\x14\x63\x61rrier_product_text\x18\x06 \x01(\t\x12.\n\nfetch_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x06source\x18\x08 \x01(\x0e\x32$.kokokara.shipping.v1.TrackingSource\x12\x35\n\x11next_refresh_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf8\x01\n\rTrackingEvent\x12\x1c\n\x14occurrence_time_text\x18\x01 \x01(\t\x12.\n\x0foccurrence_time\x18\x02 \x01(\x0b\x32\x15.google.type.DateTime\x12\x1b\n\x13\x63\x61rrier_status_text\x18\x03 \x01(\t\x12\x34\n\x06status\x18\x04 \x01(\x0e\x32$.kokokara.shipping.v1.TrackingStatus\x12\x0f\n\x07\x64\x65tails\x18\x05 \x01(\t\x12\x0e\n\x06office\x18\x06 \x01(\t\x12\x10\n\x08location\x18\x07 \x01(\t\x12\x13\n\x0bpostal_code\x18\x08 \x01(\t*\xbb\x03\n\x0eTrackingStatus\x12\x1f\n\x1bTRACKING_STATUS_UNSPECIFIED\x10\x00\x12!\n\x1dTRACKING_STATUS_INFO_RECEIVED\x10\x01\x12\x1e\n\x1aTRACKING_STATUS_IN_TRANSIT\x10\x02\x12\x1e\n\x1aTRACKING_STATUS_IN_CUSTOMS\x10\x03\x12$\n TRACKING_STATUS_OUT_FOR_DELIVERY\x10\x04\x12 \n\x1cTRACKING_STATUS_ATTEMPT_FAIL\x10\x05\x12(\n$TRACKING_STATUS_AVAILABLE_FOR_PICKUP\x10\x06\x12\x1d\n\x19TRACKING_STATUS_DELIVERED\x10\x07\x12\x1c\n\x18TRACKING_STATUS_RETURNED\x10\x08\x12\x1d\n\x19TRACKING_STATUS_EXCEPTION\x10\t\x12\x1d\n\x19TRACKING_STATUS_NOT_FOUND\x10\n\x12\x1b\n\x17TRACKING_STATUS_EXPIRED\x10\x0b\x12\x1b\n\x17TRACKING_STATUS_UNKNOWN\x10\x0c*\xd3\x01\n\x0fTrackingProduct\x12 \n\x1cTRACKING_PRODUCT_UNSPECIFIED\x10\x00\x12\x18\n\x14TRACKING_PRODUCT_EMS\x10\x01\x12\x1b\n\x17TRACKING_PRODUCT_PARCEL\x10\x02\x12#\n\x1fTRACKING_PRODUCT_TRACKED_LETTER\x10\x03\x12&\n\"TRACKING_PRODUCT_REGISTERED_LETTER\x10\x04\x12\x1a\n\x16TRACKING_PRODUCT_OTHER\x10\x05*\x8a\x01\n\x0eTrackingSource\x12\x1f\n\x1bTRACKING_SOURCE_UNSPECIFIED\x10\x00\x12\x19\n\x15TRACKING_SOURCE_CACHE\x10\x01\x12\x1b\n\x17TRACKING_SOURCE_CARRIER\x10\x02\x12\x1f\n\x1bTRACKING_SOURCE_STALE_CACHE\x10\x03\x32\xbc\x02\n\x0fTrackingService\x12W\n\x0bGetTracking\x12(.kokokara.shipping.v1.GetTrackingRequest\x1a\x1e.kokokara.shipping.v1.Tracking\x12q\n\x10\x42\x61tchGetTracking\x12-.kokokara.shipping.v1.BatchGetTrackingRequest\x1a..kokokara.shipping.v1.BatchGetTrackingResponse\x12]\n\rWatchTracking\x12*.kokokara.shipping.v1.WatchTrackingRequest\x1a\x1e.kokokara.shipping.v1.Tracking0\x01\x42GP\x01ZCgithub.com/kokokara/shipping/gen/go/kokokara/shipping/v1;shippingv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#kokokara/shipping/v1/tracking.proto\x12\x14kokokara.shipping.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1agoogle/type/datetime.proto\"c\n\x12WatchParcelRequest\x12\x17\n\x0ftracking_number\x18\x01 \x01(\t\x12\x17\n\x0forder_reference\x18\x02 \x01(\t\x12\x1b\n\x13webhook_endpoint_id\x18\x03 \x01(\t\"/\n\x14UnwatchParcelRequest\x12\x17\n\x0ftracking_number\x18\x01 \x01(\t\"\x17\n\x15UnwatchParcelResponse\"\x96\x03\n\rWatchedParcel\x12\x17\n\x0ftracking_number\x18\x01 \x01(\t\x12\x17\n\x0forder_reference\x18\x02 \x01(\t\x12\x1b\n\x13webhook_endpoint_id\x18\x03 \x01(\t\x12\x34\n\x06status\x18\x04 \x01(\x0e\x32$.kokokara.shipping.v1.TrackingStatus\x12\r\n\x05\x66inal\x18\x05 \x01(\x08\x12\x13\n\x0b\x65vent_count\x18\x06 \x01(\x05\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10last_change_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0enext_poll_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0elast_poll_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05quiet\x18\x0b \x01(\x08\"\xbd\x01\n\x19ListWatchedParcelsRequest\x12\x34\n\x06status\x18\x01 \x01(\x0e\x32$.kokokara.shipping.v1.TrackingStatus\x12\x16\n\x0equiet_for_days\x18\x02 \x01(\x05\x12\x17\n\x0forder_reference\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\x12\n\nquiet_only\x18\x06 \x01(\x08\"k\n\x1aListWatchedParcelsResponse\x12\x34\n\x07parcels\x18\x01 \x03(\x0b\x32#.kokokara.shipping.v1.WatchedParcel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xbd\x02\n\x13TrackingEventRecord\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x35\n\x04type\x18\x03 \x01(\x0e\x32\'.kokokara.shipping.v1.TrackingEventType\x12\x17\n\x0ftracking_number\x18\x04 \x01(\t\x12\x17\n\x0forder_reference\x18\x05 \x01(\t\x12\x34\n\x06status\x18\x06 \x01(\x0e\x32$.kokokara.shipping.v1.TrackingStatus\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x05\x65vent\x18\x08 \x01(\x0b\x32#.kokokara.shipping.v1.TrackingEvent\"_\n\x19ListTrackingEventsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12\x17\n\x0ftracking_number\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\"n\n\x1aListTrackingEventsResponse\x12\x39\n\x06\x65vents\x18\x01 \x03(\x0b\x32).kokokara.shipping.v1.TrackingEventRecord\x12\x15\n\rlast_sequence\x18\x02 \x01(\x03\"~\n\x0fWebhookEndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06secret\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tfrom_file\x18\x05 \x01(\x08\"+\n\x1c\x43reateWebhookEndpointRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\"\x1d\n\x1bListWebhookEndpointsRequest\"X\n\x1cListWebhookEndpointsResponse\x12\x38\n\tendpoints\x18\x01 \x03(\x0b\x32%.kokokara.shipping.v1.WebhookEndpoint\"*\n\x1c\x44\x65leteWebhookEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1f\n\x1d\x44\x65leteWebhookEndpointResponse\".\n\x19ListDeadDeliveriesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\"\xa3\x01\n\x0c\x44\x65\x61\x64\x44\x65livery\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x17\n\x0ftracking_number\x18\x03 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12\x12\n\nlast_error\x18\x05 \x01(\t\x12-\n\tdead_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"T\n\x1aListDeadDeliveriesResponse\x12\x36\n\ndeliveries\x18\x01 \x03(\x0b\x32\".kokokara.shipping.v1.DeadDelivery\"-\n\x12GetTrackingRequest\x12\x17\n\x0ftracking_number\x18\x01 \x01(\t\"U\n\x17\x42\x61tchGetTrackingRequest\x12:\n\x08requests\x18\x01 \x03(\x0b\x32(.kokokara.shipping.v1.GetTrackingRequest\"V\n\x18\x42\x61tchGetTrackingResponse\x12:\n\x07results\x18\x01 \x03(\x0b\x32).kokokara.shipping.v1.BatchTrackingResult\"x\n\x13\x42\x61tchTrackingResult\x12\x32\n\x08tracking\x18\x01 \x01(\x0b\x32\x1e.kokokara.shipping.v1.TrackingH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"/\n\x14WatchTrackingRequest\x12\x17\n\x0ftracking_number\x18\x01 \x01(\t\"\x90\x03\n\x08Tracking\x12\x17\n\x0ftracking_number\x18\x01 \x01(\t\x12\x36\n\x07product\x18\x02 \x01(\x0e\x32%.kokokara.shipping.v1.TrackingProduct\x12\x34\n\x06status\x18\x03 \x01(\x0e\x32$.kokokara.shipping.v1.TrackingStatus\x12\r\n\x05\x66inal\x18\x04 \x01(\x08\x12\x33\n\x06\x65vents\x18\x05 \x03(\x0b\x32#.kokokara.shipping.v1.TrackingEvent\x12\x1c\n\x14\x63\x61rrier_product_text\x18\x06 \x01(\t\x12.\n\nfetch_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x06source\x18\x08 \x01(\x0e\x32$.kokokara.shipping.v1.TrackingSource\x12\x35\n\x11next_refresh_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf8\x01\n\rTrackingEvent\x12\x1c\n\x14occurrence_time_text\x18\x01 \x01(\t\x12.\n\x0foccurrence_time\x18\x02 \x01(\x0b\x32\x15.google.type.DateTime\x12\x1b\n\x13\x63\x61rrier_status_text\x18\x03 \x01(\t\x12\x34\n\x06status\x18\x04 \x01(\x0e\x32$.kokokara.shipping.v1.TrackingStatus\x12\x0f\n\x07\x64\x65tails\x18\x05 \x01(\t\x12\x0e\n\x06office\x18\x06 \x01(\t\x12\x10\n\x08location\x18\x07 \x01(\t\x12\x13\n\x0bpostal_code\x18\x08 \x01(\t*\xe7\x01\n\x11TrackingEventType\x12#\n\x1fTRACKING_EVENT_TYPE_UNSPECIFIED\x10\x00\x12!\n\x1dTRACKING_EVENT_TYPE_NEW_EVENT\x10\x01\x12&\n\"TRACKING_EVENT_TYPE_STATUS_CHANGED\x10\x02\x12\x1d\n\x19TRACKING_EVENT_TYPE_QUIET\x10\x03\x12!\n\x1dTRACKING_EVENT_TYPE_DELIVERED\x10\x04\x12 \n\x1cTRACKING_EVENT_TYPE_RETURNED\x10\x05*\xbb\x03\n\x0eTrackingStatus\x12\x1f\n\x1bTRACKING_STATUS_UNSPECIFIED\x10\x00\x12!\n\x1dTRACKING_STATUS_INFO_RECEIVED\x10\x01\x12\x1e\n\x1aTRACKING_STATUS_IN_TRANSIT\x10\x02\x12\x1e\n\x1aTRACKING_STATUS_IN_CUSTOMS\x10\x03\x12$\n TRACKING_STATUS_OUT_FOR_DELIVERY\x10\x04\x12 \n\x1cTRACKING_STATUS_ATTEMPT_FAIL\x10\x05\x12(\n$TRACKING_STATUS_AVAILABLE_FOR_PICKUP\x10\x06\x12\x1d\n\x19TRACKING_STATUS_DELIVERED\x10\x07\x12\x1c\n\x18TRACKING_STATUS_RETURNED\x10\x08\x12\x1d\n\x19TRACKING_STATUS_EXCEPTION\x10\t\x12\x1d\n\x19TRACKING_STATUS_NOT_FOUND\x10\n\x12\x1b\n\x17TRACKING_STATUS_EXPIRED\x10\x0b\x12\x1b\n\x17TRACKING_STATUS_UNKNOWN\x10\x0c*\xd3\x01\n\x0fTrackingProduct\x12 \n\x1cTRACKING_PRODUCT_UNSPECIFIED\x10\x00\x12\x18\n\x14TRACKING_PRODUCT_EMS\x10\x01\x12\x1b\n\x17TRACKING_PRODUCT_PARCEL\x10\x02\x12#\n\x1fTRACKING_PRODUCT_TRACKED_LETTER\x10\x03\x12&\n\"TRACKING_PRODUCT_REGISTERED_LETTER\x10\x04\x12\x1a\n\x16TRACKING_PRODUCT_OTHER\x10\x05*\x8a\x01\n\x0eTrackingSource\x12\x1f\n\x1bTRACKING_SOURCE_UNSPECIFIED\x10\x00\x12\x19\n\x15TRACKING_SOURCE_CACHE\x10\x01\x12\x1b\n\x17TRACKING_SOURCE_CARRIER\x10\x02\x12\x1f\n\x1bTRACKING_SOURCE_STALE_CACHE\x10\x03\x32\xe5\t\n\x0fTrackingService\x12W\n\x0bGetTracking\x12(.kokokara.shipping.v1.GetTrackingRequest\x1a\x1e.kokokara.shipping.v1.Tracking\x12q\n\x10\x42\x61tchGetTracking\x12-.kokokara.shipping.v1.BatchGetTrackingRequest\x1a..kokokara.shipping.v1.BatchGetTrackingResponse\x12]\n\rWatchTracking\x12*.kokokara.shipping.v1.WatchTrackingRequest\x1a\x1e.kokokara.shipping.v1.Tracking0\x01\x12\\\n\x0bWatchParcel\x12(.kokokara.shipping.v1.WatchParcelRequest\x1a#.kokokara.shipping.v1.WatchedParcel\x12h\n\rUnwatchParcel\x12*.kokokara.shipping.v1.UnwatchParcelRequest\x1a+.kokokara.shipping.v1.UnwatchParcelResponse\x12w\n\x12ListWatchedParcels\x12/.kokokara.shipping.v1.ListWatchedParcelsRequest\x1a\x30.kokokara.shipping.v1.ListWatchedParcelsResponse\x12w\n\x12ListTrackingEvents\x12/.kokokara.shipping.v1.ListTrackingEventsRequest\x1a\x30.kokokara.shipping.v1.ListTrackingEventsResponse\x12r\n\x15\x43reateWebhookEndpoint\x12\x32.kokokara.shipping.v1.CreateWebhookEndpointRequest\x1a%.kokokara.shipping.v1.WebhookEndpoint\x12}\n\x14ListWebhookEndpoints\x12\x31.kokokara.shipping.v1.ListWebhookEndpointsRequest\x1a\x32.kokokara.shipping.v1.ListWebhookEndpointsResponse\x12\x80\x01\n\x15\x44\x65leteWebhookEndpoint\x12\x32.kokokara.shipping.v1.DeleteWebhookEndpointRequest\x1a\x33.kokokara.shipping.v1.DeleteWebhookEndpointResponse\x12w\n\x12ListDeadDeliveries\x12/.kokokara.shipping.v1.ListDeadDeliveriesRequest\x1a\x30.kokokara.shipping.v1.ListDeadDeliveriesResponseBGP\x01ZCgithub.com/kokokara/shipping/gen/go/kokokara/shipping/v1;shippingv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,26 +35,64 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kokokara.shipping.v1.tracki
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001ZCgithub.com/kokokara/shipping/gen/go/kokokara/shipping/v1;shippingv1'
-  _globals['_TRACKINGSTATUS']._serialized_start=1195
-  _globals['_TRACKINGSTATUS']._serialized_end=1638
-  _globals['_TRACKINGPRODUCT']._serialized_start=1641
-  _globals['_TRACKINGPRODUCT']._serialized_end=1852
-  _globals['_TRACKINGSOURCE']._serialized_start=1855
-  _globals['_TRACKINGSOURCE']._serialized_end=1993
-  _globals['_GETTRACKINGREQUEST']._serialized_start=147
-  _globals['_GETTRACKINGREQUEST']._serialized_end=192
-  _globals['_BATCHGETTRACKINGREQUEST']._serialized_start=194
-  _globals['_BATCHGETTRACKINGREQUEST']._serialized_end=279
-  _globals['_BATCHGETTRACKINGRESPONSE']._serialized_start=281
-  _globals['_BATCHGETTRACKINGRESPONSE']._serialized_end=367
-  _globals['_BATCHTRACKINGRESULT']._serialized_start=369
-  _globals['_BATCHTRACKINGRESULT']._serialized_end=489
-  _globals['_WATCHTRACKINGREQUEST']._serialized_start=491
-  _globals['_WATCHTRACKINGREQUEST']._serialized_end=538
-  _globals['_TRACKING']._serialized_start=541
-  _globals['_TRACKING']._serialized_end=941
-  _globals['_TRACKINGEVENT']._serialized_start=944
-  _globals['_TRACKINGEVENT']._serialized_end=1192
-  _globals['_TRACKINGSERVICE']._serialized_start=1996
-  _globals['_TRACKINGSERVICE']._serialized_end=2312
+  _globals['_TRACKINGEVENTTYPE']._serialized_start=3280
+  _globals['_TRACKINGEVENTTYPE']._serialized_end=3511
+  _globals['_TRACKINGSTATUS']._serialized_start=3514
+  _globals['_TRACKINGSTATUS']._serialized_end=3957
+  _globals['_TRACKINGPRODUCT']._serialized_start=3960
+  _globals['_TRACKINGPRODUCT']._serialized_end=4171
+  _globals['_TRACKINGSOURCE']._serialized_start=4174
+  _globals['_TRACKINGSOURCE']._serialized_end=4312
+  _globals['_WATCHPARCELREQUEST']._serialized_start=147
+  _globals['_WATCHPARCELREQUEST']._serialized_end=246
+  _globals['_UNWATCHPARCELREQUEST']._serialized_start=248
+  _globals['_UNWATCHPARCELREQUEST']._serialized_end=295
+  _globals['_UNWATCHPARCELRESPONSE']._serialized_start=297
+  _globals['_UNWATCHPARCELRESPONSE']._serialized_end=320
+  _globals['_WATCHEDPARCEL']._serialized_start=323
+  _globals['_WATCHEDPARCEL']._serialized_end=729
+  _globals['_LISTWATCHEDPARCELSREQUEST']._serialized_start=732
+  _globals['_LISTWATCHEDPARCELSREQUEST']._serialized_end=921
+  _globals['_LISTWATCHEDPARCELSRESPONSE']._serialized_start=923
+  _globals['_LISTWATCHEDPARCELSRESPONSE']._serialized_end=1030
+  _globals['_TRACKINGEVENTRECORD']._serialized_start=1033
+  _globals['_TRACKINGEVENTRECORD']._serialized_end=1350
+  _globals['_LISTTRACKINGEVENTSREQUEST']._serialized_start=1352
+  _globals['_LISTTRACKINGEVENTSREQUEST']._serialized_end=1447
+  _globals['_LISTTRACKINGEVENTSRESPONSE']._serialized_start=1449
+  _globals['_LISTTRACKINGEVENTSRESPONSE']._serialized_end=1559
+  _globals['_WEBHOOKENDPOINT']._serialized_start=1561
+  _globals['_WEBHOOKENDPOINT']._serialized_end=1687
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_start=1689
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_end=1732
+  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_start=1734
+  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_end=1763
+  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_start=1765
+  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_end=1853
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_start=1855
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_end=1897
+  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_start=1899
+  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_end=1930
+  _globals['_LISTDEADDELIVERIESREQUEST']._serialized_start=1932
+  _globals['_LISTDEADDELIVERIESREQUEST']._serialized_end=1978
+  _globals['_DEADDELIVERY']._serialized_start=1981
+  _globals['_DEADDELIVERY']._serialized_end=2144
+  _globals['_LISTDEADDELIVERIESRESPONSE']._serialized_start=2146
+  _globals['_LISTDEADDELIVERIESRESPONSE']._serialized_end=2230
+  _globals['_GETTRACKINGREQUEST']._serialized_start=2232
+  _globals['_GETTRACKINGREQUEST']._serialized_end=2277
+  _globals['_BATCHGETTRACKINGREQUEST']._serialized_start=2279
+  _globals['_BATCHGETTRACKINGREQUEST']._serialized_end=2364
+  _globals['_BATCHGETTRACKINGRESPONSE']._serialized_start=2366
+  _globals['_BATCHGETTRACKINGRESPONSE']._serialized_end=2452
+  _globals['_BATCHTRACKINGRESULT']._serialized_start=2454
+  _globals['_BATCHTRACKINGRESULT']._serialized_end=2574
+  _globals['_WATCHTRACKINGREQUEST']._serialized_start=2576
+  _globals['_WATCHTRACKINGREQUEST']._serialized_end=2623
+  _globals['_TRACKING']._serialized_start=2626
+  _globals['_TRACKING']._serialized_end=3026
+  _globals['_TRACKINGEVENT']._serialized_start=3029
+  _globals['_TRACKINGEVENT']._serialized_end=3277
+  _globals['_TRACKINGSERVICE']._serialized_start=4315
+  _globals['_TRACKINGSERVICE']._serialized_end=5568
 # @@protoc_insertion_point(module_scope)

@@ -49,6 +49,46 @@ class TrackingServiceStub:
                 request_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.WatchTrackingRequest.SerializeToString,
                 response_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.Tracking.FromString,
                 _registered_method=True)
+        self.WatchParcel = channel.unary_unary(
+                '/kokokara.shipping.v1.TrackingService/WatchParcel',
+                request_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.WatchParcelRequest.SerializeToString,
+                response_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.WatchedParcel.FromString,
+                _registered_method=True)
+        self.UnwatchParcel = channel.unary_unary(
+                '/kokokara.shipping.v1.TrackingService/UnwatchParcel',
+                request_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.UnwatchParcelRequest.SerializeToString,
+                response_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.UnwatchParcelResponse.FromString,
+                _registered_method=True)
+        self.ListWatchedParcels = channel.unary_unary(
+                '/kokokara.shipping.v1.TrackingService/ListWatchedParcels',
+                request_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListWatchedParcelsRequest.SerializeToString,
+                response_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListWatchedParcelsResponse.FromString,
+                _registered_method=True)
+        self.ListTrackingEvents = channel.unary_unary(
+                '/kokokara.shipping.v1.TrackingService/ListTrackingEvents',
+                request_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListTrackingEventsRequest.SerializeToString,
+                response_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListTrackingEventsResponse.FromString,
+                _registered_method=True)
+        self.CreateWebhookEndpoint = channel.unary_unary(
+                '/kokokara.shipping.v1.TrackingService/CreateWebhookEndpoint',
+                request_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.CreateWebhookEndpointRequest.SerializeToString,
+                response_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.WebhookEndpoint.FromString,
+                _registered_method=True)
+        self.ListWebhookEndpoints = channel.unary_unary(
+                '/kokokara.shipping.v1.TrackingService/ListWebhookEndpoints',
+                request_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListWebhookEndpointsRequest.SerializeToString,
+                response_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListWebhookEndpointsResponse.FromString,
+                _registered_method=True)
+        self.DeleteWebhookEndpoint = channel.unary_unary(
+                '/kokokara.shipping.v1.TrackingService/DeleteWebhookEndpoint',
+                request_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.DeleteWebhookEndpointRequest.SerializeToString,
+                response_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.DeleteWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.ListDeadDeliveries = channel.unary_unary(
+                '/kokokara.shipping.v1.TrackingService/ListDeadDeliveries',
+                request_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListDeadDeliveriesRequest.SerializeToString,
+                response_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListDeadDeliveriesResponse.FromString,
+                _registered_method=True)
 
 
 class TrackingServiceServicer:
@@ -79,6 +119,62 @@ class TrackingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchParcel(self, request, context):
+        """Watched parcels: the service polls Japan Post for each one on a schedule of its own (within the
+        carrier rate limit it keeps), records every change as a TrackingEventRecord and sends it to the
+        webhook endpoints. Watching a number already watched returns it as it is (idempotent).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnwatchParcel(self, request, context):
+        """Stops watching a number (its events stay listed). NOT_FOUND when it is not watched.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWatchedParcels(self, request, context):
+        """Watched parcels, oldest first, filtered by state, quiet days and order reference.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTrackingEvents(self, request, context):
+        """The events of watched parcels from a cursor: a receiver that was down catches up here.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateWebhookEndpoint(self, request, context):
+        """Webhook endpoints (role operator or admin). The secret is returned once, at creation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookEndpoints(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhookEndpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeadDeliveries(self, request, context):
+        """Deliveries given up after the retry window (dead letters), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrackingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +192,46 @@ def add_TrackingServiceServicer_to_server(servicer, server):
                     servicer.WatchTracking,
                     request_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.WatchTrackingRequest.FromString,
                     response_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.Tracking.SerializeToString,
+            ),
+            'WatchParcel': grpc.unary_unary_rpc_method_handler(
+                    servicer.WatchParcel,
+                    request_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.WatchParcelRequest.FromString,
+                    response_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.WatchedParcel.SerializeToString,
+            ),
+            'UnwatchParcel': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnwatchParcel,
+                    request_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.UnwatchParcelRequest.FromString,
+                    response_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.UnwatchParcelResponse.SerializeToString,
+            ),
+            'ListWatchedParcels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWatchedParcels,
+                    request_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListWatchedParcelsRequest.FromString,
+                    response_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListWatchedParcelsResponse.SerializeToString,
+            ),
+            'ListTrackingEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTrackingEvents,
+                    request_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListTrackingEventsRequest.FromString,
+                    response_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListTrackingEventsResponse.SerializeToString,
+            ),
+            'CreateWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhookEndpoint,
+                    request_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.CreateWebhookEndpointRequest.FromString,
+                    response_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.WebhookEndpoint.SerializeToString,
+            ),
+            'ListWebhookEndpoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookEndpoints,
+                    request_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListWebhookEndpointsRequest.FromString,
+                    response_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListWebhookEndpointsResponse.SerializeToString,
+            ),
+            'DeleteWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhookEndpoint,
+                    request_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.DeleteWebhookEndpointRequest.FromString,
+                    response_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.DeleteWebhookEndpointResponse.SerializeToString,
+            ),
+            'ListDeadDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeadDeliveries,
+                    request_deserializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListDeadDeliveriesRequest.FromString,
+                    response_serializer=kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListDeadDeliveriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -179,6 +315,222 @@ class TrackingService:
             '/kokokara.shipping.v1.TrackingService/WatchTracking',
             kokokara_dot_shipping_dot_v1_dot_tracking__pb2.WatchTrackingRequest.SerializeToString,
             kokokara_dot_shipping_dot_v1_dot_tracking__pb2.Tracking.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchParcel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kokokara.shipping.v1.TrackingService/WatchParcel',
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.WatchParcelRequest.SerializeToString,
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.WatchedParcel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnwatchParcel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kokokara.shipping.v1.TrackingService/UnwatchParcel',
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.UnwatchParcelRequest.SerializeToString,
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.UnwatchParcelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWatchedParcels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kokokara.shipping.v1.TrackingService/ListWatchedParcels',
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListWatchedParcelsRequest.SerializeToString,
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListWatchedParcelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTrackingEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kokokara.shipping.v1.TrackingService/ListTrackingEvents',
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListTrackingEventsRequest.SerializeToString,
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListTrackingEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kokokara.shipping.v1.TrackingService/CreateWebhookEndpoint',
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.CreateWebhookEndpointRequest.SerializeToString,
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.WebhookEndpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookEndpoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kokokara.shipping.v1.TrackingService/ListWebhookEndpoints',
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListWebhookEndpointsRequest.SerializeToString,
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListWebhookEndpointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kokokara.shipping.v1.TrackingService/DeleteWebhookEndpoint',
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.DeleteWebhookEndpointRequest.SerializeToString,
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.DeleteWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeadDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kokokara.shipping.v1.TrackingService/ListDeadDeliveries',
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListDeadDeliveriesRequest.SerializeToString,
+            kokokara_dot_shipping_dot_v1_dot_tracking__pb2.ListDeadDeliveriesResponse.FromString,
             options,
             channel_credentials,
             insecure,
