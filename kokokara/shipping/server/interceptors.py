@@ -39,6 +39,31 @@ class _Outcome:
 current_call: ContextVar[_Outcome | None] = ContextVar("current_call", default=None)
 # Wrapped handlers kept per method name (only methods that exist get this far, so a few dozen).
 MAX_CACHED_METHODS = 1024
+
+
+class WrapperCache:
+    """Interceptors' wrapped handlers, by method name. grpcio asks the interceptors for every call and
+    hands them the same handler object for a method each time (the generic handlers hold one per
+    method), so its wrapper is built once, not per call. A caller that builds a new handler per call
+    (the HTTP bridge) gets a new wrapper each time, and never displaces the one in use."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, list[Any]] = {}  # method -> [handler, wrapped, used again]
+
+    def find(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler | None:
+        entry = self._entries.get(method)
+        if entry is None or entry[0] is not handler:
+            return None
+        if not entry[2]:
+            entry[2] = True
+        return entry[1]  # type: ignore[no-any-return]
+
+    def keep(self, method: str, handler: grpc.RpcMethodHandler, wrapped: grpc.RpcMethodHandler) -> None:
+        entry = self._entries.get(method)
+        if (entry is None and len(self._entries) < MAX_CACHED_METHODS) or (entry is not None and not entry[2]):
+            self._entries[method] = [handler, wrapped, False]
+
+
 # Called once per finished call with (rpc, caller, code, seconds): the metrics hook.
 Observer = Callable[[str, str, str, float], None]
 
@@ -77,7 +102,7 @@ class ServingInterceptor(grpc.ServerInterceptor):
         self._trace_id = trace_id
         self._observer = observer
         self._grpc_metrics = grpc_metrics
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped = WrapperCache()
 
     def intercept_service(
         self,
@@ -90,14 +115,10 @@ class ServingInterceptor(grpc.ServerInterceptor):
         method = handler_call_details.method
         if method.startswith("/grpc.health."):
             return handler
-        # grpcio asks for every call; a method's handler is the same object each time (the generic
-        # handlers hold one per method), so its wrapper is built once, not per call.
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(method, handler)
-        if len(self._wrapped) < MAX_CACHED_METHODS:
-            self._wrapped[method] = (handler, wrapped)
+        wrapped = self._wrapped.find(method, handler)
+        if wrapped is None:
+            wrapped = self._wrap(method, handler)
+            self._wrapped.keep(method, handler, wrapped)
         return wrapped
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
@@ -194,7 +215,7 @@ class PoolRouter(grpc.ServerInterceptor):
         # "/package.Service/Method" or "/package.Service" -> futures.ThreadPoolExecutor; a method's
         # own entry wins over its service's.
         self._pools = pools
-        self._routed: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._routed = WrapperCache()
 
     def intercept_service(
         self,
@@ -208,12 +229,10 @@ class PoolRouter(grpc.ServerInterceptor):
         pool = self._pools.get(method) or self._pools.get(method.rpartition("/")[0])
         if pool is None:
             return handler
-        cached = self._routed.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        routed = self._route(handler, pool)
-        if len(self._routed) < MAX_CACHED_METHODS:
-            self._routed[method] = (handler, routed)
+        routed = self._routed.find(method, handler)
+        if routed is None:
+            routed = self._route(handler, pool)
+            self._routed.keep(method, handler, routed)
         return routed
 
     @staticmethod
