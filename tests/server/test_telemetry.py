@@ -170,6 +170,8 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
                 # A caller that is traced itself: the server's span continues its trace.
                 traceparent = (("traceparent", f"00-{caller_trace}-{caller_span}-01"),)
                 rates_pb2_grpc.RateServiceStub(channel).GetQuote(quote(), metadata=traceparent, timeout=10)
+                with pytest.raises(grpc.RpcError):  # a trace of its own, marked INVALID_ARGUMENT
+                    rates_pb2_grpc.RateServiceStub(channel).GetQuote(quote("XX"), timeout=10)
                 tracking_pb2_grpc.TrackingServiceStub(channel).GetTracking(tracking_pb2.GetTrackingRequest(tracking_number=number), timeout=30)
                 labels_pb2_grpc.LabelServiceStub(channel).CreateLabel(proto_request(f"traced-{uuid.uuid4().hex[:8]}"), timeout=30)
         finally:
@@ -182,13 +184,21 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
     by_name: dict[str, list[Any]] = {}
     for _, span in spans:
         by_name.setdefault(span.name, []).append(span)
-    server = {rpc.rsplit("/", 1)[1]: by_name[rpc][0] for rpc in by_name if rpc.startswith("/kokokara.shipping.v1.")}
-    assert set(server) == {"GetQuote", "GetTracking", "CreateLabel"}
-    assert all(span.kind == span.SPAN_KIND_SERVER for span in server.values())
-    # GetQuote continued the caller's trace, and its request log line names it.
-    assert server["GetQuote"].trace_id.hex() == caller_trace and server["GetQuote"].parent_span_id.hex() == caller_span
-    logged = {record.rpc.rsplit("/", 1)[1]: record for record in caplog.records if record.name == logs.ACCESS_LOGGER}
-    assert {rpc: getattr(record, "trace_id", None) for rpc, record in logged.items()} == {rpc: span.trace_id.hex() for rpc, span in server.items()}
+    server_spans = [span for _, span in spans if span.name.startswith("/kokokara.shipping.v1.")]
+    assert sorted(span.name.rsplit("/", 1)[1] for span in server_spans) == ["CreateLabel", "GetQuote", "GetQuote", "GetTracking"]
+    assert all(span.kind == span.SPAN_KIND_SERVER for span in server_spans)
+    # The good GetQuote continued the caller's trace; the bad one says INVALID_ARGUMENT (3), which is
+    # the caller's error, not the server's: the span's status stays unset.
+    (quote_ok,) = [span for span in server_spans if span.trace_id.hex() == caller_trace]
+    (quote_bad,) = [span for span in server_spans if span.name.endswith("/GetQuote") and span is not quote_ok]
+    assert quote_ok.parent_span_id.hex() == caller_span
+    status_code = {span.span_id: {a.key: a.value.int_value for a in span.attributes}.get("rpc.grpc.status_code") for span in server_spans}
+    assert status_code[quote_bad.span_id] == grpc.StatusCode.INVALID_ARGUMENT.value[0] and status_code[quote_ok.span_id] == 0
+    assert quote_bad.status.code == quote_bad.status.STATUS_CODE_UNSET
+    server = {span.name.rsplit("/", 1)[1]: span for span in server_spans if span is not quote_bad}
+    # Every request log line names its call's trace.
+    logged = {getattr(record, "trace_id", None): record.code for record in caplog.records if record.name == logs.ACCESS_LOGGER}
+    assert logged == {span.trace_id.hex(): "INVALID_ARGUMENT" if span is quote_bad else "OK" for span in server_spans}
     # Japan Post, fetched on tracking's lookup pool, is a child of the GetTracking span.
     (fetch,) = by_name["japan-post fetch"]
     assert fetch.kind == fetch.SPAN_KIND_CLIENT

@@ -96,10 +96,12 @@ class ServingInterceptor(grpc.ServerInterceptor):
         log_requests: bool = True,
         observer: Observer | None = None,
         grpc_metrics: GrpcServerMetrics | None = None,
-        trace_id: Callable[[], str] | None = None,
+        trace: Callable[[str], str] | None = None,
     ) -> None:
         self._log_requests = log_requests
-        self._trace_id = trace_id
+        # Tracing's hook: told the call's status code as it ends, it marks the RPC's span and
+        # returns the trace id for the log line.
+        self._trace = trace
         self._observer = observer
         self._grpc_metrics = grpc_metrics
         self._wrapped = WrapperCache()
@@ -123,7 +125,7 @@ class ServingInterceptor(grpc.ServerInterceptor):
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         log_requests = self._log_requests
-        trace_id = self._trace_id
+        trace = self._trace
         observer = self._observer
         standard: MethodMetrics | None = None if self._grpc_metrics is None else self._grpc_metrics.method(method, grpc_type(handler))
 
@@ -134,15 +136,15 @@ class ServingInterceptor(grpc.ServerInterceptor):
                 standard.finish(
                     outcome.code, seconds, received=0 if handler.request_streaming else 1, sent=int(outcome.code == "OK" and not handler.response_streaming)
                 )
+            trace_id = "" if trace is None else trace(outcome.code)
             if log_requests and access_log.isEnabledFor(logging.INFO):
-                trace = "" if trace_id is None else trace_id()
                 sink = access_sink()
                 if sink is not None:  # the writer formats the line, off this thread (logs.py)
-                    sink((time.time(), method, outcome.caller, outcome.code, outcome.reason, seconds, trace))
+                    sink((time.time(), method, outcome.caller, outcome.code, outcome.reason, seconds, trace_id))
                 else:
                     fields = {"rpc": method, "caller": outcome.caller, "code": outcome.code, "reason": outcome.reason, "duration_ms": round(seconds * 1000, 3)}
-                    if trace:
-                        fields["trace_id"] = trace
+                    if trace_id:
+                        fields["trace_id"] = trace_id
                     access_log.info("rpc", extra=fields)
             if observer is not None:
                 observer(method, outcome.caller, outcome.code, seconds)
