@@ -100,9 +100,13 @@ bench-labels: $(STAMP)
 	$(PY) bench/labels_bench.py
 
 ## Performance: load harness (1 vs 2 workers), Karrio peer, soak with faults.
-.PHONY: bench-load bench-peer soak
+.PHONY: bench-load bench-floor bench-peer soak
 bench-load: $(STAMP)
 	$(PY) bench/load.py $(ARGS)
+
+## GetQuote against the health check on make run's settings, measured from outside Python with h2load.
+bench-floor: $(STAMP)
+	$(PY) bench/h2load_floor.py $(ARGS)
 
 bench-peer: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'

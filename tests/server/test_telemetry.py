@@ -1,7 +1,8 @@
 """Standard telemetry scraped and received from real servers: the gRPC server metrics under the names
 and labels gRPC dashboards know, the client library's process and GC collectors beside the
-service's own metrics; the request log, written by a thread of its own, complete when the server
-is stopped; and OpenTelemetry spans, sent over OTLP/HTTP to a real receiver in the test."""
+service's own metrics; the request log line the writer thread builds, the same as the logging
+module's; and OpenTelemetry spans, sent over OTLP/HTTP to a real receiver in the test.
+tests/processes/test_request_log.py stops a real server process with its log lines queued."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ import http.server
 import io
 import json
 import logging
-import signal
 import threading
 import uuid
-from concurrent import futures
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,6 @@ from kokokara.shipping.v1 import labels_pb2_grpc, rates_pb2, rates_pb2_grpc, tra
 from standin.japan_post import StandInJapanPost
 from tests.conftest import test_settings
 from tests.labels_support import proto_request
-from tests.process_support import server_process
 from tests.server.test_security_metrics import scrape, value
 from tests.tracking_helpers import free_port
 
@@ -83,23 +81,6 @@ def test_grpc_server_metrics_process_and_gc_collectors_on_the_metrics_endpoint(t
 
 
 # --- the request log, written off the serving threads ------------------------------------------
-
-
-def test_every_request_log_line_is_written_when_the_server_is_stopped_with_sigterm(tmp_path: Path) -> None:
-    calls = 3000
-    with server_process(tmp_path) as server, grpc.insecure_channel(server.address) as channel:
-        get_quote = rates_pb2_grpc.RateServiceStub(channel).GetQuote
-        with futures.ThreadPoolExecutor(16) as pool:
-            answers = list(pool.map(lambda _: get_quote(quote(), timeout=30), range(calls)))
-        assert all(a.options for a in answers)
-        server.proc.send_signal(signal.SIGTERM)  # at once: lines may still be queued
-        assert server.proc.wait(timeout=30) == 0
-    entries = server.log_entries()
-    logged = [e for e in entries if e["message"] == "rpc"]
-    assert len(logged) == calls
-    assert {(e["rpc"], e["code"], e["caller"]) for e in logged} == {(f"/{SERVICE}/GetQuote", "OK", "anonymous")}
-    assert all(e["duration_ms"] > 0 and e["time"].endswith("Z") for e in logged)
-    assert entries[-1]["message"] == "stopped"  # and the lines after them too
 
 
 def test_the_queued_request_line_is_the_line_the_logging_module_would_write() -> None:
@@ -189,6 +170,8 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
                 # A caller that is traced itself: the server's span continues its trace.
                 traceparent = (("traceparent", f"00-{caller_trace}-{caller_span}-01"),)
                 rates_pb2_grpc.RateServiceStub(channel).GetQuote(quote(), metadata=traceparent, timeout=10)
+                with pytest.raises(grpc.RpcError):  # a trace of its own, marked INVALID_ARGUMENT
+                    rates_pb2_grpc.RateServiceStub(channel).GetQuote(quote("XX"), timeout=10)
                 tracking_pb2_grpc.TrackingServiceStub(channel).GetTracking(tracking_pb2.GetTrackingRequest(tracking_number=number), timeout=30)
                 labels_pb2_grpc.LabelServiceStub(channel).CreateLabel(proto_request(f"traced-{uuid.uuid4().hex[:8]}"), timeout=30)
         finally:
@@ -201,13 +184,21 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
     by_name: dict[str, list[Any]] = {}
     for _, span in spans:
         by_name.setdefault(span.name, []).append(span)
-    server = {rpc.rsplit("/", 1)[1]: by_name[rpc][0] for rpc in by_name if rpc.startswith("/kokokara.shipping.v1.")}
-    assert set(server) == {"GetQuote", "GetTracking", "CreateLabel"}
-    assert all(span.kind == span.SPAN_KIND_SERVER for span in server.values())
-    # GetQuote continued the caller's trace, and its request log line names it.
-    assert server["GetQuote"].trace_id.hex() == caller_trace and server["GetQuote"].parent_span_id.hex() == caller_span
-    logged = {record.rpc.rsplit("/", 1)[1]: record for record in caplog.records if record.name == logs.ACCESS_LOGGER}
-    assert {rpc: getattr(record, "trace_id", None) for rpc, record in logged.items()} == {rpc: span.trace_id.hex() for rpc, span in server.items()}
+    server_spans = [span for _, span in spans if span.name.startswith("/kokokara.shipping.v1.")]
+    assert sorted(span.name.rsplit("/", 1)[1] for span in server_spans) == ["CreateLabel", "GetQuote", "GetQuote", "GetTracking"]
+    assert all(span.kind == span.SPAN_KIND_SERVER for span in server_spans)
+    # The good GetQuote continued the caller's trace; the bad one says INVALID_ARGUMENT (3), which is
+    # the caller's error, not the server's: the span's status stays unset.
+    (quote_ok,) = [span for span in server_spans if span.trace_id.hex() == caller_trace]
+    (quote_bad,) = [span for span in server_spans if span.name.endswith("/GetQuote") and span is not quote_ok]
+    assert quote_ok.parent_span_id.hex() == caller_span
+    status_code = {span.span_id: {a.key: a.value.int_value for a in span.attributes}.get("rpc.grpc.status_code") for span in server_spans}
+    assert status_code[quote_bad.span_id] == grpc.StatusCode.INVALID_ARGUMENT.value[0] and status_code[quote_ok.span_id] == 0
+    assert quote_bad.status.code == quote_bad.status.STATUS_CODE_UNSET
+    server = {span.name.rsplit("/", 1)[1]: span for span in server_spans if span is not quote_bad}
+    # Every request log line names its call's trace.
+    logged = {getattr(record, "trace_id", None): record.code for record in caplog.records if record.name == logs.ACCESS_LOGGER}
+    assert logged == {span.trace_id.hex(): "INVALID_ARGUMENT" if span is quote_bad else "OK" for span in server_spans}
     # Japan Post, fetched on tracking's lookup pool, is a child of the GetTracking span.
     (fetch,) = by_name["japan-post fetch"]
     assert fetch.kind == fetch.SPAN_KIND_CLIENT
@@ -219,6 +210,31 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
     assert any(s.trace_id == server["CreateLabel"].trace_id for s in by_name["label-store issue"])
     attributes = {a.key: a.value.string_value for a in by_name["label-store issue"][0].attributes}
     assert attributes == {"peer.service": "label-store", "db.system": "sqlite"}
+
+
+def test_records_are_written_as_they_were_when_logged_with_their_exceptions_and_after_close() -> None:
+    stream = io.StringIO()
+    writer = logs.LogWriter(stream)
+    logger = logging.getLogger("tests.telemetry.writer")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(writer)
+    try:
+        items = ["a"]
+        logger.info("items %s", items)
+        items.append("b")  # after the call: the line shows what was logged
+        try:
+            1 / 0  # noqa: B018 - the exception to log
+        except ZeroDivisionError:
+            logger.exception("failed")
+        writer.close()  # writes everything queued
+        logger.warning("after close")  # written at once, not lost
+    finally:
+        logger.removeHandler(writer)
+    first, second, third = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["message"] == "items ['a']" and first["level"] == "INFO"
+    assert second["message"] == "failed" and "ZeroDivisionError" in second["exception"]
+    assert third["message"] == "after close"
 
 
 def test_tracing_settings_are_read_once_and_checked() -> None:

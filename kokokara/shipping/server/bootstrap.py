@@ -169,7 +169,7 @@ def start(
         keys,
         metrics.observe_rpc if settings.metrics_addr else None,
         metrics.grpc if settings.metrics_addr else None,
-        trace_id=tracing.current_trace_id if tracing else None,
+        trace=tracing.finish_server_span if tracing else None,
     )
     # The HTTP side (SHIPPING_HTTP_ADDR) runs its calls through these same interceptors: keys, roles,
     # limits, the request log and metrics. The gRPC server adds the RPC's span (continuing the

@@ -39,6 +39,31 @@ class _Outcome:
 current_call: ContextVar[_Outcome | None] = ContextVar("current_call", default=None)
 # Wrapped handlers kept per method name (only methods that exist get this far, so a few dozen).
 MAX_CACHED_METHODS = 1024
+
+
+class WrapperCache:
+    """Interceptors' wrapped handlers, by method name. grpcio asks the interceptors for every call and
+    hands them the same handler object for a method each time (the generic handlers hold one per
+    method), so its wrapper is built once, not per call. A caller that builds a new handler per call
+    (the HTTP bridge) gets a new wrapper each time, and never displaces the one in use."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, list[Any]] = {}  # method -> [handler, wrapped, used again]
+
+    def find(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler | None:
+        entry = self._entries.get(method)
+        if entry is None or entry[0] is not handler:
+            return None
+        if not entry[2]:
+            entry[2] = True
+        return entry[1]  # type: ignore[no-any-return]
+
+    def keep(self, method: str, handler: grpc.RpcMethodHandler, wrapped: grpc.RpcMethodHandler) -> None:
+        entry = self._entries.get(method)
+        if (entry is None and len(self._entries) < MAX_CACHED_METHODS) or (entry is not None and not entry[2]):
+            self._entries[method] = [handler, wrapped, False]
+
+
 # Called once per finished call with (rpc, caller, code, seconds): the metrics hook.
 Observer = Callable[[str, str, str, float], None]
 
@@ -71,13 +96,15 @@ class ServingInterceptor(grpc.ServerInterceptor):
         log_requests: bool = True,
         observer: Observer | None = None,
         grpc_metrics: GrpcServerMetrics | None = None,
-        trace_id: Callable[[], str] | None = None,
+        trace: Callable[[str], str] | None = None,
     ) -> None:
         self._log_requests = log_requests
-        self._trace_id = trace_id
+        # Tracing's hook: told the call's status code as it ends, it marks the RPC's span and
+        # returns the trace id for the log line.
+        self._trace = trace
         self._observer = observer
         self._grpc_metrics = grpc_metrics
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped = WrapperCache()
 
     def intercept_service(
         self,
@@ -90,19 +117,15 @@ class ServingInterceptor(grpc.ServerInterceptor):
         method = handler_call_details.method
         if method.startswith("/grpc.health."):
             return handler
-        # grpcio asks for every call; a method's handler is the same object each time (the generic
-        # handlers hold one per method), so its wrapper is built once, not per call.
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(method, handler)
-        if len(self._wrapped) < MAX_CACHED_METHODS:
-            self._wrapped[method] = (handler, wrapped)
+        wrapped = self._wrapped.find(method, handler)
+        if wrapped is None:
+            wrapped = self._wrap(method, handler)
+            self._wrapped.keep(method, handler, wrapped)
         return wrapped
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         log_requests = self._log_requests
-        trace_id = self._trace_id
+        trace = self._trace
         observer = self._observer
         standard: MethodMetrics | None = None if self._grpc_metrics is None else self._grpc_metrics.method(method, grpc_type(handler))
 
@@ -113,15 +136,15 @@ class ServingInterceptor(grpc.ServerInterceptor):
                 standard.finish(
                     outcome.code, seconds, received=0 if handler.request_streaming else 1, sent=int(outcome.code == "OK" and not handler.response_streaming)
                 )
+            trace_id = "" if trace is None else trace(outcome.code)
             if log_requests and access_log.isEnabledFor(logging.INFO):
-                trace = "" if trace_id is None else trace_id()
                 sink = access_sink()
                 if sink is not None:  # the writer formats the line, off this thread (logs.py)
-                    sink((time.time(), method, outcome.caller, outcome.code, outcome.reason, seconds, trace))
+                    sink((time.time(), method, outcome.caller, outcome.code, outcome.reason, seconds, trace_id))
                 else:
                     fields = {"rpc": method, "caller": outcome.caller, "code": outcome.code, "reason": outcome.reason, "duration_ms": round(seconds * 1000, 3)}
-                    if trace:
-                        fields["trace_id"] = trace
+                    if trace_id:
+                        fields["trace_id"] = trace_id
                     access_log.info("rpc", extra=fields)
             if observer is not None:
                 observer(method, outcome.caller, outcome.code, seconds)
@@ -194,7 +217,7 @@ class PoolRouter(grpc.ServerInterceptor):
         # "/package.Service/Method" or "/package.Service" -> futures.ThreadPoolExecutor; a method's
         # own entry wins over its service's.
         self._pools = pools
-        self._routed: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._routed = WrapperCache()
 
     def intercept_service(
         self,
@@ -208,12 +231,10 @@ class PoolRouter(grpc.ServerInterceptor):
         pool = self._pools.get(method) or self._pools.get(method.rpartition("/")[0])
         if pool is None:
             return handler
-        cached = self._routed.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        routed = self._route(handler, pool)
-        if len(self._routed) < MAX_CACHED_METHODS:
-            self._routed[method] = (handler, routed)
+        routed = self._routed.find(method, handler)
+        if routed is None:
+            routed = self._route(handler, pool)
+            self._routed.keep(method, handler, routed)
         return routed
 
     @staticmethod

@@ -38,7 +38,7 @@ class JsonFormatter(logging.Formatter):
             "time": _timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": record.message if "message" in vars(record) else record.getMessage(),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
@@ -83,10 +83,8 @@ class LogWriter(logging.Handler):
     def handle(self, record: logging.LogRecord) -> bool:  # no handler lock: the queue is the lock
         if not self.filter(record):
             return False
-        if record.args:  # the message as it is now, as logging.handlers.QueueHandler does
-            record.msg, record.args = record.getMessage(), None
-        if record.exc_info:
-            record.exc_text, record.exc_info = self.formatter.formatException(record.exc_info), None
+        if record.args:  # the message as it is now, not as its arguments may be when the writer gets to it
+            record.message = record.getMessage()
         if self._closed:
             with self.lock:  # type: ignore[union-attr]
                 self._write([self.formatter.format(record)])

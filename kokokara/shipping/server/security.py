@@ -85,12 +85,10 @@ def interceptors(
     observer: Observer | None = None,
     grpc_metrics: GrpcServerMetrics | None = None,
     *,
-    trace_id: Callable[[], str] | None = None,
+    trace: Callable[[str], str] | None = None,
 ) -> list[grpc.ServerInterceptor]:
     """ServingInterceptor first (outermost: it maps, logs and counts whatever the guard refuses)."""
-    chain: list[grpc.ServerInterceptor] = [
-        ServingInterceptor(log_requests=settings.log_requests, observer=observer, grpc_metrics=grpc_metrics, trace_id=trace_id)
-    ]
+    chain: list[grpc.ServerInterceptor] = [ServingInterceptor(log_requests=settings.log_requests, observer=observer, grpc_metrics=grpc_metrics, trace=trace)]
     if keys is not None:
         chain.append(
             GuardInterceptor(
