@@ -137,7 +137,15 @@ class WatchService:
             raise NotFound(f"{number} is not watched", reason="PARCEL_NOT_WATCHED")
 
     def list_parcels(
-        self, *, status: Status | None, quiet_for_days: int, order_reference: str, quiet_only: bool, after_seq: int, limit: int
+        self,
+        *,
+        status: Status | None,
+        quiet_for_days: int,
+        order_reference: str,
+        quiet_only: bool,
+        after_seq: int,
+        limit: int,
+        tracking_number: str = "",
     ) -> list[WatchedParcel]:
         check_order_reference(order_reference)
         changed_before = self._clock() - quiet_for_days * 86400.0 if quiet_for_days > 0 else None
@@ -148,6 +156,7 @@ class WatchService:
             quiet_only=quiet_only,
             after_seq=after_seq,
             limit=limit,
+            tracking_number=tracking_number,
         )
 
     def events(self, after_seq: int, number: str, limit: int) -> list[StoredEvent]:

@@ -110,7 +110,7 @@ class WatchStore(abc.ABC):
 
     @abc.abstractmethod
     def list_parcels(
-        self, *, status: str | None, changed_before: float | None, order_reference: str, quiet_only: bool, after_seq: int, limit: int
+        self, *, status: str | None, changed_before: float | None, order_reference: str, quiet_only: bool, after_seq: int, limit: int, tracking_number: str = ""
     ) -> list[WatchedParcel]: ...
 
     @abc.abstractmethod
@@ -278,7 +278,7 @@ class SqlWatchStore(WatchStore):
         return parcel_from_row(row) if row else None
 
     def list_parcels(
-        self, *, status: str | None, changed_before: float | None, order_reference: str, quiet_only: bool, after_seq: int, limit: int
+        self, *, status: str | None, changed_before: float | None, order_reference: str, quiet_only: bool, after_seq: int, limit: int, tracking_number: str = ""
     ) -> list[WatchedParcel]:
         where: list[str] = ["seq > ?"]
         params: list[Any] = [after_seq]
@@ -293,6 +293,9 @@ class SqlWatchStore(WatchStore):
             params.append(order_reference)
         if quiet_only:
             where.append(f"quiet = {self.true}")
+        if tracking_number:
+            where.append("tracking_number = ?")
+            params.append(tracking_number)
         params.append(limit)
         with self._tx() as cur:
             rows = self._q(cur, f"SELECT {_PARCEL_COLUMNS} FROM watched_parcels WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?", params).fetchall()

@@ -25,6 +25,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 SCREENSHOTS = REPO / "docs" / "img"
 HOSTILE_NUMBER = "LX331479647JP"
+ORDER = "ORD-1001"
 HOSTILE_TEXT = "<script>window.pwned=1</script><img src=x onerror=window.pwned=2>"
 
 if not (CHROMIUM and CHROMEDRIVER):
@@ -132,6 +133,14 @@ def test_signing_in_keeps_the_key_for_the_browser_session_only(browser: Any, con
 
 def test_parcel_lookup_shows_the_timeline_and_prints_markup_as_text(browser: Any, console: tuple[str, dict[str, str]]) -> None:
     base, keys = console
+    # the shop's order system watches the parcel, as any client would, over the JSON API
+    watched = requests.post(
+        base + "/kokokara.shipping.v1.TrackingService/WatchParcel",
+        json={"trackingNumber": HOSTILE_NUMBER, "orderReference": ORDER},
+        headers={"authorization": "Bearer " + keys["admin"]},
+        timeout=10,
+    )
+    assert watched.status_code == 200, watched.text
     sign_in(browser, base, keys["admin"])
     browser.get(base + "/lookup.html")
     # keyboard only: Tab from the top of the page to the tracking number field, type, Enter
@@ -146,7 +155,7 @@ def test_parcel_lookup_shows_the_timeline_and_prints_markup_as_text(browser: Any
     result = wait_for(browser, lambda b: b.find_element(By.CSS_SELECTOR, "#lookup-result article"))
     shown = result.text
     assert HOSTILE_NUMBER in shown
-    assert "Watched" in shown  # in transit: still checked
+    assert "Watched: next poll" in shown and f"order {ORDER}" in shown  # watched, in transit: still polled
     assert "OSAKA CENTRAL" in shown
     assert HOSTILE_TEXT in shown  # the markup is shown as the text it is
     assert browser.execute_script("return window.pwned === undefined")
@@ -157,7 +166,18 @@ def test_parcel_lookup_shows_the_timeline_and_prints_markup_as_text(browser: Any
     field.clear()
     field.send_keys("EN123456785JP", Keys.ENTER)
     wait_for(browser, lambda b: "EN123456785JP" in b.find_element(By.ID, "lookup-result").text)
-    assert "Quiet" in browser.find_element(By.ID, "lookup-result").text  # delivered: final
+    shown = browser.find_element(By.ID, "lookup-result").text
+    assert "Not watched" in shown and ", final" in shown  # delivered, and nobody asked to watch it
+
+    # an order reference lists the order's watched parcels; one click opens a parcel
+    field = browser.find_element(By.ID, "lookup-query")
+    field.clear()
+    field.send_keys(ORDER, Keys.ENTER)
+    order = wait_for(browser, lambda b: b.find_element(By.CSS_SELECTOR, "#lookup-result ul.parcels"))
+    assert f"Order {ORDER}" in browser.find_element(By.ID, "lookup-result").text and "1 watched parcel" in browser.find_element(By.ID, "lookup-result").text
+    order.find_element(By.TAG_NAME, "button").click()
+    wait_for(browser, lambda b: "OSAKA CENTRAL" in b.find_element(By.ID, "lookup-result").text)
+    assert browser.find_element(By.ID, "lookup-query").get_attribute("value") == HOSTILE_NUMBER
 
 
 def test_lookup_errors_say_what_is_wrong(browser: Any, console: tuple[str, dict[str, str]]) -> None:

@@ -303,6 +303,19 @@ def test_pages_of_watched_parcels(running) -> None:  # type: ignore[no-untyped-d
     assert len(stub.ListWatchedParcels(tracking_pb2.ListWatchedParcelsRequest(), timeout=10).parcels) == 2
 
 
+def test_one_parcel_by_its_number_in_any_spelling(running) -> None:  # type: ignore[no-untyped-def]
+    _, stub = running
+    stub.WatchParcel(tracking_pb2.WatchParcelRequest(tracking_number="EN123456785JP", order_reference="ONE"), timeout=10)
+    stub.WatchParcel(tracking_pb2.WatchParcelRequest(tracking_number="CD126430535JP", order_reference="ONE"), timeout=10)
+    found = stub.ListWatchedParcels(tracking_pb2.ListWatchedParcelsRequest(tracking_number="en 1234 5678 5 jp"), timeout=10).parcels
+    assert [(p.tracking_number, p.order_reference) for p in found] == [("EN123456785JP", "ONE")]
+    assert not stub.ListWatchedParcels(tracking_pb2.ListWatchedParcelsRequest(tracking_number="RR473124829JP"), timeout=10).parcels
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.ListWatchedParcels(tracking_pb2.ListWatchedParcelsRequest(tracking_number="EN123456784JP"), timeout=10)  # check digit wrong
+    details = status_details(raised.value)
+    assert details.code == grpc.StatusCode.INVALID_ARGUMENT and details.fields.keys() == {"tracking_number"}
+
+
 def test_metrics_count_watched_parcels_quiet_ones_and_deliveries(tmp_path, standin, receiver) -> None:  # type: ignore[no-untyped-def]
     from tests.server.test_security_metrics import scrape, value
 

@@ -129,20 +129,22 @@ class WatchedParcel(_message.Message):
     def __init__(self, tracking_number: _Optional[str] = ..., order_reference: _Optional[str] = ..., webhook_endpoint_id: _Optional[str] = ..., status: _Optional[_Union[TrackingStatus, str]] = ..., final: _Optional[bool] = ..., event_count: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_poll_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_poll_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., quiet: _Optional[bool] = ...) -> None: ...
 
 class ListWatchedParcelsRequest(_message.Message):
-    __slots__ = ("status", "quiet_for_days", "order_reference", "page_size", "page_token", "quiet_only")
+    __slots__ = ("status", "quiet_for_days", "order_reference", "page_size", "page_token", "quiet_only", "tracking_number")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     QUIET_FOR_DAYS_FIELD_NUMBER: _ClassVar[int]
     ORDER_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     QUIET_ONLY_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
     status: TrackingStatus
     quiet_for_days: int
     order_reference: str
     page_size: int
     page_token: str
     quiet_only: bool
-    def __init__(self, status: _Optional[_Union[TrackingStatus, str]] = ..., quiet_for_days: _Optional[int] = ..., order_reference: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., quiet_only: _Optional[bool] = ...) -> None: ...
+    tracking_number: str
+    def __init__(self, status: _Optional[_Union[TrackingStatus, str]] = ..., quiet_for_days: _Optional[int] = ..., order_reference: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., quiet_only: _Optional[bool] = ..., tracking_number: _Optional[str] = ...) -> None: ...
 
 class ListWatchedParcelsResponse(_message.Message):
     __slots__ = ("parcels", "next_page_token")

@@ -90,7 +90,7 @@ def page_size(value: int, field: str = "page_size") -> int:
 
 
 def _filters_hash(request: tracking_pb2.ListWatchedParcelsRequest) -> str:
-    text = f"{request.status}|{request.quiet_for_days}|{request.order_reference}|{request.quiet_only}"
+    text = f"{request.status}|{request.quiet_for_days}|{request.order_reference}|{request.quiet_only}|{request.tracking_number}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -144,6 +144,7 @@ class TrackingWatchServicer(TrackingServicer):
             status = PROTO_TO_STATUS[request.status]
         if request.quiet_for_days < 0 or request.quiet_for_days > 3650:
             raise InvalidArgument([FieldViolation("quiet_for_days", "must be 0 to 3650")], reason="INVALID_QUIET_DAYS")
+        number = model.parse_number(request.tracking_number) if request.tracking_number else ""
         after = decode_token(request)
         parcels = self._service().list_parcels(
             status=status,
@@ -152,6 +153,7 @@ class TrackingWatchServicer(TrackingServicer):
             quiet_only=request.quiet_only,
             after_seq=after,
             limit=size + 1,
+            tracking_number=number,
         )
         response = tracking_pb2.ListWatchedParcelsResponse(parcels=[parcel_to_proto(p) for p in parcels[:size]])
         if len(parcels) > size:

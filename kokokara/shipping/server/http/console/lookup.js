@@ -1,4 +1,6 @@
-// Parcel lookup: a tracking number (GetTracking) or a label id (GetLabel, then its tracking).
+// Parcel lookup: a tracking number (GetTracking, and ListWatchedParcels for whether the service
+// watches it), an order reference (the watched parcels of that order) or a label id (GetLabel, then
+// its tracking).
 "use strict";
 
 const S10 = /^[A-Z]{2}\d{9}[A-Z]{2}$/;
@@ -6,39 +8,95 @@ const S10 = /^[A-Z]{2}\d{9}[A-Z]{2}$/;
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("lookup-form");
   const result = document.getElementById("lookup-result");
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
+  const lookUp = async (query) => {
     const button = form.querySelector("button");
-    const query = form.query.value.trim().replaceAll(" ", "");
     busy(button, true);
     result.replaceChildren(el("p", { class: "muted" }, "Looking up…"));
     try {
       let labelInfo = null;
       let number = query.toUpperCase();
       if (!S10.test(number)) {
+        const order = await watchedParcels({ orderReference: query });
+        if (order && order.length) {
+          result.replaceChildren(renderOrder(query, order, (n) => { form.query.value = n; lookUp(n); }));
+          return;
+        }
         labelInfo = (await call("LabelService", "GetLabel", { id: query, skipDocuments: true })).label;
         number = labelInfo.trackingNumber;
       }
-      const tracking = await call("TrackingService", "GetTracking", { trackingNumber: number });
-      result.replaceChildren(render(tracking, labelInfo));
+      const [tracking, watched] = await Promise.all([
+        call("TrackingService", "GetTracking", { trackingNumber: number }),
+        watchedParcels({ trackingNumber: number }),
+      ]);
+      result.replaceChildren(render(tracking, labelInfo, watched));
     } catch (error) {
       showError(result, error);
     } finally {
       busy(button, false);
     }
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    lookUp(form.query.value.trim().replaceAll(" ", ""));
   });
 });
 
-function render(tracking, labelInfo) {
+// The watched parcels matching `filter`, or null when this key may not list them (the answer
+// still shows the tracking).
+async function watchedParcels(filter) {
+  try {
+    return (await call("TrackingService", "ListWatchedParcels", { ...filter, pageSize: 100 })).parcels || [];
+  } catch (error) {
+    if (error && (error.code === "permission_denied" || error.code === "unavailable" || error.code === "invalid_argument")) return null;
+    throw error;
+  }
+}
+
+function watchBadge(watched) {
+  if (watched === null) return el("span", { class: "badge" }, "Watching: not visible with this key");
+  if (!watched.length) return el("span", { class: "badge" }, "Not watched");
+  const p = watched[0];
+  if (p.quiet) return el("span", { class: "badge alert" }, "Quiet: no change since " + when(p.lastChangeTime));
+  if (!p.nextPollTime) return el("span", { class: "badge quiet" }, "Watched: final, no longer polled");
+  return el("span", { class: "badge watched" }, "Watched: next poll " + when(p.nextPollTime));
+}
+
+function renderOrder(reference, parcels, open) {
+  const list = el("ul", { class: "parcels" });
+  for (const p of parcels) {
+    const button = el("button", { type: "button" }, p.trackingNumber);
+    button.addEventListener("click", () => open(p.trackingNumber));
+    list.append(
+      el(
+        "li",
+        {},
+        button,
+        " ",
+        el("span", { class: "status" }, label(p.status, "TRACKING_STATUS_") || "not yet polled"),
+        " ",
+        watchBadge([p]),
+      ),
+    );
+  }
+  return el(
+    "article",
+    { class: "panel", "aria-labelledby": "order-title" },
+    el("h2", { id: "order-title" }, "Order ", reference),
+    el("p", { class: "muted" }, parcels.length + (parcels.length === 1 ? " watched parcel" : " watched parcels")),
+    list,
+  );
+}
+
+function render(tracking, labelInfo, watched) {
   const status = label(tracking.status, "TRACKING_STATUS_");
-  const watched = tracking.final
-    ? el("span", { class: "badge quiet" }, "Quiet: final, no longer checked")
-    : el("span", { class: "badge watched" }, "Watched: next check " + when(tracking.nextRefreshTime));
+  const p0 = watched && watched.length ? watched[0] : null;
   const section = el(
     "article",
     { class: "panel", "aria-labelledby": "tracking-title" },
     el("h2", { id: "tracking-title" }, tracking.trackingNumber, " ", el("span", { class: "status" }, status || "unknown")),
-    el("p", {}, watched, " ", el("span", { class: "muted" }, "Answered from ", label(tracking.source, "TRACKING_SOURCE_"), ", fetched ", when(tracking.fetchTime))),
+    el("p", {}, watchBadge(watched), p0 && p0.orderReference ? el("span", { class: "muted" }, " order " + p0.orderReference) : null),
+    el("p", { class: "muted" }, "Answered from ", label(tracking.source, "TRACKING_SOURCE_"), ", fetched ", when(tracking.fetchTime),
+      tracking.final ? ", final" : ", next check of Japan Post's page " + when(tracking.nextRefreshTime)),
     tracking.carrierProductText ? el("p", {}, "Japan Post product: ", tracking.carrierProductText) : null,
   );
   const events = tracking.events || [];
