@@ -7,6 +7,7 @@ server on 127.0.0.1:0 through it; server.py runs it until SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -39,13 +40,14 @@ from labels.customs import CustomsRules
 from labels.ranges import load_ranges
 from labels.retention import RetentionPurge
 from labels.service import LabelService
-from labels.store import DatabaseMisconfigured, LabelDatabaseRefused
+from labels.store import DatabaseMisconfigured, LabelDatabaseRefused, LabelStore
 from labels.stores import DeferredLabelStore, open_store
 from rates.book import RateBook
 from rates.cart import load_box_catalogue
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS, load_rate_book
 from tracking.cache import InProcessCache, LayeredCache, TrackingCache
+from tracking.carrier import Carrier
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.redis_cache import RedisTrackingCache
 from tracking.service import LookupOptions, RefreshPolicy, TrackingLookup
@@ -75,7 +77,8 @@ class RunningService:
     settings: Settings
     book: RateBook | None = None
     labels: LabelService | None = None
-    closers: list = field(default_factory=list)
+    # What the service opened, closed in reverse order of opening when it stops.
+    resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     # Metrics (served on metrics_port when SHIPPING_METRICS_ADDR is set)
     metrics: Metrics | None = None
     metrics_port: int = 0
@@ -96,8 +99,7 @@ class RunningService:
         what the service opened."""
         self.health.enter_graceful_shutdown()
         self.server.stop(self.settings.grace_seconds if grace is None else grace).wait()
-        for close in reversed(self.closers):
-            close()
+        self.resources.close()
 
 
 LABEL_SERVICE = labels_pb2.DESCRIPTOR.services_by_name["LabelService"].full_name
@@ -141,11 +143,47 @@ def start(
     extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
     today: Callable[[], date] = today_in_japan,
     watch_options: WatchOptions | None = None,
+    open_label_store: Callable[[], LabelStore] | None = None,
+    tracking_cache: TrackingCache | None = None,
+    carrier: Carrier | None = None,
 ) -> RunningService:
     """Builds, binds and starts the server; loads the tables unless told not to (tests of the
     loading phase call load_into() themselves). `extra_handlers` lets benchmarks add an empty RPC
     that runs through the same server, threads and interceptor as the real ones. `today` is the
-    label service's calendar (the default ship date and manifest day), which a test can move."""
+    label service's calendar (the default ship date and manifest day), which a test can move.
+
+    The adapters come from the settings unless given: `open_label_store` opens the label store
+    (retried in the background while its database cannot be reached), `tracking_cache` and
+    `carrier` are the tracking lookup's cache and Japan Post client. Whatever is opened is closed
+    in reverse order when the service stops, or at once if the start fails."""
+    with contextlib.ExitStack() as resources:
+        service = _start(settings, resources, load_tables, extra_handlers, today, watch_options, open_label_store, tracking_cache, carrier)
+        service.resources = resources.pop_all()
+    if load_tables:
+        try:
+            load_into(service)
+        except Exception:
+            service.stop(0)
+            raise
+        # Reload: on SIGHUP (server.py calls service.reloader.request()) or file changes.
+        service.reloader = TableReloader(service, poll_seconds=settings.tables_poll_seconds).start()
+        if service.metrics is not None:
+            service.metrics.tables_in_use(service.reloader.version, service.book.data_as_of if service.book else "", time.time())
+        service.resources.callback(service.reloader.close)
+    return service
+
+
+def _start(
+    settings: Settings,
+    resources: contextlib.ExitStack,
+    load_tables: bool,
+    extra_handlers: Sequence[grpc.GenericRpcHandler],
+    today: Callable[[], date],
+    watch_options: WatchOptions | None,
+    open_label_store: Callable[[], LabelStore] | None,
+    tracking_cache: TrackingCache | None,
+    carrier: Carrier | None,
+) -> RunningService:
     # Security: loopback only without keys; keys, roles and limits in the interceptors.
     security.check_listen_address(settings)
     keys = security.load_keys(settings)
@@ -155,6 +193,8 @@ def start(
     metrics = Metrics()
     # Tracing: only with SHIPPING_OTLP_ENDPOINT (OpenTelemetry is not even imported without it).
     tracing = _tracing(settings)
+    if tracing is not None:
+        resources.callback(tracing.close)  # closed last: the spans of the last calls are sent
     # Four pools (see interceptors.PoolRouter): the server's own for the RPCs that only compute;
     # one for labels, which wait on the database; one for tracking, which waits on Redis and (for
     # no longer than the caller's deadline) on Japan Post's lookups, themselves on a bounded pool of
@@ -163,6 +203,9 @@ def start(
     io_pool = futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc-io")
     tracking_pool = futures.ThreadPoolExecutor(max_workers=settings.tracking_threads, thread_name_prefix="grpc-tracking")
     watch_pool = futures.ThreadPoolExecutor(max_workers=settings.max_watches + WATCH_POOL_SPARE, thread_name_prefix="grpc-watch")
+    # Shut down once the server has stopped (RunningService.stop stops it before closing these).
+    for pool in (io_pool, tracking_pool, watch_pool):
+        resources.callback(pool.shutdown, wait=False)
     router = PoolRouter({f"/{LABEL_SERVICE}": io_pool, f"/{TRACKING_SERVICE}": tracking_pool, WATCH_RPC: watch_pool})
     checks = security.interceptors(
         settings,
@@ -199,13 +242,15 @@ def start(
     ranges = load_ranges(settings.s10_ranges_file)
     try:
         label_store = DeferredLabelStore(
-            lambda: open_store(settings.database_url, settings.database_path, ranges), retry_max_seconds=settings.database_retry_max_seconds
+            open_label_store or (lambda: open_store(settings.database_url, settings.database_path, ranges)),
+            retry_max_seconds=settings.database_retry_max_seconds,
         ).open()
     except DatabaseMisconfigured as refused:
         raise LabelDatabaseRefused(str(refused)) from refused
-    tracking_lookup, tracking_closers = _tracking(settings, health_servicer, metrics, tracing)
+    resources.callback(label_store.close)
+    tracking_lookup = _tracking(settings, resources, health_servicer, metrics, tracing, tracking_cache, carrier)
     watch_holder = watching.build(settings, tracking_lookup, metrics, watch_options)
-    tracking_closers.append(watch_holder.close)  # closers run in reverse: before the lookup closes
+    resources.callback(watch_holder.close)  # before the lookup closes
     label_service = LabelService(
         label_store if tracing is None else tracing.traced(label_store, "label-store", LABEL_STORE_CALLS, **{"db.system": _database_system(settings)}),
         lambda: engines.get()[0],
@@ -228,26 +273,11 @@ def start(
 
     port = security.bind(server, settings.listen_addr, credentials)
     if port == 0:
-        io_pool.shutdown(wait=False)
-        tracking_pool.shutdown(wait=False)
-        watch_pool.shutdown(wait=False)
-        label_store.close()
-        for close in reversed(tracking_closers):
-            close()
-        if tracing is not None:
-            tracing.close()
-        raise security.CannotServe(f"cannot listen on {settings.listen_addr}")
+        raise security.CannotServe(f"cannot listen on {settings.listen_addr}")  # what was opened closes
     server.start()
+    resources.callback(lambda: server.stop(0))  # a start that fails from here on stops the server too
     service = RunningService(server=server, port=port, health=health_servicer, engines=engines, settings=settings, label_store=label_store)
     label_store.on_ready = lambda: refresh_label_health(service)
-    if tracing is not None:
-        service.closers.append(tracing.close)  # runs last: the spans of the last calls are sent
-    service.closers.append(label_store.close)
-    # Closers run in reverse, so the pools are shut down first, after the server has stopped.
-    service.closers.append(lambda: watch_pool.shutdown(wait=False))
-    service.closers.append(lambda: io_pool.shutdown(wait=False))
-    service.closers.append(lambda: tracking_pool.shutdown(wait=False))
-    service.closers.extend(tracking_closers)
     service.labels = label_service
     service.watch = watch_holder
     service.metrics = metrics
@@ -255,28 +285,16 @@ def start(
         try:
             service.metrics_port = metrics.serve(settings.metrics_addr)
         except OSError as error:
-            service.stop(0)
             raise security.CannotServe(f"cannot listen on {settings.metrics_addr} (SHIPPING_METRICS_ADDR): {error}") from error
-        service.closers.insert(0, metrics.close)
+        resources.callback(metrics.close)
     # Retention: erase labels' personal data after SHIPPING_LABEL_RETENTION_DAYS.
     if settings.label_retention_days > 0:
         purge = RetentionPurge(label_service, settings.label_retention_days, settings.label_purge_interval_seconds).start()
-        service.closers.insert(1, purge.close)  # closed before the store (closers run in reverse)
+        resources.callback(purge.close)  # opened after the store, so closed before it
     if settings.health_addr:
-        _start_health_server(service)
+        _start_health_server(service, resources)
     if settings.http_addr:
-        _start_http(service, chain, handlers)
-    if load_tables:
-        try:
-            load_into(service)
-        except Exception:
-            service.stop(0)
-            raise
-        # Reload: on SIGHUP (server.py calls service.reloader.request()) or file changes.
-        service.reloader = TableReloader(service, poll_seconds=settings.tables_poll_seconds).start()
-        if service.metrics is not None:
-            service.metrics.tables_in_use(service.reloader.version, service.book.data_as_of if service.book else "", time.time())
-        service.closers.insert(0, service.reloader.close)
+        _start_http(service, resources, chain, handlers)
     return service
 
 
@@ -327,7 +345,9 @@ def _connection_age_options(settings: Settings) -> list[tuple[str, int]]:
     ]
 
 
-def _start_http(service: RunningService, chain: Sequence[grpc.ServerInterceptor], handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+def _start_http(
+    service: RunningService, resources: contextlib.ExitStack, chain: Sequence[grpc.ServerInterceptor], handlers: Sequence[grpc.GenericRpcHandler]
+) -> None:
     """Serves every RPC as Connect JSON over HTTP, and the console, on settings.http_addr, through
     the gRPC server's own interceptors and handlers; stops before the gRPC server does."""
     from kokokara.shipping.server.http.server import serve
@@ -336,13 +356,12 @@ def _start_http(service: RunningService, chain: Sequence[grpc.ServerInterceptor]
     try:
         http = serve(settings.http_addr, chain, handlers, read_max_bytes=settings.max_receive_message_bytes, cors_origins=settings.http_cors_origins)
     except OSError as error:
-        service.stop(0)
         raise security.CannotServe(f"cannot listen on {settings.http_addr} (SHIPPING_HTTP_ADDR): {error}") from error
     service.http_port = http.port
-    service.closers.append(http.stop)  # closers run in reverse: the HTTP side stops first
+    resources.callback(http.stop)
 
 
-def _start_health_server(service: RunningService) -> None:
+def _start_health_server(service: RunningService, resources: contextlib.ExitStack) -> None:
     """Serves the health service alone, in plaintext, on settings.health_addr: Kubernetes' grpc probes
     speak neither TLS nor API keys. It shares the main server's statuses (NOT_SERVING while tables
     load and while draining) and stops after the main server."""
@@ -357,62 +376,56 @@ def _start_health_server(service: RunningService) -> None:
     except RuntimeError:  # grpcio raises where older versions returned 0
         port = 0
     if port == 0:
-        service.stop(0)
         raise security.CannotServe(f"cannot listen on {service.settings.health_addr} (SHIPPING_HEALTH_ADDR)")
     server.start()
     service.health_port = port
-    service.closers.append(lambda: server.stop(0).wait())
+    resources.callback(lambda: server.stop(0).wait())
 
 
 def _tracking(
-    settings: Settings, health_servicer: health.HealthServicer, metrics: Metrics | None = None, tracing: Tracing | None = None
-) -> tuple[TrackingLookup, list]:
-    """The tracking lookup: Japan Post client, cache (Redis when SHIPPING_REDIS_URL or
-    SHIPPING_REDIS_CLUSTER_NODES is set, else in-process), and the closers to run at shutdown. Health of the cache goes under
-    TRACKING_CACHE_HEALTH."""
+    settings: Settings,
+    resources: contextlib.ExitStack,
+    health_servicer: health.HealthServicer,
+    metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
+    cache: TrackingCache | None = None,
+    carrier: Carrier | None = None,
+) -> TrackingLookup:
+    """The tracking lookup over `cache` and `carrier`, or, where not given, the settings' cache (Redis
+    when SHIPPING_REDIS_URL or SHIPPING_REDIS_CLUSTER_NODES is set, else in-process) and Japan Post
+    client; each is closed with `resources`. Health of the cache goes under TRACKING_CACHE_HEALTH."""
 
     def cache_health(up: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
         health_servicer.set(TRACKING_CACHE_HEALTH, status)
 
     s = settings
-    cache: TrackingCache
-    if s.redis_url or s.redis_cluster_nodes:  # one Redis, or a Redis Cluster
-        shared = RedisTrackingCache(
-            s.redis_url,
-            cluster_nodes=s.redis_cluster_nodes,
-            prefix=s.redis_key_prefix,
-            timeout_seconds=s.redis_timeout_seconds,
-            probe_seconds=s.redis_probe_seconds,
-            on_health=cache_health,
-        )
-        # A copy of each answer in the process too, to answer from while Redis is down.
-        traced_shared = shared if tracing is None else tracing.traced(shared, "redis", REDIS_CALLS, **{"db.system": "redis"})
-        cache = LayeredCache(traced_shared, InProcessCache(s.tracking_cache_max_entries), stale_keep_seconds=s.tracking_stale_keep_seconds)
-    else:
-        cache = InProcessCache(s.tracking_cache_max_entries)
+    if cache is None:
+        cache = _tracking_cache(s, resources, cache_health, tracing)
     cache_health(cache.healthy)
-    client = JapanPostClient(
-        s.tracking_base_url,
-        ClientOptions(
-            connect_timeout=s.tracking_connect_timeout_seconds,
-            read_timeout=s.tracking_read_timeout_seconds,
-            fetch_timeout=s.tracking_fetch_timeout_seconds,
-            max_bytes=s.tracking_max_page_bytes,
-            retries=s.tracking_retries,
-            rate_per_second=s.tracking_rate_per_second,
-            burst=s.tracking_rate_burst,
-            breaker_failures=s.tracking_breaker_failures,
-            breaker_reset_seconds=s.tracking_breaker_reset_seconds,
-        ),
-        on_lookup=metrics.carrier_lookup if metrics else None,
-    )
-    if metrics is not None:
-        metrics.watch_breaker(lambda: client.breaker.state)
+    if carrier is None:
+        client = JapanPostClient(
+            s.tracking_base_url,
+            ClientOptions(
+                connect_timeout=s.tracking_connect_timeout_seconds,
+                read_timeout=s.tracking_read_timeout_seconds,
+                fetch_timeout=s.tracking_fetch_timeout_seconds,
+                max_bytes=s.tracking_max_page_bytes,
+                retries=s.tracking_retries,
+                rate_per_second=s.tracking_rate_per_second,
+                burst=s.tracking_rate_burst,
+                breaker_failures=s.tracking_breaker_failures,
+                breaker_reset_seconds=s.tracking_breaker_reset_seconds,
+            ),
+            on_lookup=metrics.carrier_lookup if metrics else None,
+        )
+        resources.callback(client.close)  # after the lookup: it drops the requests still running
+        if metrics is not None:
+            metrics.watch_breaker(lambda: client.breaker.state)
+        japan_post = {"server.address": urlsplit(s.tracking_base_url).hostname or ""}
+        carrier = client if tracing is None else tracing.traced(client, "japan-post", ("fetch",), **japan_post)
     # The slowest lookup: every try running into its deadline, plus backoff; the lock must outlive it.
     slowest = s.tracking_fetch_timeout_seconds * (s.tracking_retries + 1) + 2**s.tracking_retries
-    japan_post = {"server.address": urlsplit(s.tracking_base_url).hostname or ""}
-    carrier = client if tracing is None else tracing.traced(client, "japan-post", ("fetch",), **japan_post)
     lookup = TrackingLookup(
         carrier,
         cache,
@@ -435,6 +448,26 @@ def _tracking(
         ),
         on_cache=metrics.tracking_cache_event if metrics else None,
     )
-    # Closers run in reverse: the lookup wakes its waiting callers first, then the client drops the
-    # requests still running, then the cache closes.
-    return lookup, [cache.close, client.close, lookup.close]
+    resources.callback(lookup.close)  # first of the three: it wakes its waiting callers
+    return lookup
+
+
+def _tracking_cache(s: Settings, resources: contextlib.ExitStack, cache_health: Callable[[bool], None], tracing: Tracing | None) -> TrackingCache:
+    """Redis (one, or a Cluster) with a copy in the process to answer from while Redis is down, or
+    the process's own cache alone; closed with `resources`."""
+    cache: TrackingCache
+    if s.redis_url or s.redis_cluster_nodes:
+        shared = RedisTrackingCache(
+            s.redis_url,
+            cluster_nodes=s.redis_cluster_nodes,
+            prefix=s.redis_key_prefix,
+            timeout_seconds=s.redis_timeout_seconds,
+            probe_seconds=s.redis_probe_seconds,
+            on_health=cache_health,
+        )
+        traced_shared = shared if tracing is None else tracing.traced(shared, "redis", REDIS_CALLS, **{"db.system": "redis"})
+        cache = LayeredCache(traced_shared, InProcessCache(s.tracking_cache_max_entries), stale_keep_seconds=s.tracking_stale_keep_seconds)
+    else:
+        cache = InProcessCache(s.tracking_cache_max_entries)
+    resources.callback(cache.close)
+    return cache
