@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import psycopg
 
 from domain.errors import Unavailable
-from tracking.watch_store import SCHEMA_TABLES, Cursor, SqlWatchStore
+from tracking.watch_sql import SCHEMA_TABLES, Cursor, SqlWatchStore
 
 SCHEMA_LOCK_KEY = 4_104_2027
 POOL_SIZE = 4

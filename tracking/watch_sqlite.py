@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tracking.watch_store import SCHEMA_TABLES, Cursor, SqlWatchStore
+from tracking.watch_sql import SCHEMA_TABLES, Cursor, SqlWatchStore
 
 BUSY_TIMEOUT_MS = 60_000
 
