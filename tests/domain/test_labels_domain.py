@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from domain.errors import FailedPrecondition, InvalidArgument
 from domain.s10 import validate
 from labels import customs, documents, layout
+from labels import zpl as zpl_documents
 from labels.model import ContentsType, CustomsForm, CustomsItem, DocumentFormat, Label, Pricing
 from labels.ranges import RangeError, load_ranges
 from labels.service import price
@@ -254,11 +255,11 @@ def test_pdf_sizes_and_cn22_has_one_page() -> None:
 def test_export_declaration_is_printed() -> None:
     label = make_label(export=True)
     assert "EXPORT DECLARATION REQUIRED" in pdf_text(documents.render(label).content)[0]
-    assert "EXPORT DECLARATION REQUIRED" in documents.render_zpl(label)
+    assert "EXPORT DECLARATION REQUIRED" in zpl_documents.render_zpl(label)
 
 
 def test_zpl_structure_for_4x6_at_203_dpi() -> None:
-    zpl = documents.render_zpl(make_label(domain_request(fmt=DocumentFormat.ZPL_4X6)))
+    zpl = zpl_documents.render_zpl(make_label(domain_request(fmt=DocumentFormat.ZPL_4X6)))
     blocks = re.findall(r"\^XA(.*?)\^XZ", zpl, flags=re.S)
     assert len(blocks) == 2  # the label and its CN23 page
     assert zpl.count("^XA") == zpl.count("^XZ") == 2
@@ -267,14 +268,14 @@ def test_zpl_structure_for_4x6_at_203_dpi() -> None:
     assert re.search(r"\^BCN,\d+,N,N,N\^FH_\^FD>:EN100000003JP\^FS", first)
     assert "^FDJANE DOE^FS" in first and "^FDKokokara Shop^FS" in first
     assert "^FDCUSTOMS DECLARATION  CN 23^FS" in blocks[1]
-    cn22 = documents.render_zpl(make_label(form=CustomsForm.CN22))
+    cn22 = zpl_documents.render_zpl(make_label(form=CustomsForm.CN22))
     assert cn22.count("^XA") == 1
 
 
 def test_zpl_caller_text_cannot_inject_commands() -> None:
     evil = "Eve^XZ^XA^FO0,0^GB812,1218,800^FS~JR_x"
     label = make_label(domain_request(recipient_name=evil, items=(CustomsItem("Tea^FS~DG cup", 1, 1000, "691200"),)))
-    zpl = documents.render_zpl(label)
+    zpl = zpl_documents.render_zpl(label)
     assert zpl.count("^XA") == zpl.count("^XZ") == 2  # only our own label boundaries
     assert "~" not in zpl and "~JR" not in zpl
     assert "^FDEVE_5EXZ_5EXA_5EFO0,0_5EGB" in zpl  # in capitals, as Canada writes; wrapped, each piece escaped
@@ -283,7 +284,7 @@ def test_zpl_caller_text_cannot_inject_commands() -> None:
 
 @given(st.text(max_size=80))
 def test_zpl_escape_leaves_no_command_characters_and_round_trips(text: str) -> None:
-    escaped = documents.zpl_escape(text)
+    escaped = zpl_documents.zpl_escape(text)
     assert "^" not in escaped and "~" not in escaped
     assert all(0x20 <= ord(c) <= 0x7E for c in escaped)
     decoded = re.sub(rb"_([0-9A-F]{2})", lambda m: bytes([int(m.group(1), 16)]), escaped.encode("ascii"))

@@ -30,6 +30,7 @@ from kokokara.shipping.server import bootstrap
 from kokokara.shipping.server.settings import Settings
 from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc
 from labels import addresses, customs, documents, layout
+from labels import zpl as zpl_documents
 from labels.model import Address, ContentsType, CustomsDetails, CustomsForm, CustomsItem, DocumentFormat, Label, NonDelivery
 from tests.domain.test_labels_domain import make_label
 from tests.labels_support import domain_request, fresh_database, pdf_barcodes, proto_request
@@ -395,7 +396,7 @@ def render_zpl_pages(zpl: str) -> tuple[list[Image.Image], list[str]]:
 
 def test_zpl_parses_renders_and_its_unicode_fields_print() -> None:
     label = to(TW, CustomsForm.CN23, DocumentFormat.ZPL_4X6)
-    zpl = documents.render_zpl(label)
+    zpl = zpl_documents.render_zpl(label)
     parsed = zplkit.parse.parse(zpl.encode("ascii"))
     commands = [bytes(e.data)[:3] for e in parsed.elements if e.kind == "format_command"]
     assert commands.count(b"^XA") == commands.count(b"^XZ") == 2 and b"^CI" in commands
@@ -414,7 +415,7 @@ def test_zpl_parses_renders_and_its_unicode_fields_print() -> None:
 
 
 def test_zpl_latin_text_is_text_and_other_scripts_are_graphics() -> None:
-    zpl = documents.render_zpl(to(RU, CustomsForm.CN22, DocumentFormat.ZPL_4X6))
+    zpl = zpl_documents.render_zpl(to(RU, CustomsForm.CN22, DocumentFormat.ZPL_4X6))
     assert "^FDIvan Petrov^FS" in zpl and "^FDRUSSIAN FEDERATION^FS" in zpl
     assert "Иван" not in zpl and "_D0_98" not in zpl  # Cyrillic is drawn, not sent to font 0
     assert zpl.isascii()
