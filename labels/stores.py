@@ -8,23 +8,19 @@ trying in the background and serves labels from the moment the database answers.
 from __future__ import annotations
 
 import logging
-import random
 import sqlite3
-import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
 from domain.errors import Unavailable
+from domain.opening import OpenWhenReachable
 from labels.model import Label, LabelStatus
 from labels.ranges import SerialRange
 from labels.store import DatabaseMisconfigured, LabelBuilder, LabelStore, Page
 from rates.model import Product
 
 log = logging.getLogger("kokokara.shipping.labels")
-
-FIRST_RETRY_SECONDS = 0.5
-RETRY_JITTER = 0.2  # each wait is +-20%, so replicas that lost the database together do not retry in step
 
 
 def open_store(database_url: str, database_path: Path, ranges: tuple[SerialRange, ...] = ()) -> LabelStore:
@@ -62,66 +58,37 @@ class DeferredLabelStore:
     help, and a start that fails says so at once."""
 
     def __init__(self, opener: Callable[[], LabelStore], *, retry_max_seconds: float = 15.0, on_ready: Callable[[], None] | None = None):
-        self._opener = opener
-        self._retry_max = retry_max_seconds
-        self.on_ready = on_ready or (lambda: None)
-        self._store: LabelStore | None = None
-        self._problem: Unavailable | None = None
-        self._lock = threading.Lock()
-        self._closed = threading.Event()
+        self._opening = OpenWhenReachable(
+            opener,
+            name="label database",
+            meanwhile="serving quotes and tracking, labels once it answers",
+            once_open="serving labels",
+            retry_max_seconds=retry_max_seconds,
+            on_ready=on_ready,
+            raise_at_start=(DatabaseMisconfigured,),
+        )
+
+    @property
+    def on_ready(self) -> Callable[[], None]:
+        return self._opening.on_ready
+
+    @on_ready.setter
+    def on_ready(self, call: Callable[[], None]) -> None:
+        self._opening.on_ready = call
 
     @property
     def ready(self) -> bool:
-        return self._store is not None
+        return self._opening.value is not None
 
     def open(self) -> DeferredLabelStore:
-        try:
-            store = self._opener()
-        except DatabaseMisconfigured:
-            raise
-        except Unavailable as problem:
-            self._problem = problem
-            log.warning(
-                "label database unavailable at start-up; serving quotes and tracking, labels once it answers",
-                extra={"reason": problem.reason, "problem": problem.message, "next_try_seconds": FIRST_RETRY_SECONDS},
-            )
-            threading.Thread(target=self._keep_trying, name="label-store-open", daemon=True).start()
-            return self
-        self._store = store
+        self._opening.open()
         return self
 
-    def _keep_trying(self) -> None:
-        delay, attempt = FIRST_RETRY_SECONDS, 1
-        while not self._closed.wait(delay * random.uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER)):
-            attempt += 1
-            try:
-                store = self._opener()
-            except Unavailable as problem:  # unreachable still, or now misconfigured (both may be fixed while we serve)
-                self._problem = problem
-                delay = min(delay * 2, self._retry_max)
-                log.warning(
-                    "label database still unavailable",
-                    extra={"reason": problem.reason, "problem": problem.message, "attempt": attempt, "next_try_seconds": round(delay, 3)},
-                )
-                continue
-            except Exception:  # a bug: logged with its traceback, and tried again
-                delay = min(delay * 2, self._retry_max)
-                log.exception("opening the label database failed unexpectedly", extra={"attempt": attempt})
-                continue
-            with self._lock:
-                if self._closed.is_set():
-                    store.close()
-                    return
-                self._store = store
-            log.info("label database available; serving labels", extra={"attempt": attempt})
-            self.on_ready()
-            return
-
     def _current(self) -> LabelStore:
-        store = self._store
+        store = self._opening.value
         if store is not None:
             return store
-        problem = self._problem
+        problem = self._opening.problem
         detail = problem.message if problem is not None else "the label database cannot be reached"
         raise Unavailable(
             f"labels are unavailable until the label database can be used (this server keeps trying; quotes and tracking are unaffected): {detail}",
@@ -155,8 +122,4 @@ class DeferredLabelStore:
         return self._current().erase_personal_data(created_before, now)
 
     def close(self) -> None:
-        self._closed.set()
-        with self._lock:
-            store, self._store = self._store, None
-        if store is not None:
-            store.close()
+        self._opening.close()

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from domain.errors import ShippingError, StartupError, Unavailable
+from domain.errors import ShippingError, StartupError
+from domain.opening import OpenWhenReachable
 from kokokara.shipping.server.metrics import Metrics
 from kokokara.shipping.server.settings import Settings
 from labels.model import Label
@@ -81,47 +81,28 @@ def options_from(settings: Settings) -> WatchOptions:
 
 
 class WatchHolder:
-    """The watch service, or None while its database cannot be reached: a daemon thread tries again
-    after 0.5 s, 1 s, 2 s, ... at most `retry_max_seconds` apart, as the label store does, and the
-    watched-parcel RPCs serve from the moment it opens (UNAVAILABLE until then)."""
+    """The watch service, or None while its database cannot be reached (the watched-parcel RPCs are
+    UNAVAILABLE until then); opened again in the background as the label store is."""
 
     def __init__(self, opener: Callable[[], WatchService], retry_max_seconds: float):
-        self._opener = opener
-        self._retry_max = retry_max_seconds
-        self.service: WatchService | None = None
-        self._closed = threading.Event()
-        self._lock = threading.Lock()
+        self._opening = OpenWhenReachable(
+            opener,
+            name="watch database",
+            meanwhile="serving without watched parcels until it answers",
+            once_open="serving watched parcels",
+            retry_max_seconds=retry_max_seconds,
+        )
+
+    @property
+    def service(self) -> WatchService | None:
+        return self._opening.value
 
     def open(self) -> WatchHolder:
-        try:
-            self.service = self._opener()
-        except Unavailable:
-            log.warning("serving without watched parcels until their database answers; retrying")
-            threading.Thread(target=self._retry, name="watch-store-retry", daemon=True).start()
+        self._opening.open()
         return self
 
-    def _retry(self) -> None:
-        wait = 0.5
-        while not self._closed.wait(wait):
-            try:
-                service = self._opener()
-            except Unavailable:
-                wait = min(wait * 2, self._retry_max)
-                continue
-            with self._lock:
-                if self._closed.is_set():
-                    service.close()
-                    return
-                self.service = service
-            log.info("watched parcels serving: their database answers")
-            return
-
     def close(self) -> None:
-        with self._lock:
-            self._closed.set()
-            service, self.service = self.service, None
-        if service is not None:
-            service.close()
+        self._opening.close()
 
 
 def build(settings: Settings, lookup: TrackingLookup, metrics: Metrics | None, options: WatchOptions | None = None) -> WatchHolder:

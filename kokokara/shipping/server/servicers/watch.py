@@ -24,7 +24,8 @@ from tracking.watch_store import Endpoint, StoredEvent
 
 
 class WatchSource(Protocol):
-    service: WatchService | None
+    @property
+    def service(self) -> WatchService | None: ...
 
 
 PROTO_TO_STATUS = {v: k for k, v in STATUS_TO_PROTO.items()}
