@@ -34,6 +34,7 @@ from reportlab.pdfgen.canvas import PATH_OPS, Canvas
 from domain.errors import FieldViolation, InvalidArgument
 from labels import addresses, fonts, layout
 from labels.model import Address, DocumentFormat, Label, LabelRequest, Manifest
+from labels.page import Barcode, CheckBox, Frame, Page, Rule, Text, register_fonts, width
 from labels.zpl import render_zpl
 
 CONTENT_TYPES = {
@@ -173,7 +174,7 @@ def _pieces(text: str, region: str, size: float, bold: bool) -> tuple[_Piece, ..
         encoded_alike = getattr(pdfmetrics.getFont(face.name), "fixed", None)  # labels.pdf_fonts' fonts have it
         fixed = f"({escapePDF(chunk.encode('ascii'))}) Tj" if face is not fonts.THAI and encoded_alike and encoded_alike(chunk) else None
         select = f"{fp_str(size)} Tf {fp_str(size * 1.2)} TL"
-        out.append(_Piece(face, chunk, stroke, (face.name, size, round(stroke, 3)), select, layout.width(chunk, size, region), fixed))
+        out.append(_Piece(face, chunk, stroke, (face.name, size, round(stroke, 3)), select, width(chunk, size, region), fixed))
     return tuple(out)
 
 
@@ -198,7 +199,7 @@ class _TextWriter:
         self.ready = False  # whether the font has this document's subsets (its state) yet
         self.select = ""  # the Tf/TL operators of the current font and size, less the subset's name
 
-    def draw(self, op: layout.Text) -> None:
+    def draw(self, op: Text) -> None:
         x = op.x
         y = self.h - op.baseline
         gray = 1 if op.white else 0
@@ -290,23 +291,23 @@ class _Code128(Code128):
             self._sized_for = None
 
 
-def _draw_pdf_page(pdf: Canvas, page: layout.Page) -> None:
+def _draw_pdf_page(pdf: Canvas, page: Page) -> None:
     h = page.height
     text = _TextWriter(pdf, h)
     for op in page.ops:
-        if isinstance(op, layout.Text):
+        if isinstance(op, Text):
             if op.white:
                 continue  # drawn after the shapes, over its black rule
             text.draw(op)
-        elif isinstance(op, layout.Rule):
+        elif isinstance(op, Rule):
             pdf.rect(op.x, h - op.y - op.height, op.width, op.height, stroke=0, fill=1)
-        elif isinstance(op, layout.Frame):
+        elif isinstance(op, Frame):
             pdf.setLineWidth(op.thickness)
             if op.height:
                 pdf.rect(op.x, h - op.y - op.height, op.width, op.height, stroke=1, fill=0)
             else:
                 pdf.line(op.x, h - op.y, op.x + op.width, h - op.y)
-        elif isinstance(op, layout.CheckBox):
+        elif isinstance(op, CheckBox):
             pdf.setLineWidth(0.6)
             pdf.rect(op.x, h - op.y - op.size, op.size, op.size, stroke=1, fill=0)
             if op.checked:
@@ -314,20 +315,20 @@ def _draw_pdf_page(pdf: Canvas, page: layout.Page) -> None:
                 inset = op.size * 0.2
                 pdf.line(op.x + inset, h - op.y - inset, op.x + op.size - inset, h - op.y - op.size + inset)
                 pdf.line(op.x + inset, h - op.y - op.size + inset, op.x + op.size - inset, h - op.y - inset)
-        elif isinstance(op, layout.Barcode):
+        elif isinstance(op, Barcode):
             probe = _Code128(op.data, barHeight=op.height, barWidth=1.0, humanReadable=False, quiet=False)
             bar_width = min(op.width / probe.width, 2.2)
             barcode = _Code128(op.data, barHeight=op.height, barWidth=bar_width, humanReadable=False, quiet=True)
             barcode.take_encoding(probe)
             barcode.drawOn(pdf, op.x + (op.width - barcode.width) / 2, h - op.y - op.height)
     for op in page.ops:
-        if isinstance(op, layout.Text) and op.white:
+        if isinstance(op, Text) and op.white:
             text.draw(op)
     text.close()
 
 
 def render_pdf(label: Label, fmt: DocumentFormat) -> bytes:
-    layout.register_fonts()
+    register_fonts()
     width, height = PAGE_SIZES[fmt]
     buffer = io.BytesIO()
     # invariant=1: no creation date or random id, so the same label renders to the same bytes.

@@ -22,6 +22,7 @@ from typing import Any
 
 from labels import fonts, layout
 from labels.model import Label
+from labels.page import Barcode, CheckBox, Frame, Page, Rule, Text
 
 DOTS_WIDE = 812  # 4 in at 203 dpi
 DOTS_HIGH = 1218  # 6 in at 203 dpi
@@ -69,7 +70,7 @@ def _pil_font(face: fonts.Face, px: int, bold: bool) -> Any:
     return font
 
 
-def _graphic_field(op: layout.Text) -> str:
+def _graphic_field(op: Text) -> str:
     """The text drawn with our fonts into a ^GF graphic field (1 bit per dot, hexadecimal)."""
     from PIL import Image, ImageDraw
 
@@ -92,7 +93,7 @@ def _graphic_field(op: layout.Text) -> str:
     return f"^FO{round(op.x * _PT)},{top}^GFA,{len(data)},{len(data)},{row_bytes},{hexdata}^FS"
 
 
-def _zpl_page(page: layout.Page) -> list[str]:
+def _zpl_page(page: Page) -> list[str]:
     parts = ["^XA", "^CI28", f"^PW{DOTS_WIDE}", f"^LL{DOTS_HIGH}", "^LH0,0"]
     sx = DOTS_WIDE / page.width
     sy = DOTS_HIGH / page.height
@@ -101,7 +102,7 @@ def _zpl_page(page: layout.Page) -> list[str]:
         return round(v * s)
 
     for op in page.ops:
-        if isinstance(op, layout.Text):
+        if isinstance(op, Text):
             if not op.text.strip():
                 continue
             if _font0_prints(op.text):
@@ -109,14 +110,14 @@ def _zpl_page(page: layout.Page) -> list[str]:
                 parts.append(zpl_field(d(op.x, sx), d(op.baseline, sy), op.text, height=h, width=max(8, round(h * 0.92)), reverse=op.white))
             else:
                 parts.append(_graphic_field(op))
-        elif isinstance(op, layout.Rule):
+        elif isinstance(op, Rule):
             w, h = max(1, d(op.width, sx)), max(1, d(op.height, sy))
             parts.append(f"^FO{d(op.x, sx)},{d(op.y, sy)}^GB{w},{h},{min(w, h)}^FS")
-        elif isinstance(op, layout.Frame):
+        elif isinstance(op, Frame):
             w, h = max(1, d(op.width, sx)), max(1, d(op.height, sy))
             t = max(1, d(op.thickness, sy))
             parts.append(f"^FO{d(op.x, sx)},{d(op.y, sy)}^GB{w},{max(h, t)},{t}^FS")
-        elif isinstance(op, layout.CheckBox):
+        elif isinstance(op, CheckBox):
             s = max(10, d(op.size, sy))
             parts.append(f"^FO{d(op.x, sx)},{d(op.y, sy)}^GB{s},{s},2^FS")
             if op.checked:
@@ -124,7 +125,7 @@ def _zpl_page(page: layout.Page) -> list[str]:
                 inner = s - 2 * inset
                 parts.append(f"^FO{d(op.x, sx) + inset},{d(op.y, sy) + inset}^GD{inner},{inner},3,B,L^FS")
                 parts.append(f"^FO{d(op.x, sx) + inset},{d(op.y, sy) + inset}^GD{inner},{inner},3,B,R^FS")
-        elif isinstance(op, layout.Barcode):
+        elif isinstance(op, Barcode):
             # Code 128: 11 modules a character, start, check and stop; module width 2 to 4 dots.
             modules = 11 * (len(op.data) + 3) + 2
             module = max(2, min(4, d(op.width, sx) // modules))

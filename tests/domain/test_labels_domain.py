@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from domain.errors import FailedPrecondition, InvalidArgument
 from domain.s10 import validate
 from labels import customs, documents, layout
+from labels import page as drawing
 from labels import zpl as zpl_documents
 from labels.model import ContentsType, CustomsForm, CustomsItem, DocumentFormat, Label, Pricing
 from labels.ranges import RangeError, load_ranges
@@ -234,7 +235,7 @@ def test_a_label_alike_to_one_laid_out_before_gets_the_pages_a_fresh_layout_give
         kept = layout.pages(second, width, height)
         fresh = layout._pages(second, width, height)
         assert [(p.ops, p.items_left_out) for p in kept] == [(p.ops, p.items_left_out) for p in fresh]
-        assert any(isinstance(op, layout.Barcode) and op.data == "RR123456785JP" for op in kept[0].ops)
+        assert any(isinstance(op, drawing.Barcode) and op.data == "RR123456785JP" for op in kept[0].ops)
         assert not any("EN100000003JP" in getattr(op, "text", getattr(op, "data", "")) for p in kept for op in p.ops)
 
 

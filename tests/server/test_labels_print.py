@@ -29,7 +29,8 @@ from domain.errors import InvalidArgument
 from kokokara.shipping.server import bootstrap
 from kokokara.shipping.server.settings import Settings
 from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc
-from labels import addresses, customs, documents, layout
+from labels import addresses, customs, documents, fonts, layout
+from labels import page as drawing
 from labels import zpl as zpl_documents
 from labels.model import Address, ContentsType, CustomsDetails, CustomsForm, CustomsItem, DocumentFormat, Label, NonDelivery
 from tests.domain.test_labels_domain import make_label
@@ -226,14 +227,14 @@ def test_the_notdef_check_sees_a_missing_glyph() -> None:
 
 
 def test_cjk_uses_the_destinations_han_forms() -> None:
-    runs = layout.fonts.runs("臺北市 王小明", "TW")
+    runs = fonts.runs("臺北市 王小明", "TW")
     assert {face.name for face, _ in runs} == {"NotoSansTC"}
-    assert {face.name for face, _ in layout.fonts.runs("北京市 李华", "CN")} == {"NotoSansSC"}
-    assert {face.name for face, _ in layout.fonts.runs("김민준", "KR")} == {"NotoSansKR"}
+    assert {face.name for face, _ in fonts.runs("北京市 李华", "CN")} == {"NotoSansSC"}
+    assert {face.name for face, _ in fonts.runs("김민준", "KR")} == {"NotoSansKR"}
 
 
 def test_arabic_is_joined_and_right_to_left() -> None:
-    visual = layout.fonts.visual("محمد 12")
+    visual = fonts.visual("محمد 12")
     assert visual.startswith("12")  # digits keep their order, at the left of the right-to-left word
     assert all(not "\u0600" <= c <= "\u06ff" for c in visual if c.isalpha())  # contextual forms (U+FExx)
 
@@ -294,8 +295,8 @@ def test_text_no_font_has_is_refused_naming_the_field() -> None:
 # -- UPU customs forms ----------------------------------------------------------------------------
 
 
-def _boxes(page: layout.Page) -> dict[str, bool]:
-    return {op.label: op.checked for op in page.ops if isinstance(op, layout.CheckBox)}
+def _boxes(page: drawing.Page) -> dict[str, bool]:
+    return {op.label: op.checked for op in page.ops if isinstance(op, drawing.CheckBox)}
 
 
 @pytest.mark.parametrize("fmt", PDFS)
@@ -314,7 +315,7 @@ def test_cn22_ticks_the_category_and_instruction_and_prints_its_fields(fmt: Docu
     image = page_pixels(content)
     scale = image.width / width
     for op in page.ops:
-        if isinstance(op, layout.CheckBox):
+        if isinstance(op, drawing.CheckBox):
             inner = (op.x + op.size * 0.3, op.y + op.size * 0.3, op.x + op.size * 0.7, op.y + op.size * 0.7)
             ink = dark_fraction(image, tuple(v * scale for v in inner))  # type: ignore[arg-type]
             assert (ink > 0.2) if op.checked else (ink < 0.05), op.label
