@@ -75,25 +75,38 @@ def search_largest(draw: Any, page: Page, start: int, top: float, bottom: float,
     grows about linearly with the scale: drawn at 1.0, then at the first scale that proportion
     suggests, the line through the two heights says where the fitting scale lies, so the scales
     far above it are not drawn (a form is drawn three or four times rather than six)."""
+    k, fits = _search(draw, page, start, top, bottom, shown)
     page.truncate(start)
-    end_1 = draw(1.0, shown)
-    height = end_1 - top
-    guess = (bottom - top) / height if height > 0 else SCALES[0]
-    candidates = [k for k in SCALES if k <= guess + 0.05] or [SCALES[-1]]
-    i = 0
-    k = candidates[0]
-    while i < len(candidates):
-        k = candidates[i]
+    draw(k, shown)
+    return k, fits
+
+
+def _search(draw: Any, page: Page, start: int, top: float, bottom: float, shown: list[list[str]]) -> tuple[float, bool]:
+    """The scale search_largest draws at, found by drawing in measuring mode (the same heights
+    without most ops: a try costs a fraction of a drawing)."""
+    page.measuring = True
+    try:
         page.truncate(start)
-        end = draw(k, shown)
-        if end <= bottom:
-            return k, True
-        i += 1
-        if i == 1 and k != 1.0 and end > end_1:
-            reach = 1.0 + (bottom - end_1) * (k - 1.0) / (end - end_1)  # where the line meets `bottom`
-            while i < len(candidates) - 1 and candidates[i] > reach + 0.05:
-                i += 1
-    return k, False
+        end_1 = draw(1.0, shown)
+        height = end_1 - top
+        guess = (bottom - top) / height if height > 0 else SCALES[0]
+        candidates = [k for k in SCALES if k <= guess + 0.05] or [SCALES[-1]]
+        i = 0
+        k = candidates[0]
+        while i < len(candidates):
+            k = candidates[i]
+            page.truncate(start)
+            end = draw(k, shown)
+            if end <= bottom:
+                return k, True
+            i += 1
+            if i == 1 and k != 1.0 and end > end_1:
+                reach = 1.0 + (bottom - end_1) * (k - 1.0) / (end - end_1)  # where the line meets `bottom`
+                while i < len(candidates) - 1 and candidates[i] > reach + 0.05:
+                    i += 1
+        return k, False
+    finally:
+        page.measuring = False
 
 
 def fit(draw: Any, page: Page, top: float, bottom: float, rows: list[list[str]], more: str, alike: tuple[Any, ...] | None = None) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from labels import customs, fonts
 from labels.fitting import draw_largest, layout_key
 from labels.model import ContentsType, Label, NonDelivery
-from labels.page import Barcode, CheckBox, Cursor, Frame, Page, Rule, Text, address_block, fitted, width, wrap
+from labels.page import Barcode, CheckBox, Cursor, Frame, Page, Rule, Text, address_block, fitted, unit_width, width, wrap
 
 # -- customs content ----------------------------------------------------------------------------------
 
@@ -43,13 +43,15 @@ def kg(grams: int) -> str:
 def _checks(page: Page, x: float, y: float, room: float, size: float, options: Sequence[tuple[bool, str]], per_row: int) -> float:
     """Tick boxes in rows; returns the y below them."""
     box = size * 1.05
+    rows = (len(options) + per_row - 1) // per_row
+    if page.measuring:
+        return y + rows * box * 1.45
     col = room / per_row
     for i, (checked, label) in enumerate(options):
         cx = x + (i % per_row) * col
         cy = y + (i // per_row) * box * 1.45
         page.ops.append(CheckBox(cx, cy, box, checked, label))
         page.ops.append(Text(cx + box + size * 0.35, cy + box * 0.82, label, fitted(label, size, col - box - size * 0.8)))
-    rows = (len(options) + per_row - 1) // per_row
     return y + rows * box * 1.45
 
 
@@ -93,11 +95,13 @@ def _cell(page: Page, text: str, x: float, y: float, w: float, size: float, righ
     room = w - 2 * pad
     shown = fonts.visual(text)
     fit = size
-    while width(shown, fit) > room and fit > size * 0.6:
+    unit = unit_width(shown, "")  # width() is unit * size / 1000: the same arithmetic, one look-up
+    while unit * fit / 1000.0 > room and fit > size * 0.6:
         fit -= 0.25
-    while width(shown, fit) > room and len(shown) > 4:
+    while unit * fit / 1000.0 > room and len(shown) > 4:
         shown = shown[: -4 if shown.endswith("...") else -1].rstrip() + "..."
-    tx = x + w - pad - width(shown, fit) if right else x + pad
+        unit = unit_width(shown, "")
+    tx = x + w - pad - unit * fit / 1000.0 if right else x + pad
     page.ops.append(Text(tx, y, shown, fit, bold))
 
 
@@ -108,6 +112,8 @@ def _table(page: Page, x: float, y: float, room: float, columns: Sequence[Column
     header_h = max(len(h) for h in header_lines) * header_size * 1.15 + header_size * 0.4
     row_h = size * 1.45
     height = header_h + row_h * len(rows)
+    if page.measuring:
+        return y + height
     page.ops.append(Frame(x, y, room, height))
     page.ops.append(Rule(x, y + header_h, room, 0.5))
     cx = x
