@@ -164,6 +164,7 @@ class _Piece:
     select: str  # the Tf and TL operators of its size (after the subset's name)
     advance: float  # its width: where the next run starts
     fixed: str | None  # the Tj operator, where the run is encoded the same in every document
+    states: tuple[tuple[tuple[str, float, float], int], ...]  # (key, gray) in black and in white
 
 
 @lru_cache(maxsize=16384)
@@ -174,7 +175,8 @@ def _pieces(text: str, region: str, size: float, bold: bool) -> tuple[_Piece, ..
         encoded_alike = getattr(pdfmetrics.getFont(face.name), "fixed", None)  # labels.pdf_fonts' fonts have it
         fixed = f"({escapePDF(chunk.encode('ascii'))}) Tj" if face is not fonts.THAI and encoded_alike and encoded_alike(chunk) else None
         select = f"{fp_str(size)} Tf {fp_str(size * 1.2)} TL"
-        out.append(_Piece(face, chunk, stroke, (face.name, size, round(stroke, 3)), select, width(chunk, size, region), fixed))
+        key = (face.name, size, round(stroke, 3))
+        out.append(_Piece(face, chunk, stroke, key, select, width(chunk, size, region), fixed, ((key, 0), (key, 1))))
     return tuple(out)
 
 
@@ -198,13 +200,21 @@ class _TextWriter:
         self.font: Any = None
         self.ready = False  # whether the font has this document's subsets (its state) yet
         self.select = ""  # the Tf/TL operators of the current font and size, less the subset's name
+        self.first_subset: dict[str, str] = {}  # each font's first subset's name in the document
 
     def draw(self, op: Text) -> None:
+        pieces = _pieces(op.text, op.region, op.size, op.bold)
+        gray = 1 if op.white else 0
+        if len(pieces) == 1:
+            piece = pieces[0]
+            if piece.fixed is not None and self.ready and self.subset == 0 and piece.states[gray] == self.state:
+                # Most strings: one ASCII run in the font and state of the one before.
+                self.code.append(f"1 0 0 1 {fp_str(op.x, self.h - op.baseline)} Tm {piece.fixed}")
+                return
         x = op.x
         y = self.h - op.baseline
-        gray = 1 if op.white else 0
         code = self.code
-        for piece in _pieces(op.text, op.region, op.size, op.bold):
+        for piece in pieces:
             stroke = piece.stroke
             if piece.face is fonts.THAI:  # HarfBuzz shaping goes through the canvas
                 self.pdf.setFillGray(gray)
@@ -213,7 +223,7 @@ class _TextWriter:
                 self.pdf.setLineWidth(stroke)
                 self.pdf.drawString(x, y, piece.chunk, mode=2 if stroke > 0 else 0, shaping=True)
             else:
-                state = (piece.key, gray)
+                state = piece.states[gray]
                 if state != self.state:
                     self.font = pdfmetrics.getFont(piece.face.name)
                     self.ready = self.doc in self.font.state
@@ -225,14 +235,12 @@ class _TextWriter:
                         code.append(f"{mode} Tr")
                     if stroke > 0:
                         code.append(f"{stroke:.3f} w")
-                    code.append(f"{gray} g")
-                    code.append(f"{gray} G")
+                    code.append(f"{gray} g {gray} G")  # the code is joined by spaces: as two appends
                     self.state = state
-                code.append(f"1 0 0 1 {fp_str(x, y)} Tm")
                 if piece.fixed is not None and self.ready and self.subset == 0:
-                    code.append(piece.fixed)  # most runs: ASCII in the font's first subset, selected
+                    code.append(f"1 0 0 1 {fp_str(x, y)} Tm {piece.fixed}")  # ASCII in the font's first subset, selected
                 else:
-                    code.append(self._shown(piece))
+                    code.append(f"1 0 0 1 {fp_str(x, y)} Tm {self._shown(piece)}")
             x += piece.advance
 
     def _shown(self, piece: _Piece) -> str:
@@ -241,7 +249,10 @@ class _TextWriter:
         font, doc = self.font, self.doc
         if piece.fixed is not None and self.ready:
             self.subset = 0
-            return f"{font.getSubsetInternalName(0, doc)} {self.select} {piece.fixed}"
+            first = self.first_subset.get(piece.face.name)
+            if first is None:
+                first = self.first_subset[piece.face.name] = font.getSubsetInternalName(0, doc)
+            return f"{first} {self.select} {piece.fixed}"
         out = []
         for subset, data in font.splitString(piece.chunk, doc):
             if subset != self.subset:
@@ -256,6 +267,11 @@ class _TextWriter:
         self.pdf._code.append(" ".join(self.code))
         self.pdf.setFillGray(0)
         self.pdf.setStrokeGray(0)
+
+
+# MultiWidthBarcode's decomposition: "a".."z" a space of 1..26 modules (negative here), "A".."Z" a
+# bar of 1..26 modules; other characters are skipped.
+_MODULES = {**{chr(ord("a") + i): -(i + 1) for i in range(26)}, **{chr(ord("A") + i): i + 1 for i in range(26)}}
 
 
 class _Code128(Code128):
@@ -281,6 +297,34 @@ class _Code128(Code128):
     def rect(self, x: float, y: float, w: float, h: float) -> None:
         """A bar: what canvas.rect(x, y, w, h, stroke=0, fill=1) writes, without the two calls."""
         self.canv._code.append(f"n {fp_str(x, y, w, h)} re {PATH_OPS[0, 1, self.canv._fillMode]}")
+
+    def draw(self) -> None:
+        """MultiWidthBarcode.draw (bars at the same places, by the same additions), each bar written
+        as rect() writes it: the numbers after its left edge (0, width, height) take the few values
+        of the bar widths, so they are formatted once per width and the left edges in one call."""
+        self._calculate()
+        bar_width = self.barWidth
+        height = self.barHeight
+        left = (self.quiet and self.lquiet) or 0
+        lefts: list[float] = []
+        widths: list[float] = []
+        for c in self.decomposed:
+            units = _MODULES.get(c)
+            if units is None:
+                continue
+            if units < 0:
+                left = left + -units * bar_width
+            else:
+                w = units * bar_width
+                lefts.append(left)
+                widths.append(w)
+                left += w
+        if not lefts:
+            return
+        fill = PATH_OPS[0, 1, self.canv._fillMode]
+        rest = {w: f"{fp_str(0, w, height)} re {fill}" for w in set(widths)}
+        self.canv._code.extend(f"n {x} {rest[w]}" for x, w in zip(fp_str(*lefts).split(" "), widths, strict=True))
+        self.drawHumanReadable()
 
     def take_encoding(self, other: _Code128) -> None:
         """Uses another barcode's encoding of the same value (encoded when its width was read)."""
