@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from labels import customs, fonts
 from labels.fitting import draw_largest, layout_key
@@ -92,7 +93,15 @@ def _cell(page: Page, text: str, x: float, y: float, w: float, size: float, righ
     """One cell's text: smaller where it would not fit (codes and numbers must print whole), cut
     with "..." only below 60% of the size."""
     pad = size * 0.3
-    room = w - 2 * pad
+    shown, fit, shown_width = _cell_text(text, size, w - 2 * pad)
+    tx = x + w - pad - shown_width if right else x + pad
+    page.ops.append(Text(tx, y, shown, fit, bold))
+
+
+@lru_cache(maxsize=4096)
+def _cell_text(text: str, size: float, room: float) -> tuple[str, float, float]:
+    """What a cell prints of `text` in `room` points, at what size, and its width: remembered, as
+    a shop's descriptions, tariff numbers and origins recur from label to label."""
     shown = fonts.visual(text)
     fit = size
     unit = unit_width(shown, "")  # width() is unit * size / 1000: the same arithmetic, one look-up
@@ -101,8 +110,7 @@ def _cell(page: Page, text: str, x: float, y: float, w: float, size: float, righ
     while unit * fit / 1000.0 > room and len(shown) > 4:
         shown = shown[: -4 if shown.endswith("...") else -1].rstrip() + "..."
         unit = unit_width(shown, "")
-    tx = x + w - pad - unit * fit / 1000.0 if right else x + pad
-    page.ops.append(Text(tx, y, shown, fit, bold))
+    return shown, fit, unit * fit / 1000.0
 
 
 def _table(page: Page, x: float, y: float, room: float, columns: Sequence[Column], rows: Sequence[Sequence[str]], size: float, header_size: float) -> float:
