@@ -169,7 +169,7 @@ class _Piece:
     states: tuple[tuple[tuple[str, float, float], int], ...]  # (key, gray) in black and in white
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _pieces(text: str, region: str, size: float, bold: bool) -> tuple[_Piece, ...]:
     out = []
     for face, chunk in fonts.runs(text, region):

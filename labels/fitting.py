@@ -48,9 +48,12 @@ class Decided(Generic[T]):
                 self._items.popitem(last=False)
 
 
-decided: Decided[tuple[float, bool]] = Decided(4096)
-# Pages laid out (about 40 KB each): a few hundred labels' worth.
-laid_out: Decided[tuple[Page, ...]] = Decided(256)
+# What is kept between labels is kept small: every object kept is one more that each full pass of
+# the garbage collector walks (its passes took 10-12% of the CPU of labels to distinct recipients
+# when these held 4096 decisions and 256 labels' pages, the text caches 16384 entries and more).
+decided: Decided[tuple[float, bool]] = Decided(1024)
+# Pages laid out (about 40 KB and 180 objects each): the last few dozen labels'.
+laid_out: Decided[tuple[Page, ...]] = Decided(64)
 
 
 def draw_largest(draw: Any, page: Page, start: int, top: float, bottom: float, shown: list[list[str]], alike: tuple[Any, ...] | None = None) -> bool:

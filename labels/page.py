@@ -122,7 +122,7 @@ def register_fonts() -> None:
     _registered = True
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def unit_width(text: str, region: str = "") -> float:
     """Width in points at 1000 pt, measured once per text (widths scale with the size)."""
     register_fonts()
@@ -134,7 +134,7 @@ def width(text: str, size: float, region: str = "") -> float:
     return unit_width(text, region) * size / 1000.0
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def wrap(text: str, size: float, room: float, region: str = "") -> tuple[str, ...]:
     """Lines of at most `room` points: broken at spaces, or between characters where a word is too
     long (Chinese, Japanese and Thai are written without spaces). Remembered: the forms' fixed texts
