@@ -167,6 +167,7 @@ class _Piece:
     advance: float  # its width: where the next run starts
     fixed: str | None  # the Tj operator, where the run is encoded the same in every document
     states: tuple[tuple[tuple[str, float, float], int], ...]  # (key, gray) in black and in white
+    font: Any  # the face's reportlab font
 
 
 @lru_cache(maxsize=4096)
@@ -174,11 +175,12 @@ def _pieces(text: str, region: str, size: float, bold: bool) -> tuple[_Piece, ..
     out = []
     for face, chunk in fonts.runs(text, region):
         stroke = face.stroke_em(fonts.BOLD if bold else fonts.REGULAR) * size
-        encoded_alike = getattr(pdfmetrics.getFont(face.name), "fixed", None)  # labels.pdf_fonts' fonts have it
+        font = pdfmetrics.getFont(face.name)
+        encoded_alike = getattr(font, "fixed", None)  # labels.pdf_fonts' fonts have it
         fixed = f"({escapePDF(chunk.encode('ascii'))}) Tj" if face is not fonts.THAI and encoded_alike and encoded_alike(chunk) else None
         select = f"{fp_str(size)} Tf {fp_str(size * 1.2)} TL"
         key = (face.name, size, round(stroke, 3))
-        out.append(_Piece(face, chunk, stroke, key, select, width(chunk, size, region), fixed, ((key, 0), (key, 1))))
+        out.append(_Piece(face, chunk, stroke, key, select, width(chunk, size, region), fixed, ((key, 0), (key, 1)), font))
     return tuple(out)
 
 
@@ -203,6 +205,7 @@ class _TextWriter:
         self.ready = False  # whether the font has this document's subsets (its state) yet
         self.select = ""  # the Tf/TL operators of the current font and size, less the subset's name
         self.first_subset: dict[str, str] = {}  # each font's first subset's name in the document
+        self.ready_fonts: set[str] = set()  # the fonts known to have the document's subsets
 
     def draw(self, op: Text) -> None:
         pieces = _pieces(op.text, op.region, op.size, op.bold)
@@ -227,8 +230,8 @@ class _TextWriter:
             else:
                 state = piece.states[gray]
                 if state != self.state:
-                    self.font = pdfmetrics.getFont(piece.face.name)
-                    self.ready = self.doc in self.font.state
+                    self.font = piece.font
+                    self.ready = piece.face.name in self.ready_fonts or self._has_subsets(piece)
                     self.subset = -1
                     self.select = piece.select
                     mode = 2 if stroke > 0 else 0
@@ -244,6 +247,12 @@ class _TextWriter:
                 else:
                     code.append(f"1 0 0 1 {fp_str(x, y)} Tm {self._shown(piece)}")
             x += piece.advance
+
+    def _has_subsets(self, piece: _Piece) -> bool:
+        if self.doc in piece.font.state:
+            self.ready_fonts.add(piece.face.name)
+            return True
+        return False
 
     def _shown(self, piece: _Piece) -> str:
         """The operators that show the run: its bytes in each subset, the subset selected first
@@ -262,6 +271,7 @@ class _TextWriter:
                 self.subset = subset
             out.append(f"({escapePDF(data)}) Tj")
         self.ready = True  # the font has the document's subsets now
+        self.ready_fonts.add(piece.face.name)
         return " ".join(out)
 
     def close(self) -> None:

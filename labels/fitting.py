@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
@@ -17,11 +18,40 @@ T = TypeVar("T")
 SCALES = (2.0, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.9, 0.8)
 
 
-def layout_key(label: Label, page_width: float, page_height: float) -> tuple[Any, ...]:
+class LayoutKey:
     """What a label's forms are laid out from: everything but the label's identity (request_id,
     id, times) and its tracking number, which is printed on lines of their own whatever its
-    width, so it moves no other line. Labels alike in this lay their forms out alike."""
-    return (replace(label.request, request_id=""), label.pricing, label.customs_form, label.export_declaration_required, page_width, page_height)
+    width, so it moves no other line. Labels alike in this lay their forms out alike.
+
+    Hashed once: a request hashes field by field, its addresses and items too, and a label looks
+    its key up several times (its pages, each form's scale)."""
+
+    __slots__ = ("_hash", "value")
+
+    def __init__(self, value: tuple[Any, ...]):
+        self.value = value
+        self._hash = hash(value)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LayoutKey) and self._hash == other._hash and self.value == other.value
+
+
+_last_key: tuple[Label, float, float, LayoutKey] | None = None
+
+
+def layout_key(label: Label, page_width: float, page_height: float) -> LayoutKey:
+    """The LayoutKey of a label on pages of this size (the last one made is kept: a label's
+    pages and forms ask for it in turn)."""
+    global _last_key
+    last = _last_key  # read once: other threads replace it whole
+    if last is not None and last[0] is label and last[1] == page_width and last[2] == page_height:
+        return last[3]
+    key = LayoutKey((replace(label.request, request_id=""), label.pricing, label.customs_form, label.export_declaration_required, page_width, page_height))
+    _last_key = (label, page_width, page_height, key)
+    return key
 
 
 class Decided(Generic[T]):
@@ -31,17 +61,17 @@ class Decided(Generic[T]):
 
     def __init__(self, limit: int):
         self.limit = limit
-        self._items: OrderedDict[tuple[Any, ...], T] = OrderedDict()
+        self._items: OrderedDict[Hashable, T] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> T | None:
+    def get(self, key: Hashable) -> T | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: tuple[Any, ...], decided: T) -> None:
+    def put(self, key: Hashable, decided: T) -> None:
         with self._lock:
             self._items[key] = decided
             while len(self._items) > self.limit:

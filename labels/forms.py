@@ -152,6 +152,8 @@ def item_rows(label: Label, with_quantity_column: bool) -> list[list[str]]:
 
 
 def _form_header(page: Page, x: float, y: float, room: float, form: str, size: float) -> float:
+    if page.measuring:
+        return y + size * 2.4
     page.ops.append(Text(x, y + size, f"CUSTOMS DECLARATION  {form}", size, True))
     note = "May be opened officially"
     small = fitted("Designated operator: JAPAN POST   " + note, size * 0.7, room)
@@ -166,6 +168,8 @@ def _totals_row(label: Label) -> list[str]:
 
 
 def _non_delivery(page: Page, label: Label, x: float, y: float, room: float, size: float) -> float:
+    if page.measuring:
+        return y + size * 1.55
     title = "In case of non-delivery:"
     page.ops.append(Text(x, y + size, title, size, True))
     _checks(page, x + width(title, size) + size, y + size * 0.15, room - width(title, size) - size, size, _non_delivery_options(label), 2)
@@ -254,7 +258,7 @@ def _cn23_body(page: Page, label: Label, m: float, room: float, k: float, rows: 
     ]
     tw = room / 3
     box_h = 17 * k
-    for i, (name, value) in enumerate(totals):
+    for i, (name, value) in enumerate(totals if not page.measuring else ()):
         ops.append(Frame(m + i * tw, y, tw, box_h))
         ops.append(Text(m + i * tw + 2, y + 5.5 * k, name, fitted(name, 4.6 * k, tw - 4)))
         ops.append(Text(m + (i + 1) * tw - 2 - width(value, 7.0 * k), y + box_h - 3 * k, value, 7.0 * k, True))
@@ -285,7 +289,7 @@ def cn23_pages(label: Label, page_width: float, page_height: float) -> list[Page
     bottom = page_height - m - 12
     rows = item_rows(label, True)
     shown = rows
-    alike = ("cn23", *layout_key(label, page_width, page_height))
+    alike = ("cn23", layout_key(label, page_width, page_height))
     while not draw_largest(lambda k, rows: _cn23_body(page, label, m, room, k, rows), page, 0, m, bottom, shown, alike) and len(shown) > 1:
         kept = [row for row in shown if not row[0].startswith("(")][:-1]
         shown = [*kept, ["(continued on the next page)", "", "", "", "", ""]]

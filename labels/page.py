@@ -90,6 +90,8 @@ class Page:
 
     def add_numbered(self, number: str, draw: Callable[[str], list[Op]]) -> None:
         """Adds the ops that print the tracking number, drawn by `draw` from the number alone."""
+        if self.measuring:
+            return
         ops = draw(number)
         self.numbered.append((len(self.ops), len(ops), draw))
         self.ops.extend(ops)
