@@ -2,6 +2,7 @@
 
     python bench/labels_bench.py [--count 1000] [--concurrency 16] [--format pdf|zpl] [--backend sqlite|postgres|both]
                            [--database-url postgresql://postgres@127.0.0.1:5432/postgres] [--distinct]
+    python bench/labels_bench.py --one-thread [--distinct] [--count 300] [--rounds 5] [--format pdf|zpl]
 
 Each backend gets a fresh database (a temporary SQLite file; a new PostgreSQL database, dropped
 afterwards). The server runs in this process (bootstrap.start on 127.0.0.1:0, request logging
@@ -15,6 +16,11 @@ sends what a warehouse prints: each label to a recipient of its own (name, stree
 postcode in one of a dozen countries, in Latin letters), with items, weight and method of its
 own (EMS with a CN23, or airmail with a CN22 below the CN23 threshold). The requests are built
 here from the v1 protos alone, so the script runs unchanged on older checkouts.
+
+`--one-thread` runs no server: it times, on one thread, what a label costs outside gRPC and the
+database, the checks before a number is issued (where the checkout has them) and the document's
+rendering, for `rounds` runs of `count` labels (each run other recipients), and reports the CPU
+per label of each run, their minimum and median.
 """
 
 from __future__ import annotations
@@ -146,6 +152,54 @@ def distinct_request(i: int, fmt: int, seed: int = 0) -> labels_pb2.CreateLabelR
     )
 
 
+def one_thread(count: int, rounds: int, fmt: int, distinct: bool, seed: int) -> list[float]:
+    """CPU ms per label of the checks and the rendering, one list entry a round."""
+    from datetime import UTC, date, datetime
+
+    try:
+        from kokokara.shipping.server.servicers.labels import label_request_from_proto
+    except ImportError:
+        from kokokara.shipping.servicers.labels import label_request_from_proto  # type: ignore[no-redef]
+    from labels import documents
+    from labels.model import CustomsForm, DocumentFormat, Label, Pricing
+    from rates.model import Method, Product
+
+    check = getattr(documents, "check_printable", None)
+    content = getattr(documents, "render_content", None)
+    document_format = DocumentFormat.ZPL_4X6 if fmt == labels_pb2.DOCUMENT_FORMAT_ZPL_4X6 else DocumentFormat.PDF_A6
+    regions = frozenset({"JP", "CA", *(p[0] for p in PLACES)})
+
+    def labels(run: int) -> list[Label]:
+        out = []
+        for i in range(count):
+            msg = distinct_request(i, fmt, seed * 1000 + run) if distinct else proto_request(f"bench-{run}-{i}", fmt=fmt)
+            request = label_request_from_proto(msg, regions, date(2026, 11, 30))
+            ems = request.method is Method.EMS
+            pricing = Pricing(Product.EMS, "EMS", 3900) if ems else Pricing(Product.SMALL_PACKET_AIR, "Small packet (air)", 1500)
+            form = CustomsForm.CN23 if ems or request.declared_value_jpy >= 45_387 else CustomsForm.CN22
+            created = datetime(2026, 11, 30, 1, 2, 3, tzinfo=UTC)
+            out.append(Label("bench", 1, f"EN{100000000 + i:09d}JP", "r", request, "h", pricing, form, False, created))
+        return out
+
+    def work(batch: list[Label]) -> None:
+        for label in batch:
+            if check is not None:
+                check(label.request)
+            if content is not None:
+                content(label, document_format)
+            else:  # checkouts from before documents were kept
+                documents.render(label, document_format)
+
+    work(labels(-1)[:30])  # warm-up: fonts, country data, fixed texts
+    cpu = []
+    for run in range(rounds):
+        batch = labels(run)
+        c0 = time.process_time()
+        work(batch)
+        cpu.append(1000 * (time.process_time() - c0) / count)
+    return cpu
+
+
 def run(settings: Settings, count: int, concurrency: int, fmt: int, distinct: bool = False, seed: int = 0) -> dict[str, float]:
     service = bootstrap.start(settings)
     try:
@@ -183,11 +237,18 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--distinct", action="store_true", help="each label to a recipient and parcel of its own (what a warehouse prints)")
     parser.add_argument("--seed", type=int, default=0, help="with --distinct: which run of recipients (the same seed sends the same requests)")
+    parser.add_argument("--one-thread", action="store_true", help="no server: CPU per label of the checks and the rendering on one thread")
+    parser.add_argument("--rounds", type=int, default=5, help="with --one-thread: runs of --count labels")
     parser.add_argument("--database-url", default=os.environ.get("SHIPPING_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
     fmt = labels_pb2.DOCUMENT_FORMAT_PDF_A6 if args.format == "pdf" else labels_pb2.DOCUMENT_FORMAT_ZPL_4X6
     base = Settings(listen_addr="127.0.0.1:0", log_requests=False, grace_seconds=1.0)
     kind = "distinct recipients" if args.distinct else "alike but for request_id"
+    if args.one_thread:
+        cpu = one_thread(args.count, args.rounds, fmt, args.distinct, args.seed)
+        print(f"Checks and rendering, one thread, {args.rounds} x {args.count} labels ({kind}), {args.format.upper()}: CPU per label")
+        print(f"  min {min(cpu):.3f} ms, median {statistics.median(cpu):.3f} ms (rounds: {', '.join(f'{c:.3f}' for c in cpu)})")
+        return 0
     print(f"CreateLabel, {args.count} labels ({kind}), {args.concurrency} client threads, {args.format.upper()} documents, {os.cpu_count()} CPUs")
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
