@@ -24,7 +24,7 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from reportlab import rl_config
 from reportlab.graphics.barcode.code128 import Code128
@@ -408,12 +408,41 @@ def _compress_pages_quickly(pdf: Canvas) -> None:
             page.Contents = stream
 
 
+class _LabelInfo(pdfdoc.PDFInfo):
+    """The document's information dictionary as PDFInfo writes it, from the bytes written for the
+    same fields but the title (author, dates, producer...: the same in every label's document),
+    kept per process, with the title's own written in."""
+
+    _written: ClassVar[dict[tuple[Any, ...], tuple[bytes, bytes]]] = {}
+    _MARK = "kokokara-title-mark"
+
+    def format(self, document: Any) -> bytes:
+        ts = document._timeStamp
+        if not isinstance(document.encrypt, pdfdoc.NoEncryption) or type(self.title) is not str:  # type: ignore[has-type]
+            return super().format(document)  # type: ignore[no-any-return]
+        key = (self.author, self.producer, self.creator, self.subject, self.keywords, self.trapped, self._dateFormatter, ts.YMDhms, ts.dhh, ts.dmm)
+        around = self._written.get(key)
+        if around is None:
+            title, self.title = self.title, self._MARK  # type: ignore[has-type]
+            try:
+                before, after = super().format(document).split(pdfdoc.PDFString(self._MARK).format(document))
+            finally:
+                self.title = title
+            around = (before, after)
+            if len(self._written) < 64:
+                self._written[key] = around
+        return around[0] + pdfdoc.PDFString(self.title).format(document) + around[1]  # type: ignore[no-any-return]
+
+
 def render_pdf(label: Label, fmt: DocumentFormat) -> bytes:
     register_fonts()
     width, height = PAGE_SIZES[fmt]
     buffer = io.BytesIO()
     # invariant=1: no creation date or random id, so the same label renders to the same bytes.
     pdf = Canvas(buffer, pagesize=(width, height), invariant=1)
+    info = _LabelInfo()
+    info.__dict__.update(pdf._doc.info.__dict__)
+    pdf._doc.info = info
     pdf.setTitle(f"Label {label.tracking_number}")
     for page in layout.pages(label, width, height):
         _draw_pdf_page(pdf, page)
