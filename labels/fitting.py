@@ -107,7 +107,7 @@ def search_largest(draw: Any, page: Page, start: int, top: float, bottom: float,
     above `bottom` and returns that scale and True; or at the smallest tried, and False. The content's height
     grows about linearly with the scale: drawn at 1.0, then at the first scale that proportion
     suggests, the line through the two heights says where the fitting scale lies, so the scales
-    far above it are not drawn (a form is drawn three or four times rather than six)."""
+    far above it are not tried (a form is measured two to four times rather than six, then drawn once)."""
     k, fits = _search(draw, page, start, top, bottom, shown)
     page.truncate(start)
     draw(k, shown)
