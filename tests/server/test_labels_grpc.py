@@ -260,6 +260,10 @@ def test_cli_creates_lists_voids_and_prints_the_manifest(tmp_path: Path, capsys:
         assert (tmp_path / "label.pdf").read_bytes().startswith(b"%PDF")
         assert main([*server, "labels", "list", "--date", SHIP_DATE.isoformat()]) == 0
         assert created["tracking_number"] in capsys.readouterr().out
+        assert main([*server, "labels", "list", "--tracking-number", created["tracking_number"].lower()]) == 0
+        assert created["id"] in capsys.readouterr().out
+        assert main([*server, "labels", "list", "--tracking-number", "EN123456784JP"]) == 1
+        assert "INVALID_ARGUMENT" in capsys.readouterr().err
         assert main([*server, "labels", "void", created["id"]]) == 0
         assert "voided" in capsys.readouterr().out
         assert main([*server, "labels", "manifest", "--date", SHIP_DATE.isoformat()]) == 0
