@@ -239,16 +239,18 @@ class GetLabelResponse(_message.Message):
     def __init__(self, label: _Optional[_Union[Label, _Mapping]] = ...) -> None: ...
 
 class ListLabelsRequest(_message.Message):
-    __slots__ = ("ship_date", "status", "page_size", "page_token")
+    __slots__ = ("ship_date", "status", "page_size", "page_token", "tracking_number")
     SHIP_DATE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
     ship_date: _date_pb2.Date
     status: LabelStatus
     page_size: int
     page_token: str
-    def __init__(self, ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., status: _Optional[_Union[LabelStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    tracking_number: str
+    def __init__(self, ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., status: _Optional[_Union[LabelStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., tracking_number: _Optional[str] = ...) -> None: ...
 
 class ListLabelsResponse(_message.Message):
     __slots__ = ("labels", "next_page_token")

@@ -41,6 +41,7 @@ from labels.model import (
     ParcelSpec,
 )
 from labels.service import LabelService
+from tracking.model import parse_number
 
 MAX_REQUEST_ID = 128
 MAX_TEXT = 100
@@ -334,6 +335,9 @@ class LabelServicer(labels_pb2_grpc.LabelServiceServicer):
         return labels_pb2.GetLabelResponse(label=label_to_proto(label, fmt, with_documents=not request.skip_documents))
 
     def ListLabels(self, request: labels_pb2.ListLabelsRequest, context: grpc.ServicerContext) -> labels_pb2.ListLabelsResponse:
+        # The number first, as GetTracking and ListWatchedParcels check it: the same spellings, and a
+        # bad one is refused with the S10 rule's own reason (TRACKING_NUMBER_CHECK_DIGIT, ...).
+        number = parse_number(request.tracking_number) if request.tracking_number else ""
         errors = ViolationCollector()
         ship_date = date_from_proto(request.ship_date, "ship_date", errors, date.min) if request.HasField("ship_date") else None
         status = STATUS_FROM_PROTO.get(request.status) if request.status else None
@@ -342,7 +346,7 @@ class LabelServicer(labels_pb2_grpc.LabelServiceServicer):
         if not 0 <= request.page_size <= MAX_PAGE_SIZE:
             errors.add("page_size", f"must be 0 (default {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE}")
         errors.raise_if_any("INVALID_LIST_REQUEST")
-        page = self._service.list_labels(ship_date, status, request.page_size or DEFAULT_PAGE_SIZE, request.page_token)
+        page = self._service.list_labels(ship_date, status, request.page_size or DEFAULT_PAGE_SIZE, request.page_token, tracking_number=number)
         return labels_pb2.ListLabelsResponse(labels=[label_to_proto(lb, with_documents=False) for lb in page.labels], next_page_token=page.next_token)
 
     def VoidLabel(self, request: labels_pb2.VoidLabelRequest, context: grpc.ServicerContext) -> labels_pb2.VoidLabelResponse:
