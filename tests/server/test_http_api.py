@@ -201,8 +201,13 @@ def test_a_parcel_label_found_by_tracking_number_over_http_as_over_grpc(served: 
     refused = connect_call(base, LABELS + "ListLabels", bad, keys["warehouse"])
     assert (refused.code, refused.reason, list(refused.fields)) == ("INVALID_ARGUMENT", "TRACKING_NUMBER_CHECK_DIGIT", ["tracking_number"])
     assert (refused.code, refused.message, refused.reason, refused.fields) == (code, message, reason, fields)
-    # support looks parcels up but reads no label contents
-    assert connect_call(base, LABELS + "ListLabels", {"trackingNumber": number}, keys["support"]).reason == "ROLE_NOT_ALLOWED"
+    # support looks parcels up and reads the label, but not what it says of people
+    withheld = connect_call(base, LABELS + "ListLabels", {"trackingNumber": number}, keys["support"])
+    assert withheld.http_status == 200, withheld.body
+    [seen] = withheld.body["labels"]
+    assert seen["id"] == created.body["label"]["id"] and seen["contentsWithheld"] is True
+    assert seen["recipient"] == {"regionCode": created.body["label"]["recipient"]["regionCode"]} and "sender" not in seen and "customsItems" not in seen
+    assert connect_call(base, LABELS + "ListLabels", {"trackingNumber": number}, keys["analyst"]).reason == "ROLE_NOT_ALLOWED"
 
 
 def test_watch_tracking_streams_over_http(served: Any) -> None:

@@ -54,8 +54,9 @@ async function watchedParcels(filter) {
 }
 
 // The label this service issued under `number` (none when the number is not one of ours), or why it
-// cannot be shown: only warehouse and admin keys may read labels (they hold addresses), and the label
-// database may be out of reach while tracking still answers. The answer shows the tracking either way.
+// cannot be shown: keys of roles without labels (checkout, analyst) may not read them, and the label
+// database may be out of reach while tracking still answers. Support keys get the label without
+// names, addresses or customs contents (contentsWithheld). The answer shows the tracking either way.
 async function labelsOf(number) {
   try {
     return (await call("LabelService", "ListLabels", { trackingNumber: number, pageSize: 1 })).labels || [];
@@ -151,7 +152,10 @@ function renderLabel(l) {
       el("dt", {}, "Status"), el("dd", {}, label(l.status, "LABEL_STATUS_")),
       el("dt", {}, "Ship date"), el("dd", {}, day(l.shipDate)),
       el("dt", {}, "Price"), el("dd", {}, yen(l.price)),
-      el("dt", {}, "Recipient"), el("dd", {}, [to.name, to.city, to.regionCode].filter(Boolean).join(", ")),
+      el("dt", {}, "Recipient"),
+      el("dd", {}, l.contentsWithheld
+        ? [to.regionCode, "(names, addresses and customs contents: warehouse keys only)"].filter(Boolean).join(" ")
+        : [to.name, to.city, to.regionCode].filter(Boolean).join(", ")),
     ),
   );
 }
