@@ -47,7 +47,7 @@ from rates.cart import load_box_catalogue
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS, load_rate_book
 from tracking.cache import InProcessCache, LayeredCache, TrackingCache
-from tracking.carrier import Carrier
+from tracking.carrier import Carrier, Limiter, RateLimiter, SharedBudget, SharedRateLimiter
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.redis_cache import RedisTrackingCache
 from tracking.service import LookupOptions, RefreshPolicy, TrackingLookup
@@ -400,10 +400,15 @@ def _tracking(
         health_servicer.set(TRACKING_CACHE_HEALTH, status)
 
     s = settings
+    budget: SharedBudget | None = None  # the carrier budget every process spends, where Redis keeps one
     if cache is None:
-        cache = _tracking_cache(s, resources, cache_health, tracing)
+        cache, budget = _tracking_cache(s, resources, cache_health, tracing)
     cache_health(cache.healthy)
     if carrier is None:
+        read_wait = max(s.tracking_read_timeout_seconds, 1.0)
+        limiter: Limiter = RateLimiter(s.tracking_rate_per_second, s.tracking_rate_burst, max_wait=read_wait)
+        if budget is not None:
+            limiter = SharedRateLimiter(budget, limiter, s.tracking_rate_per_second, s.tracking_rate_burst, max_wait=read_wait)
         client = JapanPostClient(
             s.tracking_base_url,
             ClientOptions(
@@ -418,6 +423,7 @@ def _tracking(
                 breaker_reset_seconds=s.tracking_breaker_reset_seconds,
             ),
             on_lookup=metrics.carrier_lookup if metrics else None,
+            limiter=limiter,
         )
         resources.callback(client.close)  # after the lookup: it drops the requests still running
         if metrics is not None:
@@ -452,10 +458,14 @@ def _tracking(
     return lookup
 
 
-def _tracking_cache(s: Settings, resources: contextlib.ExitStack, cache_health: Callable[[bool], None], tracing: Tracing | None) -> TrackingCache:
+def _tracking_cache(
+    s: Settings, resources: contextlib.ExitStack, cache_health: Callable[[bool], None], tracing: Tracing | None
+) -> tuple[TrackingCache, SharedBudget | None]:
     """Redis (one, or a Cluster) with a copy in the process to answer from while Redis is down, or
-    the process's own cache alone; closed with `resources`."""
+    the process's own cache alone; closed with `resources`. With Redis, also the carrier budget the
+    fleet shares (kept in the same Redis)."""
     cache: TrackingCache
+    budget: SharedBudget | None = None
     if s.redis_url or s.redis_cluster_nodes:
         shared = RedisTrackingCache(
             s.redis_url,
@@ -467,7 +477,8 @@ def _tracking_cache(s: Settings, resources: contextlib.ExitStack, cache_health: 
         )
         traced_shared = shared if tracing is None else tracing.traced(shared, "redis", REDIS_CALLS, **{"db.system": "redis"})
         cache = LayeredCache(traced_shared, InProcessCache(s.tracking_cache_max_entries), stale_keep_seconds=s.tracking_stale_keep_seconds)
+        budget = shared
     else:
         cache = InProcessCache(s.tracking_cache_max_entries)
     resources.callback(cache.close)
-    return cache
+    return cache, budget
