@@ -62,6 +62,8 @@ OVERALL = ""  # the health service's name for the server as a whole
 # Health name of the tracking cache: NOT_SERVING while Redis is down. The server stays SERVING then,
 # since tracking still answers (straight from Japan Post).
 TRACKING_CACHE_HEALTH = "kokokara.shipping.v1.TrackingService/cache"
+# Watched parcels and webhooks: SERVING while their database is open (they wait for it on their own).
+WATCH_HEALTH = "kokokara.shipping.v1.TrackingService/watch"
 # Health name for liveness probes: SERVING from the moment the server answers (before the tables
 # load), whatever its dependencies do; only a draining server reports it NOT_SERVING. A liveness
 # probe on it restarts a process that no longer answers, never one waiting on a database.
@@ -122,6 +124,13 @@ def _tracing(settings: Settings) -> Tracing | None:
     tracing = Tracing(settings.otlp_endpoint, settings.otlp_service_name)
     log.info("tracing", extra={"otlp_endpoint": settings.otlp_endpoint, "service_name": settings.otlp_service_name})
     return tracing
+
+
+def _health_setter(health_servicer: health.HealthServicer, name: str) -> Callable[[bool], None]:
+    def told(up: bool) -> None:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    return told
 
 
 def _database_system(settings: Settings) -> str:
@@ -249,7 +258,7 @@ def _start(
         raise LabelDatabaseRefused(str(refused)) from refused
     resources.callback(label_store.close)
     tracking_lookup = _tracking(settings, resources, health_servicer, metrics, tracing, tracking_cache, carrier)
-    watch_holder = watching.build(settings, tracking_lookup, metrics, watch_options)
+    watch_holder = watching.build(settings, tracking_lookup, metrics, watch_options, on_health=_health_setter(health_servicer, WATCH_HEALTH))
     resources.callback(watch_holder.close)  # before the lookup closes
     label_service = LabelService(
         label_store if tracing is None else tracing.traced(label_store, "label-store", LABEL_STORE_CALLS, **{"db.system": _database_system(settings)}),
@@ -395,10 +404,7 @@ def _tracking(
     when SHIPPING_REDIS_URL or SHIPPING_REDIS_CLUSTER_NODES is set, else in-process) and Japan Post
     client; each is closed with `resources`. Health of the cache goes under TRACKING_CACHE_HEALTH."""
 
-    def cache_health(up: bool) -> None:
-        status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
-        health_servicer.set(TRACKING_CACHE_HEALTH, status)
-
+    cache_health = _health_setter(health_servicer, TRACKING_CACHE_HEALTH)
     s = settings
     budget: SharedBudget | None = None  # the carrier budget every process spends, where Redis keeps one
     if cache is None:
