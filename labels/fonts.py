@@ -163,10 +163,16 @@ def _is_rtl(ch: str) -> bool:
     return unicodedata.bidirectional(ch) in ("R", "AL")
 
 
-@lru_cache(maxsize=16384)
 def visual(text: str) -> str:
     """The text in drawing order: Arabic joined into its contextual forms (arabic-reshaper) and put
     in visual order (the Unicode bidi algorithm, python-bidi); other text as it is."""
+    if text.isascii():
+        return text  # NFC already, and no right-to-left letter: nothing to remember
+    return _visual(text)
+
+
+@lru_cache(maxsize=4096)
+def _visual(text: str) -> str:
     text = normalize(text)
     if not any(_is_rtl(c) for c in text):
         return text
@@ -176,10 +182,16 @@ def visual(text: str) -> str:
     return str(get_display(arabic_reshaper.reshape(text)))
 
 
-@lru_cache(maxsize=4096)
 def runs(text: str, region: str) -> tuple[tuple[Face, str], ...]:
     """`text` (already in visual order) cut into runs that one face draws each. Characters no face
     covers go to the Latin face (they were refused at issue; a label stored before prints .notdef)."""
+    if text and _latin_chars().issuperset(text):
+        return ((LATIN, text),)  # every character the Latin face's, which _runs tries first
+    return _runs(text, region)
+
+
+@lru_cache(maxsize=4096)
+def _runs(text: str, region: str) -> tuple[tuple[Face, str], ...]:
     out: list[tuple[Face, str]] = []
     current: Face | None = None
     chunk: list[str] = []
@@ -196,6 +208,11 @@ def runs(text: str, region: str) -> tuple[tuple[Face, str], ...]:
     if chunk and current is not None:
         out.append((current, "".join(chunk)))
     return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _latin_chars() -> frozenset[str]:
+    return frozenset(map(chr, _cmap(LATIN)))
 
 
 def prepare() -> None:

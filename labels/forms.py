@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from labels import customs, fonts
 from labels.fitting import draw_largest, layout_key
 from labels.model import ContentsType, Label, NonDelivery
-from labels.page import Barcode, CheckBox, Cursor, Frame, Page, Rule, Text, address_block, fitted, width, wrap
+from labels.page import Barcode, CheckBox, Cursor, Frame, Page, Rule, Text, address_block, fitted, unit_width, width, wrap
 
 # -- customs content ----------------------------------------------------------------------------------
 
@@ -43,13 +44,15 @@ def kg(grams: int) -> str:
 def _checks(page: Page, x: float, y: float, room: float, size: float, options: Sequence[tuple[bool, str]], per_row: int) -> float:
     """Tick boxes in rows; returns the y below them."""
     box = size * 1.05
+    rows = (len(options) + per_row - 1) // per_row
+    if page.measuring:
+        return y + rows * box * 1.45
     col = room / per_row
     for i, (checked, label) in enumerate(options):
         cx = x + (i % per_row) * col
         cy = y + (i // per_row) * box * 1.45
         page.ops.append(CheckBox(cx, cy, box, checked, label))
         page.ops.append(Text(cx + box + size * 0.35, cy + box * 0.82, label, fitted(label, size, col - box - size * 0.8)))
-    rows = (len(options) + per_row - 1) // per_row
     return y + rows * box * 1.45
 
 
@@ -90,15 +93,24 @@ def _cell(page: Page, text: str, x: float, y: float, w: float, size: float, righ
     """One cell's text: smaller where it would not fit (codes and numbers must print whole), cut
     with "..." only below 60% of the size."""
     pad = size * 0.3
-    room = w - 2 * pad
+    shown, fit, shown_width = _cell_text(text, size, w - 2 * pad)
+    tx = x + w - pad - shown_width if right else x + pad
+    page.ops.append(Text(tx, y, shown, fit, bold))
+
+
+@lru_cache(maxsize=4096)
+def _cell_text(text: str, size: float, room: float) -> tuple[str, float, float]:
+    """What a cell prints of `text` in `room` points, at what size, and its width: remembered, as
+    a shop's descriptions, tariff numbers and origins recur from label to label."""
     shown = fonts.visual(text)
     fit = size
-    while width(shown, fit) > room and fit > size * 0.6:
+    unit = unit_width(shown, "")  # width() is unit * size / 1000: the same arithmetic, one look-up
+    while unit * fit / 1000.0 > room and fit > size * 0.6:
         fit -= 0.25
-    while width(shown, fit) > room and len(shown) > 4:
+    while unit * fit / 1000.0 > room and len(shown) > 4:
         shown = shown[: -4 if shown.endswith("...") else -1].rstrip() + "..."
-    tx = x + w - pad - width(shown, fit) if right else x + pad
-    page.ops.append(Text(tx, y, shown, fit, bold))
+        unit = unit_width(shown, "")
+    return shown, fit, unit * fit / 1000.0
 
 
 def _table(page: Page, x: float, y: float, room: float, columns: Sequence[Column], rows: Sequence[Sequence[str]], size: float, header_size: float) -> float:
@@ -108,6 +120,8 @@ def _table(page: Page, x: float, y: float, room: float, columns: Sequence[Column
     header_h = max(len(h) for h in header_lines) * header_size * 1.15 + header_size * 0.4
     row_h = size * 1.45
     height = header_h + row_h * len(rows)
+    if page.measuring:
+        return y + height
     page.ops.append(Frame(x, y, room, height))
     page.ops.append(Rule(x, y + header_h, room, 0.5))
     cx = x
@@ -138,6 +152,8 @@ def item_rows(label: Label, with_quantity_column: bool) -> list[list[str]]:
 
 
 def _form_header(page: Page, x: float, y: float, room: float, form: str, size: float) -> float:
+    if page.measuring:
+        return y + size * 2.4
     page.ops.append(Text(x, y + size, f"CUSTOMS DECLARATION  {form}", size, True))
     note = "May be opened officially"
     small = fitted("Designated operator: JAPAN POST   " + note, size * 0.7, room)
@@ -152,6 +168,8 @@ def _totals_row(label: Label) -> list[str]:
 
 
 def _non_delivery(page: Page, label: Label, x: float, y: float, room: float, size: float) -> float:
+    if page.measuring:
+        return y + size * 1.55
     title = "In case of non-delivery:"
     page.ops.append(Text(x, y + size, title, size, True))
     _checks(page, x + width(title, size) + size, y + size * 0.15, room - width(title, size) - size, size, _non_delivery_options(label), 2)
@@ -240,7 +258,7 @@ def _cn23_body(page: Page, label: Label, m: float, room: float, k: float, rows: 
     ]
     tw = room / 3
     box_h = 17 * k
-    for i, (name, value) in enumerate(totals):
+    for i, (name, value) in enumerate(totals if not page.measuring else ()):
         ops.append(Frame(m + i * tw, y, tw, box_h))
         ops.append(Text(m + i * tw + 2, y + 5.5 * k, name, fitted(name, 4.6 * k, tw - 4)))
         ops.append(Text(m + (i + 1) * tw - 2 - width(value, 7.0 * k), y + box_h - 3 * k, value, 7.0 * k, True))
@@ -271,7 +289,7 @@ def cn23_pages(label: Label, page_width: float, page_height: float) -> list[Page
     bottom = page_height - m - 12
     rows = item_rows(label, True)
     shown = rows
-    alike = ("cn23", *layout_key(label, page_width, page_height))
+    alike = ("cn23", layout_key(label, page_width, page_height))
     while not draw_largest(lambda k, rows: _cn23_body(page, label, m, room, k, rows), page, 0, m, bottom, shown, alike) and len(shown) > 1:
         kept = [row for row in shown if not row[0].startswith("(")][:-1]
         shown = [*kept, ["(continued on the next page)", "", "", "", "", ""]]

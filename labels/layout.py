@@ -116,12 +116,12 @@ def label_page(label: Label, page_width: float, page_height: float) -> Page:
     rows = forms.item_rows(label, False)
     if label.customs_form is CustomsForm.CN22:
         draw = lambda k, shown: forms.cn22(page, label, m, y, room, page_height - m, k, shown)  # noqa: E731
-        alike = ("cn22", *layout_key(label, page_width, page_height))
+        alike = ("cn22", layout_key(label, page_width, page_height))
         page.items_left_out = fit(draw, page, y, page_height - m - 12, rows, "listed on the next page", alike)
         forms.signature(page, label, m, room, page_height - m)
     else:
         draw = lambda k, shown: forms.cn23_summary(page, label, m, y, room, page_height - m, k, shown)  # noqa: E731
-        fit(draw, page, y, page_height - m, rows, "see the CN 23", ("cn23 summary", *layout_key(label, page_width, page_height)))
+        fit(draw, page, y, page_height - m, rows, "see the CN 23", ("cn23 summary", layout_key(label, page_width, page_height)))
     return page
 
 

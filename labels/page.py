@@ -78,6 +78,10 @@ class Page:
     # The ops that print the tracking number: (first index, how many, what draws them for a
     # number). Nothing else on a page depends on the number (see pages()).
     numbered: list[tuple[int, int, Callable[[str], list[Op]]]] = field(default_factory=list)
+    # Set while labels.fitting tries a scale: the building blocks then only move down the page
+    # (the same heights, the same wrapped lines) without making the ops that depend on nothing but
+    # their own text and place (table cells, tick boxes, lines of a column).
+    measuring: bool = False
 
     def truncate(self, start: int) -> None:
         """Drops the ops from `start` on (a form drawn again at another scale)."""
@@ -86,6 +90,8 @@ class Page:
 
     def add_numbered(self, number: str, draw: Callable[[str], list[Op]]) -> None:
         """Adds the ops that print the tracking number, drawn by `draw` from the number alone."""
+        if self.measuring:
+            return
         ops = draw(number)
         self.numbered.append((len(self.ops), len(ops), draw))
         self.ops.extend(ops)
@@ -118,18 +124,19 @@ def register_fonts() -> None:
     _registered = True
 
 
-@lru_cache(maxsize=65536)
-def _unit_width(text: str, region: str) -> float:
+@lru_cache(maxsize=16384)
+def unit_width(text: str, region: str = "") -> float:
+    """Width in points at 1000 pt, measured once per text (widths scale with the size)."""
     register_fonts()
     return sum(pdfmetrics.stringWidth(chunk, face.name, 1000.0) for face, chunk in fonts.runs(text, region))
 
 
 def width(text: str, size: float, region: str = "") -> float:
-    """Width in points: measured once per text at 1000 pt (widths scale with the size)."""
-    return _unit_width(text, region) * size / 1000.0
+    """Width in points."""
+    return unit_width(text, region) * size / 1000.0
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def wrap(text: str, size: float, room: float, region: str = "") -> tuple[str, ...]:
     """Lines of at most `room` points: broken at spaces, or between characters where a word is too
     long (Chinese, Japanese and Thai are written without spaces). Remembered: the forms' fixed texts
@@ -181,6 +188,11 @@ class Cursor:
         room = self.room - (left - self.x)
         visual = fonts.visual(text)
         pieces = wrap(visual, size, room, self.region) if wrap_lines else (visual,)
+        if self.page.measuring:
+            for _ in pieces:  # the same additions as below: the same y to the last bit
+                self.y += size * leading * 0.82
+                self.y += size * leading * 0.18
+            return
         for piece in pieces:
             self.y += size * leading * 0.82
             self.page.ops.append(Text(left, self.y, piece, size, bold, self.region))
@@ -200,19 +212,26 @@ def block_height(lines: Sequence[tuple[str, float]], room: float, region: str, l
 def address_block(a: Address, size: float, *, sender: bool = False) -> list[tuple[str, float, bool]]:
     """(text, size, bold) lines of an address: as given in its country's order; then its Latin
     version where it has one; then the country in capitals; then the phone."""
+    return [(text, size if factor is None else size * factor, bold) for text, factor, bold in _address_lines(a, sender)]
+
+
+@lru_cache(maxsize=1024)
+def _address_lines(a: Address, sender: bool) -> tuple[tuple[str, float | None, bool], ...]:
+    """address_block's lines with each size as a factor of the block's (None: the size itself),
+    once per address: a label sizes and draws its addresses at several sizes and scales."""
     if sender:
         # The sender is in Japan and writes in Latin letters, in the Western order Japan Post shows.
         place = ", ".join(p for p in (a.city, " ".join(q for q in (a.administrative_area, a.postal_code) if q)) if p)
-        out = [(t, size, i == 0) for i, t in enumerate(v for v in (a.name, a.company, *a.address_lines, place) if v)]
-        out.append(("JAPAN", size, True))
+        out: list[tuple[str, float | None, bool]] = [(t, None, i == 0) for i, t in enumerate(v for v in (a.name, a.company, *a.address_lines, place) if v)]
+        out.append(("JAPAN", None, True))
         if a.phone:
-            out.append((f"Tel {a.phone}", size * 0.9, False))
-        return out
-    out = [(t, size, True) for t in addresses.lines(a)]
+            out.append((f"Tel {a.phone}", 0.9, False))
+        return tuple(out)
+    out = [(t, None, True) for t in addresses.lines(a)]
     if a.latin is not None:
         latin = Address(**{**{f: getattr(a.latin, f) for f in Address.__slots__}, "region_code": a.region_code, "postal_code": a.postal_code, "latin": None})
-        out += [(t, size * 0.78, False) for t in addresses.lines(latin, latin=True)]
-    out.append((addresses.country_name(a.region_code), size * 1.25, True))
+        out += [(t, 0.78, False) for t in addresses.lines(latin, latin=True)]
+    out.append((addresses.country_name(a.region_code), 1.25, True))
     if a.phone:
-        out.append((f"Tel {a.phone}", size * 0.78, False))
-    return out
+        out.append((f"Tel {a.phone}", 0.78, False))
+    return tuple(out)
