@@ -224,12 +224,13 @@ def _start(
         trace=tracing.finish_server_span if tracing else None,
     )
     # The HTTP side (SHIPPING_HTTP_ADDR) runs its calls through these same interceptors: keys, roles,
-    # limits, the request log and metrics. The gRPC server adds the RPC's span (continuing the
-    # caller's trace) between the router and the checks, current while they run.
-    chain = [router, *checks]
+    # limits, the request log, metrics and, with tracing on, the RPC's span (continuing the caller's
+    # trace from its traceparent metadata or header) between the router and the checks, current
+    # while they run.
+    chain = [router, *([tracing.interceptor()] if tracing else []), *checks]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="grpc-compute"),
-        interceptors=[router, *([tracing.interceptor()] if tracing else []), *checks],
+        interceptors=chain,
         # Several worker processes share one port only with SO_REUSEPORT; off otherwise,
         # so a second server on a taken port fails instead of silently sharing it.
         options=[("grpc.so_reuseport", 1 if settings.reuse_port else 0), *security.grpc_options(settings), *_connection_age_options(settings)],

@@ -37,7 +37,7 @@ from google.protobuf.message import Message
 from google.rpc import status_pb2
 from protobuf.wkt import Any as PyAny
 
-from kokokara.shipping.server.http.bridge import Body, Bridge, CallFailed, LocalContext
+from kokokara.shipping.server.http.bridge import Body, Bridge, CallFailed, LocalContext, Metadatum
 from kokokara.shipping.server.http.jsonenc import encoder_for
 from kokokara.shipping.v1 import labels_connect, labels_pb2, rates_connect, rates_pb2, tracking_connect, tracking_pb2
 
@@ -148,7 +148,7 @@ def _snake(name: str) -> str:
 
 def _metadata(ctx: Any) -> tuple[tuple[str, str], ...]:
     """The HTTP request headers as gRPC metadata (lower-case names), as the interceptors read it."""
-    return tuple((k.lower(), v) for k, v in ctx.request_headers.allitems())
+    return tuple(Metadatum(k.lower(), v) for k, v in ctx.request_headers.allitems())
 
 
 def _peer(client_address: str | None) -> str:
@@ -423,7 +423,7 @@ def _plain_json(scope: dict) -> tuple[tuple[str, str], ...] | None:
         elif name in _NOT_PLAIN and raw_value not in _NOT_PLAIN[name]:
             return None
         try:
-            metadata.append((name.decode(), raw_value.decode()))
+            metadata.append(Metadatum(name.decode(), raw_value.decode()))
         except UnicodeDecodeError:
             return None
     return tuple(metadata) if json else None
