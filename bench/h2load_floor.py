@@ -4,7 +4,7 @@ as `make run` starts it (server.py, default settings: one worker per core, reque
 prints GetQuote's throughput as a share of the health check's for each pair, and the median.
 
     .venv/bin/python bench/h2load_floor.py [--pairs 7] [--seconds 8] [--connections 32]
-                                           [--streams 4] [--no-request-log] [--out FILE]
+                                           [--streams 4] [--no-request-log] [--tracing] [--out FILE]
 
 The health check passes neither the request log nor the interceptors' work, so the ratio says what
 a quote costs over the transport's own cost, with the settings a user gets. Each run is
@@ -13,13 +13,16 @@ a quote costs over the transport's own cost, with the settings a user gets. Each
            -d FRAME http://127.0.0.1:PORT/kokokara.shipping.v1.RateService/GetQuote
 
 FRAME being one length-prefixed gRPC message (a 1.2 kg, 30x20x10 cm parcel to GB, every method
-priced). --no-request-log serves with SHIPPING_LOG_REQUESTS=false. h2load shares the machine's
+priced). --no-request-log serves with SHIPPING_LOG_REQUESTS=false. --tracing serves with tracing on
+(SHIPPING_OTLP_ENDPOINT pointed at an OTLP/HTTP sink in this process that counts the spans it is
+sent and answers 200, as a collector would), to show what tracing costs. h2load shares the machine's
 cores with the server: runs alternate, so drift falls on both halves of a pair.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.server
 import json
 import os
 import re
@@ -31,6 +34,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,12 +68,44 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(address: str, request_log: bool, log_path: Path) -> subprocess.Popen[bytes]:
+class OtlpSink:
+    """Takes OTLP/HTTP span exports and answers 200 (an empty ExportTraceServiceResponse), counting
+    the bytes it was sent: the collector the server exports to under --tracing."""
+
+    def __init__(self) -> None:
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                sink.received += len(self.rfile.read(int(self.headers.get("content-length", "0"))))
+                sink.exports += 1
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.received = 0
+        self.exports = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start_server(address: str, request_log: bool, log_path: Path, otlp_endpoint: str = "") -> subprocess.Popen[bytes]:
     """server.py as `make run` runs it: the environment without SHIPPING_* settings (so every
     default holds), only the address given on the command line, as `make run ARGS=--listen ...`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPPING_")}
     if not request_log:
         env["SHIPPING_LOG_REQUESTS"] = "false"
+    if otlp_endpoint:
+        env["SHIPPING_OTLP_ENDPOINT"] = otlp_endpoint
     with log_path.open("wb") as log:
         proc = subprocess.Popen([sys.executable, str(REPO / "server.py"), "--listen", address], env=env, cwd=REPO, stdout=log, stderr=log)
     with grpc.insecure_channel(address) as channel:
@@ -140,6 +176,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32, help="h2load -c (default %(default)s)")
     parser.add_argument("--streams", type=int, default=4, help="h2load -m: streams in flight per connection (default %(default)s)")
     parser.add_argument("--no-request-log", action="store_true", help="serve with SHIPPING_LOG_REQUESTS=false")
+    parser.add_argument("--tracing", action="store_true", help="serve with tracing on, exporting to an OTLP sink in this process")
     parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
     args = parser.parse_args()
     if shutil.which("h2load") is None:
@@ -150,7 +187,8 @@ def main() -> None:
         bodies = {GET_QUOTE: Path(tmp, "quote.bin"), HEALTH_CHECK: Path(tmp, "health.bin")}
         bodies[GET_QUOTE].write_bytes(frame(quote_request().SerializeToString()))
         bodies[HEALTH_CHECK].write_bytes(frame(health_pb2.HealthCheckRequest().SerializeToString()))
-        proc = start_server(address, not args.no_request_log, Path(tmp, "server.log"))
+        sink = OtlpSink() if args.tracing else None
+        proc = start_server(address, not args.no_request_log, Path(tmp, "server.log"), sink.url if sink else "")
         pairs = []
         try:
             for i in range(args.pairs):
@@ -162,11 +200,18 @@ def main() -> None:
                 print(f"pair {i + 1}: GetQuote {rates[GET_QUOTE]:9.0f} req/s  Health/Check {rates[HEALTH_CHECK]:9.0f} req/s  ratio {ratio:.3f}", flush=True)
         finally:
             stop_server(proc)
+            if sink is not None:
+                sink.close()
     ratios = [p["ratio"] for p in pairs]
     setting = "request log off (SHIPPING_LOG_REQUESTS=false)" if args.no_request_log else "default settings (request log on)"
+    if sink is not None:
+        if not sink.exports:
+            raise SystemExit("tracing was on but no span reached the sink: the figures would not include it")
+        setting += f", tracing on ({sink.exports} exports, {sink.received / 1e6:.1f} MB of spans)"
     print(f"GetQuote / Health.Check, {setting}: median {statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}), {started}")
     if args.out is not None:
-        summary = {"started": started, "request_log": not args.no_request_log, "pairs": pairs, "median_ratio": statistics.median(ratios)}
+        summary = {"started": started, "request_log": not args.no_request_log, "tracing": args.tracing, "pairs": pairs}
+        summary["median_ratio"] = statistics.median(ratios)
         args.out.write_text(json.dumps(summary, indent=2) + "\n")
 
 

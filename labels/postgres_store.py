@@ -34,11 +34,12 @@ from labels.store import (
     PendingLabel,
     decode_page_token,
     describe_range,
-    encode_page_token,
     erase_payload,
     exhausted,
     label_from_row,
     label_row,
+    list_query,
+    page_of,
 )
 from rates.model import Product
 
@@ -316,24 +317,13 @@ class PostgresLabelStore:
             conn.rollback()
         return stored
 
-    def list_labels(self, ship_date: date | None, status: LabelStatus | None, page_size: int, page_token: str) -> Page:
-        after = decode_page_token(page_token, ship_date, status)
-        sql = f"SELECT {_COLUMNS} FROM labels WHERE seq > %s"
-        args: list[object] = [after]
-        if ship_date is not None:
-            sql += " AND ship_date = %s"
-            args.append(ship_date)
-        if status is not None:
-            sql += " AND status = %s"
-            args.append(status.value)
-        sql += " ORDER BY seq LIMIT %s"
-        args.append(page_size + 1)
+    def list_labels(self, ship_date: date | None, status: LabelStatus | None, page_size: int, page_token: str, *, tracking_number: str = "") -> Page:
+        after = decode_page_token(page_token, ship_date, status, tracking_number)
+        sql, args = list_query(_COLUMNS, after, ship_date, status, tracking_number, page_size + 1, placeholder="%s", dates_as_text=False)
         with self._conn() as conn:
             rows = conn.execute(sql.encode(), args).fetchall()
             conn.rollback()
-        labels = tuple(_label(r) for r in rows[:page_size])
-        token = encode_page_token(labels[-1].seq, ship_date, status) if len(rows) > page_size else ""
-        return Page(labels, token)
+        return page_of(rows, _label, page_size, ship_date, status, tracking_number)
 
     def void(self, label_id: str, when: datetime) -> Label | None:
         with self._conn() as conn, conn.transaction():

@@ -126,8 +126,8 @@ class LabelService:
             raise NotFound(f"no label with id {label_id[:64]!r}", reason="LABEL_NOT_FOUND")
         return label
 
-    def list_labels(self, ship_date: date | None, status: LabelStatus | None, page_size: int, page_token: str) -> Page:
-        return self.store.list_labels(ship_date, status, page_size, page_token)
+    def list_labels(self, ship_date: date | None, status: LabelStatus | None, page_size: int, page_token: str, *, tracking_number: str = "") -> Page:
+        return self.store.list_labels(ship_date, status, page_size, page_token, tracking_number=tracking_number)
 
     def void(self, label_id: str) -> Label:
         now = self._clock()

@@ -33,11 +33,12 @@ from labels.store import (
     PendingLabel,
     decode_page_token,
     describe_range,
-    encode_page_token,
     erase_payload,
     exhausted,
     label_from_row,
     label_row,
+    list_query,
+    page_of,
 )
 from rates.model import Product
 
@@ -313,22 +314,10 @@ class SqliteLabelStore:
     def get_by_request_id(self, request_id: str) -> Label | None:
         return _by_request_id(self._conn(), request_id)
 
-    def list_labels(self, ship_date: date | None, status: LabelStatus | None, page_size: int, page_token: str) -> Page:
-        after = decode_page_token(page_token, ship_date, status)
-        sql = f"SELECT {_COLUMNS} FROM labels WHERE seq > ?"
-        args: list[object] = [after]
-        if ship_date is not None:
-            sql += " AND ship_date = ?"
-            args.append(ship_date.isoformat())
-        if status is not None:
-            sql += " AND status = ?"
-            args.append(status.value)
-        sql += " ORDER BY seq LIMIT ?"
-        args.append(page_size + 1)
-        rows = self._conn().execute(sql, args).fetchall()
-        labels = tuple(_label(r) for r in rows[:page_size])
-        token = encode_page_token(labels[-1].seq, ship_date, status) if len(rows) > page_size else ""
-        return Page(labels, token)
+    def list_labels(self, ship_date: date | None, status: LabelStatus | None, page_size: int, page_token: str, *, tracking_number: str = "") -> Page:
+        after = decode_page_token(page_token, ship_date, status, tracking_number)
+        sql, args = list_query(_COLUMNS, after, ship_date, status, tracking_number, page_size + 1, placeholder="?", dates_as_text=True)
+        return page_of(self._conn().execute(sql, args).fetchall(), _label, page_size, ship_date, status, tracking_number)
 
     def void(self, label_id: str, when: datetime) -> Label | None:
         with self._transaction() as conn:

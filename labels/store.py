@@ -13,7 +13,7 @@ import base64
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -124,7 +124,10 @@ class LabelStore(Protocol):
 
     def get_by_request_id(self, request_id: str) -> Label | None: ...
 
-    def list_labels(self, ship_date: date | None, status: LabelStatus | None, page_size: int, page_token: str) -> Page: ...
+    def list_labels(self, ship_date: date | None, status: LabelStatus | None, page_size: int, page_token: str, *, tracking_number: str = "") -> Page:
+        """Labels in issue order, after the page token's; `tracking_number` (normalised S10, "" for
+        any) finds a parcel's label by the unique index on the column."""
+        ...
 
     def void(self, label_id: str, when: datetime) -> Label | None: ...
 
@@ -254,17 +257,29 @@ def label_from_row(
 
 
 # A page token is base64url (unpadded) of {"a": seq to continue after, "d": ship_date filter, "s":
-# status filter}. It is not signed: it grants nothing (any caller allowed to list sees every label,
-# and the filters are checked against the request), so a key shared by every worker and replica
-# would protect nothing. It is validated strictly instead, so a forged one is INVALID_ARGUMENT: seq
-# is a JSON integer between 0 and the largest value either store's integer column holds.
+# status filter, "t": tracking number filter}; "t" only when that filter is set, so the tokens of a
+# listing without it stay as they were before the filter existed (and servers of either version,
+# side by side during a rolling update, read each other's). It is not signed: it grants nothing (any
+# caller allowed to list sees every label, and the filters are checked against the request), so a
+# key shared by every worker and replica would protect nothing. It is validated strictly instead, so
+# a forged one is INVALID_ARGUMENT: seq is a JSON integer between 0 and the largest value either
+# store's integer column holds.
 MAX_PAGE_TOKEN_CHARS = 256
 MAX_SEQ = 2**63 - 1
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+_TOKEN_KEYS = frozenset({"a", "d", "s"})
+_TOKEN_KEYS_FILTERED = _TOKEN_KEYS | {"t"}
 
 
-def encode_page_token(after_seq: int, ship_date: date | None, status: LabelStatus | None) -> str:
-    raw = json.dumps({"a": after_seq, "d": ship_date.isoformat() if ship_date else "", "s": status.value if status else ""})
+def _token_filters(ship_date: date | None, status: LabelStatus | None, tracking_number: str) -> dict[str, str]:
+    filters = {"d": ship_date.isoformat() if ship_date else "", "s": status.value if status else ""}
+    if tracking_number:
+        filters["t"] = tracking_number
+    return filters
+
+
+def encode_page_token(after_seq: int, ship_date: date | None, status: LabelStatus | None, tracking_number: str = "") -> str:
+    raw = json.dumps({"a": after_seq, **_token_filters(ship_date, status, tracking_number)})
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -272,8 +287,8 @@ def _not_json_number(text: str) -> Any:
     raise ValueError(f"not an integer: {text[:20]}")
 
 
-def _token_content(token: str) -> tuple[int, str, str] | None:
-    """(seq, ship_date filter, status filter) of a token this service made, or None."""
+def _token_content(token: str) -> tuple[int, dict[str, str]] | None:
+    """(seq, the filters it was made for) of a token this service made, or None."""
     if len(token) > MAX_PAGE_TOKEN_CHARS or not _TOKEN_CHARS.fullmatch(token):
         return None
     try:
@@ -284,28 +299,69 @@ def _token_content(token: str) -> tuple[int, str, str] | None:
         )
     except ValueError:  # bad base64, bad UTF-8, bad JSON, a float (binascii.Error and UnicodeError are ValueErrors)
         return None
-    if not isinstance(raw, dict) or raw.keys() != {"a", "d", "s"}:
+    if not isinstance(raw, dict) or raw.keys() not in (_TOKEN_KEYS, _TOKEN_KEYS_FILTERED):
         return None
-    after, d, s = raw["a"], raw["d"], raw["s"]
-    if type(after) is not int or not 0 <= after <= MAX_SEQ or not isinstance(d, str) or not isinstance(s, str):
+    after = raw.pop("a")
+    if type(after) is not int or not 0 <= after <= MAX_SEQ or not all(isinstance(v, str) for v in raw.values()):
         return None
-    return after, d, s
+    return after, raw
 
 
-def decode_page_token(token: str, ship_date: date | None, status: LabelStatus | None) -> int:
+def decode_page_token(token: str, ship_date: date | None, status: LabelStatus | None, tracking_number: str = "") -> int:
     """The seq to continue after; 0 for no token. The filters must be those the token was made for."""
     if not token:
         return 0
     content = _token_content(token)
     if content is None:
         raise InvalidArgument([FieldViolation("page_token", "is not a token from a previous ListLabels answer")], reason="INVALID_PAGE_TOKEN")
-    after, d, s = content
-    if d != (ship_date.isoformat() if ship_date else "") or s != (status.value if status else ""):
+    after, filters = content
+    if filters != _token_filters(ship_date, status, tracking_number):
         raise InvalidArgument(
-            [FieldViolation("page_token", "was made for other filters; send the same ship_date and status as in the first call")],
+            [FieldViolation("page_token", "was made for other filters; send the same ship_date, status and tracking_number as in the first call")],
             reason="INVALID_PAGE_TOKEN",
         )
     return after
+
+
+def list_query(
+    columns: str,
+    after_seq: int,
+    ship_date: date | None,
+    status: LabelStatus | None,
+    tracking_number: str,
+    limit: int,
+    *,
+    placeholder: str,
+    dates_as_text: bool,
+) -> tuple[str, list[object]]:
+    """ListLabels' SELECT and its arguments, for either store (`placeholder`: "?" or "%s"; SQLite
+    keeps dates as ISO text). The tracking number has the unique index of its column, the ship date
+    labels_by_ship_date; without either, the scan follows seq, the primary key."""
+    p = placeholder
+    sql = f"SELECT {columns} FROM labels WHERE seq > {p}"
+    args: list[object] = [after_seq]
+    if tracking_number:
+        sql += f" AND tracking_number = {p}"
+        args.append(tracking_number)
+    if ship_date is not None:
+        sql += f" AND ship_date = {p}"
+        args.append(ship_date.isoformat() if dates_as_text else ship_date)
+    if status is not None:
+        sql += f" AND status = {p}"
+        args.append(status.value)
+    sql += f" ORDER BY seq LIMIT {p}"
+    args.append(limit)
+    return sql, args
+
+
+def page_of(
+    rows: Sequence[Any], to_label: Callable[[Any], Label], page_size: int, ship_date: date | None, status: LabelStatus | None, tracking_number: str
+) -> Page:
+    """The page of the rows list_query found (up to page_size + 1): the first page_size as labels,
+    and a token after the last of them when there were more."""
+    labels = tuple(to_label(r) for r in rows[:page_size])
+    token = encode_page_token(labels[-1].seq, ship_date, status, tracking_number) if len(rows) > page_size else ""
+    return Page(labels, token)
 
 
 __all__ = [
@@ -320,5 +376,7 @@ __all__ = [
     "erase_payload",
     "exhausted",
     "label_from_row",
+    "list_query",
+    "page_of",
     "payload",
 ]

@@ -109,8 +109,8 @@ class DeferredLabelStore:
     def get_by_request_id(self, request_id: str) -> Label | None:
         return self._current().get_by_request_id(request_id)
 
-    def list_labels(self, ship_date: date | None, status: LabelStatus | None, page_size: int, page_token: str) -> Page:
-        return self._current().list_labels(ship_date, status, page_size, page_token)
+    def list_labels(self, ship_date: date | None, status: LabelStatus | None, page_size: int, page_token: str, *, tracking_number: str = "") -> Page:
+        return self._current().list_labels(ship_date, status, page_size, page_token, tracking_number=tracking_number)
 
     def void(self, label_id: str, when: datetime) -> Label | None:
         return self._current().void(label_id, when)

@@ -1,8 +1,10 @@
 """What the tracking service needs from a carrier, and the pure guards around calling one.
 
 `Carrier.fetch(number)` returns the parsed page or raises CarrierError with a stable reason. The
-rate limiter and circuit breaker here are plain thread-safe Python with an injectable clock; the
-HTTP client (tracking/japan_post_client.py) uses them.
+rate limiters and circuit breaker here are plain thread-safe Python with an injectable clock; the
+HTTP client (tracking/japan_post_client.py) uses them. RateLimiter keeps the budget in the process;
+SharedRateLimiter spends one budget for the whole fleet from a shared store (the Redis tracking
+cache), and falls back to a RateLimiter while that store cannot be reached.
 """
 
 from __future__ import annotations
@@ -69,6 +71,46 @@ class RateLimiter:
                 raise CarrierError("CARRIER_RATE_LIMITED", "too many Japan Post lookups queued; retry later", counts_as_failure=False)
             # Take the token now (possibly going below zero) so later callers queue behind us.
             self._tokens -= 1
+        if wait > 0:
+            self._sleep(wait)
+
+
+class Limiter(Protocol):
+    def acquire(self, max_wait: float | None = None) -> None:
+        """Returns when a lookup may be sent (after waiting up to `max_wait`), or raises
+        CarrierError(CARRIER_RATE_LIMITED)."""
+        ...
+
+
+class SharedBudget(Protocol):
+    def reserve(self, rate: float, burst: int, max_wait: float) -> float | None:
+        """Reserves the next lookup slot of a budget of `rate` a second with bursts of `burst`
+        shared by every process: the seconds to wait for it; -1.0 when that would be more than
+        `max_wait` (nothing is reserved then); None when the budget cannot be reached."""
+        ...
+
+
+class SharedRateLimiter:
+    """One carrier budget for every process and replica: each lookup reserves its slot in `shared`
+    (GCRA on the store's clock: the same `rate` and `burst` as RateLimiter, fleet-wide). While the
+    store cannot be reached, `fallback` (this process's own bucket) paces lookups instead."""
+
+    def __init__(
+        self, shared: SharedBudget, fallback: Limiter, rate: float, burst: int = 1, *, max_wait: float = 10.0, sleep: Callable[[float], None] = time.sleep
+    ):
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be positive and burst at least 1")
+        self._shared, self._fallback = shared, fallback
+        self._rate, self._burst, self._max_wait, self._sleep = rate, burst, max_wait, sleep
+
+    def acquire(self, max_wait: float | None = None) -> None:
+        limit = self._max_wait if max_wait is None else min(self._max_wait, max_wait)
+        wait = self._shared.reserve(self._rate, self._burst, max(0.0, limit))
+        if wait is None:
+            self._fallback.acquire(max_wait)
+            return
+        if wait < 0:
+            raise CarrierError("CARRIER_RATE_LIMITED", "too many Japan Post lookups queued across the fleet; retry later", counts_as_failure=False)
         if wait > 0:
             self._sleep(wait)
 

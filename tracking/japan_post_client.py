@@ -30,7 +30,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from tracking.carrier import CarrierError, CircuitBreaker, RateLimiter
+from tracking.carrier import CarrierError, CircuitBreaker, Limiter, RateLimiter
 from tracking.japan_post import SEARCH_PATH, Page, PageUnreadable, parse_page, search_params
 
 log = logging.getLogger("kokokara.shipping.tracking.carrier")
@@ -61,7 +61,9 @@ class JapanPostClient:
         *,
         sleep: Callable[[float], None] = time.sleep,
         on_lookup: Callable[[str], None] | None = None,
+        limiter: Limiter | None = None,
     ):
+        """`limiter` paces the lookups sent (default: this process's own bucket at the options' rate)."""
         self.options = options or ClientOptions()
         # Told each lookup's outcome: "ok" or the CarrierError reason (metrics).
         self._on_lookup = on_lookup or (lambda _outcome: None)
@@ -74,7 +76,7 @@ class JapanPostClient:
         self._exchanges_lock = threading.Lock()
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept-Language": "en", "Accept": "text/html"})
         o = self.options
-        self.limiter = RateLimiter(o.rate_per_second, o.burst, max_wait=max(o.read_timeout, 1.0))
+        self.limiter = limiter or RateLimiter(o.rate_per_second, o.burst, max_wait=max(o.read_timeout, 1.0))
         self.breaker = CircuitBreaker(o.breaker_failures, o.breaker_reset_seconds)
         self._sleep = sleep
 

@@ -16,6 +16,12 @@ that into the tracking cache's health status), and behaves as an empty cache who
 free: lookups go straight to Japan Post (still one at a time per number within the process). A
 probe thread pings Redis every `probe_seconds`; when it answers again the cache is used again and
 that too is logged once.
+
+The carrier's rate budget is kept here too (`reserve`, for tracking.carrier.SharedRateLimiter), so
+every process and replica spends one budget: `<prefix>carrier:budget` holds the theoretical arrival
+time of the next lookup (GCRA), moved on by a Lua script on the server's clock, so the processes'
+clocks need not agree. While Redis is down the budget is out of reach and each process paces
+itself.
 """
 
 from __future__ import annotations
@@ -42,6 +48,24 @@ if redis.call("get", KEYS[1]) == ARGV[1] then
 else
     return 0
 end
+"""
+# GCRA: KEYS[1] holds the theoretical arrival time (TAT, microseconds of the server's clock) of the
+# next lookup. ARGV: the interval between lookups, the burst's tolerance ((burst - 1) x interval) and
+# the longest wait, all in microseconds. Returns the wait in microseconds and moves the TAT on by one
+# interval, or -1 (nothing reserved) when the wait would be longer than allowed.
+_RESERVE = """
+local now_parts = redis.call("time")
+local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call("get", KEYS[1]) or now)
+if tat < now then tat = now end
+local wait = tat - tolerance - now
+if wait < 0 then wait = 0 end
+if wait > tonumber(ARGV[3]) then return -1 end
+local next_tat = tat + interval
+redis.call("set", KEYS[1], string.format("%.0f", next_tat), "px", math.floor((next_tat - now) / 1000) + 1000)
+return wait
 """
 # Handed out as the lock token while Redis is down: the lookup goes ahead without a shared lock.
 NO_REDIS_TOKEN = "no-redis"
@@ -79,6 +103,7 @@ class RedisTrackingCache:
         # it is built by the probe, and stays None until the cluster first answers.
         self._redis: Any = None
         self._release: Any = None
+        self._reserve: Any = None
         if url:
             self._use(redis.Redis.from_url(url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds, retry=Retry(NoBackoff(), 0)))
         self._prefix = prefix
@@ -115,6 +140,7 @@ class RedisTrackingCache:
 
     def _use(self, client: Any) -> None:
         self._release = client.register_script(_RELEASE)
+        self._reserve = client.register_script(_RESERVE)
         self._redis = client
 
     def _connect_cluster(self) -> None:
@@ -213,6 +239,19 @@ class RedisTrackingCache:
             self._mark(False, error)
             return NO_REDIS_TOKEN
         return token if taken else None
+
+    def reserve(self, rate: float, burst: int, max_wait: float) -> float | None:
+        """The carrier budget shared by the fleet (tracking.carrier.SharedBudget): seconds to wait for
+        the next lookup's slot, -1.0 when longer than `max_wait`, None while Redis is down."""
+        if not self._up or self._reserve is None:
+            return None
+        interval = 1_000_000 / rate
+        try:
+            wait = self._reserve(keys=[self._prefix + "carrier:budget"], args=[round(interval), round(interval * (burst - 1)), round(max_wait * 1_000_000)])
+        except REDIS_ERRORS as error:
+            self._mark(False, error)
+            return None
+        return -1.0 if int(wait) < 0 else int(wait) / 1_000_000
 
     def unlock(self, number: str, token: str) -> None:
         if token == NO_REDIS_TOKEN:

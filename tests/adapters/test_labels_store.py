@@ -4,8 +4,10 @@ pagination and migrations behave the same on both."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
+import json
 import os
 import threading
 import time
@@ -27,10 +29,10 @@ from labels.ranges import SerialRange
 from labels.service import LabelService
 from labels.sqlite_store import MIGRATIONS as SQLITE_MIGRATIONS
 from labels.sqlite_store import SqliteLabelStore
-from labels.store import GroupCommit, LabelStore, PendingLabel
+from labels.store import GroupCommit, LabelStore, Page, PendingLabel, encode_page_token
 from rates.model import Product
 from rates.quote import QuoteEngine
-from tests.labels_support import domain_request, fresh_database
+from tests.labels_support import SHIP_DATE, domain_request, fresh_database
 
 EMS_RANGE = SerialRange("ems-a", Product.EMS, "EN", 100, 199)
 
@@ -189,6 +191,44 @@ def test_list_filters_and_pages(open_store: Opener, engine: QuoteEngine) -> None
     assert len(svc.list_labels(None, None, 50, "").labels) == 7
     with pytest.raises(InvalidArgument):
         svc.list_labels(other_day, None, 2, svc.list_labels(date(2026, 11, 30), None, 2, "").next_token)
+
+
+def test_a_tracking_number_finds_its_label_and_page_tokens_keep_the_filter(open_store: Opener, engine: QuoteEngine) -> None:
+    store = open_store()
+    store.sync_ranges((EMS_RANGE,))
+    svc = service_for(store, engine)
+    made = [svc.create(domain_request(f"t{i}"))[0] for i in range(3)]
+    svc.void(made[1].id)
+    wanted = made[1]
+    number = wanted.tracking_number
+
+    def ids(page: Page) -> list[str]:
+        return [lb.id for lb in page.labels]
+
+    page = svc.list_labels(None, None, 50, "", tracking_number=number)
+    assert ids(page) == [wanted.id] and page.next_token == ""
+    assert page.labels[0].tracking_number == number and page.labels[0].status is LabelStatus.VOIDED
+    # with the other filters it narrows as they do alone
+    assert ids(svc.list_labels(SHIP_DATE, LabelStatus.VOIDED, 50, "", tracking_number=number)) == [wanted.id]
+    assert ids(svc.list_labels(SHIP_DATE, LabelStatus.ACTIVE, 50, "", tracking_number=number)) == []
+    assert ids(svc.list_labels(date(2026, 12, 1), None, 50, "", tracking_number=number)) == []
+    assert ids(svc.list_labels(None, None, 50, "", tracking_number=make("EN", 150))) == []  # valid, never issued
+
+    # a number is issued once, so a filtered listing never has a second page; its tokens still
+    # carry the filter, and a token of another listing is refused rather than read as this one's
+    assert ids(svc.list_labels(None, None, 1, encode_page_token(made[0].seq, None, None, number), tracking_number=number)) == [wanted.id]
+    assert ids(svc.list_labels(None, None, 1, encode_page_token(wanted.seq, None, None, number), tracking_number=number)) == []
+    unfiltered = svc.list_labels(None, None, 1, "").next_token
+    with pytest.raises(InvalidArgument):
+        svc.list_labels(None, None, 1, unfiltered, tracking_number=number)
+    with pytest.raises(InvalidArgument):
+        svc.list_labels(None, None, 1, encode_page_token(made[0].seq, None, None, number))
+    with pytest.raises(InvalidArgument):
+        svc.list_labels(None, None, 1, encode_page_token(made[0].seq, None, None, made[0].tracking_number), tracking_number=number)
+    # tokens of listings without the filter are spelt as before it existed: servers of both versions,
+    # side by side during a rolling update, page through each other's answers
+    assert json.loads(base64.urlsafe_b64decode(unfiltered + "=" * (-len(unfiltered) % 4))).keys() == {"a", "d", "s"}
+    assert ids(svc.list_labels(None, None, 2, unfiltered)) == [made[1].id, made[2].id]
 
 
 def test_manifest_totals_per_product_without_voided(open_store: Opener, engine: QuoteEngine) -> None:

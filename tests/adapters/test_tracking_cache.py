@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -18,6 +19,7 @@ from domain.errors import Unavailable
 from standin.japan_post import StandInJapanPost
 from tests.tracking_helpers import Clock, OwnRedis, wait_until
 from tracking.cache import InProcessCache, LayeredCache, TrackingCache
+from tracking.carrier import CarrierError, RateLimiter, SharedRateLimiter
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.model import Source, Status, decode, encode
 from tracking.redis_cache import RedisTrackingCache
@@ -309,3 +311,56 @@ def test_layered_cache_prefers_the_newer_answer(standin: StandInJapanPost, redis
     theirs.put(IN_CUSTOMS, newer, 3600)  # another process refreshed it in Redis
     got = mine.get(IN_CUSTOMS)
     assert got is not None and got.fetched_at == newer.fetched_at
+
+
+# --- one carrier budget for the fleet ----------------------------------------------------------------
+
+
+def test_processes_sharing_redis_spend_one_carrier_budget(redis_cache_factory: Any) -> None:
+    # Two caches on one Redis stand for two server processes. Each alone would send a burst of 2 at
+    # once; sharing the budget they send 2 between them, then wait their turn on Redis's clock.
+    first, second = redis_cache_factory(), redis_cache_factory()
+    waited: list[float] = []
+    own_buckets = [RateLimiter(1000.0, burst=100) for _ in range(2)]  # never used while Redis answers
+    one = SharedRateLimiter(first, own_buckets[0], 0.5, burst=2, max_wait=10.0, sleep=waited.append)
+    other = SharedRateLimiter(second, own_buckets[1], 0.5, burst=2, max_wait=10.0, sleep=waited.append)
+    one.acquire()
+    other.acquire()
+    assert waited == []  # the burst
+    one.acquire()
+    other.acquire()
+    assert waited == [pytest.approx(2.0, abs=0.5), pytest.approx(4.0, abs=0.5)]  # one every 2 s, fleet-wide
+    with pytest.raises(CarrierError) as refused:
+        one.acquire(max_wait=1.0)  # the next slot is 6 s away: refused, not queued
+    assert refused.value.reason == "CARRIER_RATE_LIMITED"
+    other.acquire()  # nothing was reserved for the refused call: the next slot is still 6 s away
+    assert waited[-1] == pytest.approx(6.0, abs=0.5)
+
+
+def test_the_carrier_budget_falls_back_to_the_process_while_redis_is_down(tmp_path: Path) -> None:
+    own = OwnRedis(tmp_path)
+    own.start()
+    cache = RedisTrackingCache(own.url, probe_seconds=0.05, timeout_seconds=0.2)
+    fell_back: list[float] = []
+
+    class Counting(RateLimiter):
+        def acquire(self, max_wait: float | None = None) -> None:
+            fell_back.append(0.0 if max_wait is None else max_wait)
+            super().acquire(max_wait)
+
+    waited: list[float] = []
+    limiter = SharedRateLimiter(cache, Counting(1000.0, burst=10), 1.0, burst=1, max_wait=10.0, sleep=waited.append)
+    try:
+        limiter.acquire()
+        assert fell_back == [] and cache.reserve(1.0, 1, 10.0) == pytest.approx(1.0, abs=0.5)  # Redis keeps the budget
+        own.stop()
+        limiter.acquire()
+        limiter.acquire()
+        assert len(fell_back) == 2 and not cache.healthy  # the process's own bucket paced them
+        own.start()
+        assert wait_until(lambda: cache.healthy)
+        limiter.acquire()
+        assert len(fell_back) == 2  # Redis again (it came back empty: a fresh budget, no wait)
+    finally:
+        cache.close()
+        own.stop()

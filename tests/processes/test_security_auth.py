@@ -27,7 +27,8 @@ TRACKING = {"GetTracking", "BatchGetTracking", "WatchTracking", "WatchParcel", "
 EXPECTED = {
     "checkout": {"GetQuote", "BatchGetQuotes", "PlanShipment"},
     "warehouse": {"CreateLabel", "GetLabel", "ListLabels", "VoidLabel", "GetManifest", *TRACKING},
-    "support": TRACKING,
+    # support reads labels too, without what they say of people (test_security_privacy.py)
+    "support": {"GetLabel", "ListLabels", *TRACKING},
     # webhook endpoints receive every parcel's events: operators manage them, not the warehouse
     "operator": {"CreateWebhookEndpoint", "ListWebhookEndpoints", "DeleteWebhookEndpoint", "ListDeadDeliveries", "ListTrackingEvents", "ListWatchedParcels"},
     "analyst": {

@@ -9,7 +9,8 @@ import grpc
 import pandas as pd
 import pytest
 
-from kokokara.shipping.client import LIST_TABLE_TYPES, ShippingClient, ShippingClientError, price_grid
+from kokokara.shipping.client import ShippingClient, ShippingClientError
+from kokokara.shipping.frames import LIST_TABLE_TYPES, price_grid
 from kokokara.shipping.server import bootstrap
 from rates.book import RateBook
 from rates.model import Product

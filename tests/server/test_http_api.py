@@ -23,6 +23,7 @@ from standin.japan_post import StandInJapanPost
 from tests.conftest import test_settings
 from tests.grpc_support import status_details
 from tests.http_support import connect_call, outcome
+from tests.labels_support import proto_request
 from tests.security_support import call, every_rpc, make_keys
 
 RATES = "/kokokara.shipping.v1.RateService/"
@@ -181,6 +182,32 @@ def test_tracking_over_http(served: Any) -> None:
     assert http.body["trackingNumber"] == "EN123456785JP"
     bad = connect_call(base, TRACKING + "GetTracking", {"trackingNumber": "nope"}, keys["support"])
     assert (bad.code, list(bad.fields)) == ("INVALID_ARGUMENT", ["tracking_number"])
+
+
+def test_a_parcel_label_found_by_tracking_number_over_http_as_over_grpc(served: Any, channel: grpc.Channel) -> None:
+    _, keys, base = served
+    created = connect_call(base, LABELS + "CreateLabel", json_format.MessageToDict(proto_request("http-find-1")), keys["warehouse"])
+    assert created.http_status == 200, created.body
+    number = created.body["label"]["trackingNumber"]
+    http = connect_call(base, LABELS + "ListLabels", {"trackingNumber": number.lower()}, keys["warehouse"])
+    assert http.http_status == 200 and [lb["id"] for lb in http.body["labels"]] == [created.body["label"]["id"]]
+    request = labels_pb2.ListLabelsRequest(tracking_number=number.lower())
+    _, _, _, _, answer = grpc_outcome(channel, LABELS + "ListLabels", request, labels_pb2.ListLabelsResponse, keys["warehouse"])
+    assert http.body == json_format.MessageToDict(answer)
+    bad = {"trackingNumber": number[:-3] + "0JP" if number[-3] != "0" else number[:-3] + "1JP"}  # the check digit off by one
+    code, message, reason, fields, _ = grpc_outcome(
+        channel, LABELS + "ListLabels", json_format.ParseDict(bad, labels_pb2.ListLabelsRequest()), labels_pb2.ListLabelsResponse, keys["warehouse"]
+    )
+    refused = connect_call(base, LABELS + "ListLabels", bad, keys["warehouse"])
+    assert (refused.code, refused.reason, list(refused.fields)) == ("INVALID_ARGUMENT", "TRACKING_NUMBER_CHECK_DIGIT", ["tracking_number"])
+    assert (refused.code, refused.message, refused.reason, refused.fields) == (code, message, reason, fields)
+    # support looks parcels up and reads the label, but not what it says of people
+    withheld = connect_call(base, LABELS + "ListLabels", {"trackingNumber": number}, keys["support"])
+    assert withheld.http_status == 200, withheld.body
+    [seen] = withheld.body["labels"]
+    assert seen["id"] == created.body["label"]["id"] and seen["contentsWithheld"] is True
+    assert seen["recipient"] == {"regionCode": created.body["label"]["recipient"]["regionCode"]} and "sender" not in seen and "customsItems" not in seen
+    assert connect_call(base, LABELS + "ListLabels", {"trackingNumber": number}, keys["analyst"]).reason == "ROLE_NOT_ALLOWED"
 
 
 def test_watch_tracking_streams_over_http(served: Any) -> None:

@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 import requests
+from google.protobuf import json_format
 
 from kokokara.shipping.server import bootstrap
 from standin.japan_post import DEFAULT_PAGES, StandInJapanPost
 from tests.conftest import IN_CI, REPO, test_settings
+from tests.labels_support import SHIP_DATE, proto_request
 from tests.security_support import make_keys
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -53,24 +55,29 @@ def _hostile_pages(tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+def japan_post(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInJapanPost]:
+    with StandInJapanPost(_hostile_pages(tmp_path_factory.mktemp("japan-post"))) as standin:
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory, japan_post: StandInJapanPost) -> Iterator[tuple[str, dict[str, str]]]:
     tmp = tmp_path_factory.mktemp("console")
     keys = make_keys(tmp / "keys.json")
-    with StandInJapanPost(_hostile_pages(tmp)) as standin:
-        service = bootstrap.start(
-            test_settings(
-                api_keys_file=tmp / "keys.json",
-                database_path=tmp / "labels.sqlite3",
-                http_addr="127.0.0.1:0",
-                tracking_base_url=standin.url,
-                tracking_rate_per_second=100.0,
-                rate_limit_per_second=0.0,
-            )
+    service = bootstrap.start(
+        test_settings(
+            api_keys_file=tmp / "keys.json",
+            database_path=tmp / "labels.sqlite3",
+            http_addr="127.0.0.1:0",
+            tracking_base_url=japan_post.url,
+            tracking_rate_per_second=100.0,
+            rate_limit_per_second=0.0,
         )
-        try:
-            yield f"http://127.0.0.1:{service.http_port}", keys
-        finally:
-            service.stop(0)
+    )
+    try:
+        yield f"http://127.0.0.1:{service.http_port}", keys
+    finally:
+        service.stop(0)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +112,8 @@ def sign_in(browser: Any, base: str, key: str) -> None:
 def screenshot(browser: Any, name: str, width: int = 1280) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     height = browser.execute_script("return Math.min(document.documentElement.scrollHeight, 2400)")
-    browser.set_window_size(width, max(600, height + 40))
+    chrome = browser.execute_script("return window.outerHeight - window.innerHeight")  # the window's own bars: not page
+    browser.set_window_size(width, max(600, height + chrome + 40))
     browser.execute_script("window.scrollTo(0, 0)")
     browser.save_screenshot(str(SCREENSHOTS / f"console_{name}.png"))
     browser.set_window_size(1280, 1000)
@@ -160,7 +168,7 @@ def test_parcel_lookup_shows_the_timeline_and_prints_markup_as_text(browser: Any
     assert HOSTILE_TEXT in shown  # the markup is shown as the text it is
     assert browser.execute_script("return window.pwned === undefined")
     assert not result.find_elements(By.TAG_NAME, "script") and not result.find_elements(By.TAG_NAME, "img")
-    screenshot(browser, "lookup")
+    assert "No label issued by this service under this number." in shown  # a number this service did not issue
 
     field = browser.find_element(By.ID, "lookup-query")
     field.clear()
@@ -178,6 +186,49 @@ def test_parcel_lookup_shows_the_timeline_and_prints_markup_as_text(browser: Any
     order.find_element(By.TAG_NAME, "button").click()
     wait_for(browser, lambda b: "OSAKA CENTRAL" in b.find_element(By.ID, "lookup-result").text)
     assert browser.find_element(By.ID, "lookup-query").get_attribute("value") == HOSTILE_NUMBER
+
+
+def test_a_tracking_number_looked_up_shows_the_label_issued_under_it(browser: Any, console: tuple[str, dict[str, str]], japan_post: StandInJapanPost) -> None:
+    base, keys = console
+    # the warehouse issues a label, the shop's order system watches its parcel, and it reaches customs
+    created = requests.post(
+        base + "/kokokara.shipping.v1.LabelService/CreateLabel",
+        json=json_format.MessageToDict(proto_request("console-label-1", name="Mika Tanaka")),
+        headers={"authorization": "Bearer " + keys["warehouse"]},
+        timeout=30,
+    )
+    assert created.status_code == 200, created.text
+    issued = created.json()["label"]
+    number = issued["trackingNumber"]
+    japan_post.set_scenario(number, "in_customs")
+    watched = requests.post(
+        base + "/kokokara.shipping.v1.TrackingService/WatchParcel",
+        json={"trackingNumber": number, "orderReference": "ORD-1002"},
+        headers={"authorization": "Bearer " + keys["warehouse"]},
+        timeout=10,
+    )
+    assert watched.status_code == 200, watched.text
+
+    # "where is my parcel?": looked up by its number as a customer reads it out, with a key that may read labels
+    sign_in(browser, base, keys["warehouse"])
+    browser.get(base + "/lookup.html")
+    field = browser.find_element(By.ID, "lookup-query")
+    field.send_keys(f"{number[:2].lower()} {number[2:11]} {number[11:].lower()}", Keys.ENTER)
+    shown_label = wait_for(browser, lambda b: b.find_element(By.CSS_SELECTOR, "#lookup-result article section.label"))
+    shown = browser.find_element(By.ID, "lookup-result").text
+    assert number in shown and "in customs" in shown and "order ORD-1002" in shown
+    assert issued["id"] in shown_label.text and "EMS" in shown_label.text and "active" in shown_label.text
+    assert "Mika Tanaka" in shown_label.text and SHIP_DATE.isoformat() in shown_label.text
+    screenshot(browser, "lookup")
+
+    # a support key reads the tracking and the label, but not its names and addresses: it is told so
+    sign_in(browser, base, keys["support"])
+    browser.get(base + "/lookup.html")
+    browser.find_element(By.ID, "lookup-query").send_keys(number, Keys.ENTER)
+    shown_label = wait_for(browser, lambda b: b.find_element(By.CSS_SELECTOR, "#lookup-result article section.label"))
+    shown = browser.find_element(By.ID, "lookup-result").text
+    assert "in customs" in shown and "Mika Tanaka" not in shown
+    assert issued["id"] in shown_label.text and "EMS" in shown_label.text and "warehouse keys only" in shown_label.text
 
 
 def test_lookup_errors_say_what_is_wrong(browser: Any, console: tuple[str, dict[str, str]]) -> None:

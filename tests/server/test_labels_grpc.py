@@ -185,6 +185,35 @@ def test_unknown_ids_and_bad_tokens(stub: labels_pb2_grpc.LabelServiceStub) -> N
     assert details(error)[1] == ["page_size"]
 
 
+def test_a_tracking_number_lists_its_label_in_any_spelling_get_tracking_reads(stub: labels_pb2_grpc.LabelServiceStub) -> None:
+    made = [stub.CreateLabel(proto_request(f"grpc-find-{i}")).label for i in range(2)]
+    number = made[1].tracking_number
+    spelt = f"{number[:2].lower()} {number[2:5]}-{number[5:8]} {number[8:11]} {number[11:].lower()}"  # lower case, spaces, hyphens
+    found = stub.ListLabels(labels_pb2.ListLabelsRequest(tracking_number=spelt))
+    assert [lb.id for lb in found.labels] == [made[1].id] and not found.next_page_token
+    assert found.labels[0].tracking_number == number and found.labels[0].recipient.name and not found.labels[0].documents
+    voided = stub.ListLabels(labels_pb2.ListLabelsRequest(tracking_number=number, status=labels_pb2.LABEL_STATUS_VOIDED))
+    assert not voided.labels  # the filters combine
+    never_issued = "EN123456785JP"
+    assert not stub.ListLabels(labels_pb2.ListLabelsRequest(tracking_number=never_issued)).labels  # a valid number without a label: none, not an error
+
+
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        ("EN123456784JP", "TRACKING_NUMBER_CHECK_DIGIT"),
+        ("EN12345678JP", "TRACKING_NUMBER_MALFORMED"),
+        ("order-1001", "TRACKING_NUMBER_MALFORMED"),
+        ("EN123456785US", "TRACKING_NUMBER_NOT_JAPAN_POST"),
+        ("UA123456785JP", "TRACKING_NUMBER_IS_CUSTOMS_LABEL"),
+    ],
+)
+def test_a_malformed_tracking_number_filter_is_invalid_argument_naming_it(stub: labels_pb2_grpc.LabelServiceStub, number: str, reason: str) -> None:
+    error = fail(stub.ListLabels, labels_pb2.ListLabelsRequest(tracking_number=number))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert details(error) == (reason, ["tracking_number"])  # GetTracking's reason for the same number
+
+
 def test_exhausted_range_is_resource_exhausted_naming_it(tmp_path: Path) -> None:
     ranges = tmp_path / "ranges.csv"
     ranges.write_text("name,product,service_indicator,first_serial,last_serial\ntiny-ems,ems,EN,5,5\n")
@@ -231,6 +260,10 @@ def test_cli_creates_lists_voids_and_prints_the_manifest(tmp_path: Path, capsys:
         assert (tmp_path / "label.pdf").read_bytes().startswith(b"%PDF")
         assert main([*server, "labels", "list", "--date", SHIP_DATE.isoformat()]) == 0
         assert created["tracking_number"] in capsys.readouterr().out
+        assert main([*server, "labels", "list", "--tracking-number", created["tracking_number"].lower()]) == 0
+        assert created["id"] in capsys.readouterr().out
+        assert main([*server, "labels", "list", "--tracking-number", "EN123456784JP"]) == 1
+        assert "INVALID_ARGUMENT" in capsys.readouterr().err
         assert main([*server, "labels", "void", created["id"]]) == 0
         assert "voided" in capsys.readouterr().out
         assert main([*server, "labels", "manifest", "--date", SHIP_DATE.isoformat()]) == 0

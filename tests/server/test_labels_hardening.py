@@ -186,6 +186,8 @@ FORGED = [
     _token('{"a": NaN, "d": "", "s": ""}'),
     _token('{"a": 1, "d": 5, "s": ""}'),
     _token('{"a": 1, "d": "", "s": "", "x": 1}'),
+    _token('{"a": 1, "d": "", "s": "", "t": 5}'),
+    _token('{"a": 1, "d": "", "s": "", "t": ""}'),  # an unset filter is left out, never sent empty
     _token('[1, "", ""]'),
     _token("null"),
     _token(b"\xff\xfe"),

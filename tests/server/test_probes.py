@@ -64,6 +64,7 @@ def test_liveness_answers_while_tables_load_and_readiness_waits_for_them(tmp_pat
         assert status(health, probes["readinessProbe"]) == NOT_SERVING
         bootstrap.load_into(service)
         assert [status(health, probes[p]) for p in ("startupProbe", "readinessProbe", "livenessProbe")] == [SERVING] * 3
+        assert status(health, bootstrap.WATCH_HEALTH) == SERVING  # its SQLite file opened at start-up
         service.health.enter_graceful_shutdown()  # what stop() does first: the draining replica leaves rotation
         assert status(health, probes["readinessProbe"]) == NOT_SERVING
     finally:

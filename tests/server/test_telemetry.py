@@ -152,6 +152,7 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
     receiver = OtlpReceiver()
     number = make("EN", 73_000_001)
     caller_trace, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    http_traces = ("5af92f3577b34da6a3ce929d0e0e4736", "6af92f3577b34da6a3ce929d0e0e4736")
     with StandInJapanPost() as standin:
         standin.set_scenario(number, "delivered")
         settings = test_settings(
@@ -163,6 +164,7 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
             redis_url=redis_url,
             redis_key_prefix=f"telemetry-{uuid.uuid4().hex[:8]}:",
             database_path=tmp_path / "labels.sqlite3",
+            http_addr="127.0.0.1:0",
         )
         service = bootstrap.start(settings)
         try:
@@ -174,6 +176,16 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
                     rates_pb2_grpc.RateServiceStub(channel).GetQuote(quote("XX"), timeout=10)
                 tracking_pb2_grpc.TrackingServiceStub(channel).GetTracking(tracking_pb2.GetTrackingRequest(tracking_number=number), timeout=30)
                 labels_pb2_grpc.LabelServiceStub(channel).CreateLabel(proto_request(f"traced-{uuid.uuid4().hex[:8]}"), timeout=30)
+                # Over HTTP, by the short path for plain JSON quotes and by connectrpc's (gzip asked for):
+                # each a server span of its own, continuing the caller's trace from its header.
+                for trace_id, encoding in zip(http_traces, ("identity", "gzip"), strict=True):
+                    reply = requests.post(
+                        f"http://127.0.0.1:{service.http_port}/kokokara.shipping.v1.RateService/GetQuote",
+                        data=json.dumps({"destinationRegionCode": "GB", "parcels": [{"weightGrams": 500}]}),
+                        headers={"content-type": "application/json", "accept-encoding": encoding, "traceparent": f"00-{trace_id}-{caller_span}-01"},
+                        timeout=10,
+                    )
+                    assert reply.status_code == 200, reply.text
         finally:
             service.stop(0)  # sends the spans still batched
             receiver.close()
@@ -184,7 +196,11 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
     by_name: dict[str, list[Any]] = {}
     for _, span in spans:
         by_name.setdefault(span.name, []).append(span)
-    server_spans = [span for _, span in spans if span.name.startswith("/kokokara.shipping.v1.")]
+    over_http = [span for _, span in spans if span.trace_id.hex() in http_traces]
+    assert sorted((span.name, span.trace_id.hex(), span.parent_span_id.hex(), span.kind) for span in over_http) == [
+        ("/kokokara.shipping.v1.RateService/GetQuote", trace_id, caller_span, over_http[0].SPAN_KIND_SERVER) for trace_id in http_traces
+    ]
+    server_spans = [span for _, span in spans if span.name.startswith("/kokokara.shipping.v1.") and span not in over_http]
     assert sorted(span.name.rsplit("/", 1)[1] for span in server_spans) == ["CreateLabel", "GetQuote", "GetQuote", "GetTracking"]
     assert all(span.kind == span.SPAN_KIND_SERVER for span in server_spans)
     # The good GetQuote continued the caller's trace; the bad one says INVALID_ARGUMENT (3), which is
@@ -198,7 +214,8 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
     server = {span.name.rsplit("/", 1)[1]: span for span in server_spans if span is not quote_bad}
     # Every request log line names its call's trace.
     logged = {getattr(record, "trace_id", None): record.code for record in caplog.records if record.name == logs.ACCESS_LOGGER}
-    assert logged == {span.trace_id.hex(): "INVALID_ARGUMENT" if span is quote_bad else "OK" for span in server_spans}
+    expected = {span.trace_id.hex(): "INVALID_ARGUMENT" if span is quote_bad else "OK" for span in server_spans}
+    assert logged == expected | dict.fromkeys(http_traces, "OK")
     # Japan Post, fetched on tracking's lookup pool, is a child of the GetTracking span.
     (fetch,) = by_name["japan-post fetch"]
     assert fetch.kind == fetch.SPAN_KIND_CLIENT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -247,3 +248,35 @@ def test_digits_of_other_scripts_never_reach_japan_post(stub: tracking_pb2_grpc.
         stub.GetTracking(pb.GetTrackingRequest(tracking_number=f"EN{digits}JP"))
     assert details(caught.value) == (grpc.StatusCode.INVALID_ARGUMENT, "TRACKING_NUMBER_MALFORMED", ["tracking_number"])
     assert standin.hits() == before
+
+
+def test_servers_sharing_redis_send_japan_post_one_budget(standin: StandInJapanPost, redis_url: str, tmp_path: Path) -> None:
+    # Two servers on one Redis, each allowed a burst of 2 lookups and then one every 5 s. Twelve new
+    # numbers at once, six to each: Japan Post sees 2 lookups in all (each alone would have sent 2);
+    # the others find the next slot further away than they may wait and are refused, retryable.
+    prefix = f"budget-{uuid.uuid4().hex[:8]}:"
+    common = {"tracking_rate_per_second": 0.2, "tracking_rate_burst": 2, "tracking_read_timeout_seconds": 1.0, "tracking_retries": 0}
+    common |= {"tracking_base_url": standin.url, "redis_url": redis_url, "redis_key_prefix": prefix}
+    servers = [bootstrap.start(_settings(database_path=tmp_path / f"{i}.sqlite3", **common)) for i in range(2)]
+    numbers = [s10.make("EN", 74_100_000 + i) for i in range(12)]
+    before = standin.hits()
+    try:
+        channels = [grpc.insecure_channel(s.address) for s in servers]
+        stubs = [tracking_pb2_grpc.TrackingServiceStub(c) for c in channels]
+
+        def ask(i: int) -> str:
+            try:
+                stubs[i % 2].GetTracking(pb.GetTrackingRequest(tracking_number=numbers[i]), timeout=20)
+                return "OK"
+            except grpc.RpcError as error:
+                return f"{error.code().name} {status_details(error).reason}"
+
+        with ThreadPoolExecutor(12) as pool:
+            outcomes = list(pool.map(ask, range(12)))
+        for c in channels:
+            c.close()
+    finally:
+        for s in servers:
+            s.stop(0.5)
+    assert standin.hits() - before == 2, outcomes
+    assert sorted(outcomes).count("OK") == 2 and set(outcomes) - {"OK"} == {"UNAVAILABLE CARRIER_RATE_LIMITED"}, outcomes

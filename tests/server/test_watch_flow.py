@@ -10,6 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from kokokara.shipping.server import bootstrap
 from kokokara.shipping.v1 import tracking_pb2, tracking_pb2_grpc
@@ -363,11 +364,18 @@ def test_watched_parcels_serve_once_their_database_answers(tmp_path, standin, da
         try:
             with grpc.insecure_channel(service.address) as channel:
                 stub = tracking_pb2_grpc.TrackingServiceStub(channel)
+                health = health_pb2_grpc.HealthStub(channel)
+
+                def watch_health() -> int:
+                    return health.Check(health_pb2.HealthCheckRequest(service=bootstrap.WATCH_HEALTH), timeout=5).status
+
+                assert watch_health() == health_pb2.HealthCheckResponse.NOT_SERVING
                 with pytest.raises(grpc.RpcError) as raised:
                     stub.WatchParcel(tracking_pb2.WatchParcelRequest(tracking_number=NUMBER), timeout=10)
                 details = status_details(raised.value)
                 assert (details.code, details.reason) == (grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE")
                 forwarder.open()
+                assert wait_until(lambda: watch_health() == health_pb2.HealthCheckResponse.SERVING)
 
                 def watched() -> bool:
                     try:

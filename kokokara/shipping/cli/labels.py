@@ -3,7 +3,7 @@
     kokokara-shipping labels create request.json [--out label.pdf]   # CreateLabelRequest as proto JSON
     kokokara-shipping labels get ID [--format zpl] [--out label.zpl]
     kokokara-shipping labels void ID
-    kokokara-shipping labels list [--date 2026-11-30] [--status active]
+    kokokara-shipping labels list [--date 2026-11-30] [--status active] [--tracking-number EN123456785JP]
     kokokara-shipping labels manifest [--date 2026-11-30] [--format pdf] [--out manifest.pdf]
 
 Without --json, results are printed for people; documents go to --out (or are left out).
@@ -47,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     listing = sub.add_parser("list", help="list labels")
     listing.add_argument("--date", type=date.fromisoformat, help="ship date, YYYY-MM-DD")
     listing.add_argument("--status", choices=sorted(STATUSES))
+    listing.add_argument("--tracking-number", default="", help="only the label issued under this S10 number (any spelling)")
     manifest = sub.add_parser("manifest", help="the hand-over manifest for a ship date")
     manifest.add_argument("--date", type=date.fromisoformat, help="ship date, YYYY-MM-DD (default: today in Japan)")
     manifest.add_argument("--format", choices=["csv", "pdf"], default="csv")
@@ -107,7 +108,13 @@ def _run(args: argparse.Namespace, stub: labels_pb2_grpc.LabelServiceStub) -> in
         token, labels = "", []
         for _ in range(10_000):  # bounded: 5,000,000 labels at most
             status = STATUSES.get(args.status, 0)
-            listing = labels_pb2.ListLabelsRequest(ship_date=_date(args.date), status=status, page_size=500, page_token=token)  # type: ignore[arg-type]
+            listing = labels_pb2.ListLabelsRequest(
+                ship_date=_date(args.date),  # type: ignore[arg-type]
+                status=status,  # type: ignore[arg-type]
+                tracking_number=args.tracking_number,
+                page_size=500,
+                page_token=token,
+            )
             page = stub.ListLabels(listing, timeout=t)
             labels.extend(page.labels)
             token = page.next_page_token

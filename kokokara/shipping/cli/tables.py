@@ -22,7 +22,8 @@ from typing import TextIO
 import pandas as pd
 
 from kokokara.shipping import cli
-from kokokara.shipping.client import ShippingClient, ShippingClientError, price_grid
+from kokokara.shipping.client import ShippingClient, ShippingClientError
+from kokokara.shipping.frames import price_grid
 
 FORMATS = ("csv", "parquet", "json")
 _WEIGHT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(kg|g)?\s*$", re.IGNORECASE)

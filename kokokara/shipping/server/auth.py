@@ -5,7 +5,8 @@ key only its id, a random salt and HMAC-SHA256(salt, key), with the caller's nam
 key itself is shown once, by `kokokara-shipping keys add`, and never stored. A presented key is
 found by its id and checked with a constant-time compare, so a request costs one HMAC.
 
-Roles (ROLE_RPCS): checkout (quotes), warehouse (labels and tracking), support (tracking),
+Roles (ROLE_RPCS): checkout (quotes), warehouse (labels and tracking), support (tracking, and labels
+without what they say of people: see reads_label_contents),
 analyst (rate tables and quotes), operator (webhook endpoints, dead deliveries, the event log),
 admin (everything, including RPCs not listed here).
 """
@@ -35,6 +36,9 @@ TRACKING = "/kokokara.shipping.v1.TrackingService/"
 QUOTE_RPCS = frozenset({RATES + "GetQuote", RATES + "BatchGetQuotes", RATES + "PlanShipment"})
 TABLE_RPCS = frozenset(RATES + m for m in ("ListRateTables", "GetRateTable", "ListDestinations", "CompareRates", "DiffRateTables", "DiffAcceptance"))
 LABEL_RPCS = frozenset(LABELS + m for m in ("CreateLabel", "GetLabel", "ListLabels", "VoidLabel", "GetManifest"))
+# Support staff answering "where is my parcel?" see the label issued under a number (product, status,
+# ship date, price, destination), but not names, addresses, phones or customs contents.
+LABEL_READ_RPCS = frozenset(LABELS + m for m in ("GetLabel", "ListLabels"))
 TRACKING_RPCS = frozenset(
     TRACKING + m for m in ("GetTracking", "BatchGetTracking", "WatchTracking", "WatchParcel", "UnwatchParcel", "ListWatchedParcels", "ListTrackingEvents")
 )
@@ -44,7 +48,7 @@ WEBHOOK_RPCS = frozenset(TRACKING + m for m in ("CreateWebhookEndpoint", "ListWe
 ROLE_RPCS: dict[str, frozenset[str]] = {
     "checkout": QUOTE_RPCS,
     "warehouse": LABEL_RPCS | TRACKING_RPCS,
-    "support": TRACKING_RPCS,
+    "support": TRACKING_RPCS | LABEL_READ_RPCS,
     "analyst": TABLE_RPCS | QUOTE_RPCS,
     "operator": WEBHOOK_RPCS | frozenset({TRACKING + "ListTrackingEvents", TRACKING + "ListWatchedParcels"}),
 }
@@ -60,6 +64,16 @@ class KeysFileError(StartupError, ValueError):
     """The keys file cannot be used; the message names the file and the problem."""
 
     exit_code = 6
+
+
+# The roles that read what a label says of people (the sender, the recipient, the customs contents,
+# the documents). Without keys (loopback only) every caller does.
+LABEL_CONTENT_ROLES = frozenset({"warehouse", ADMIN})
+
+
+def reads_label_contents(role: str | None) -> bool:
+    """Whether a caller of `role` (None: the server has no keys) reads labels whole."""
+    return role is None or role in LABEL_CONTENT_ROLES
 
 
 def allowed(role: str, rpc: str) -> bool:

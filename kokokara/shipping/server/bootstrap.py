@@ -47,7 +47,7 @@ from rates.cart import load_box_catalogue
 from rates.quote import QuoteEngine
 from rates.tables import ISO_REGIONS, load_rate_book
 from tracking.cache import InProcessCache, LayeredCache, TrackingCache
-from tracking.carrier import Carrier
+from tracking.carrier import Carrier, Limiter, RateLimiter, SharedBudget, SharedRateLimiter
 from tracking.japan_post_client import ClientOptions, JapanPostClient
 from tracking.redis_cache import RedisTrackingCache
 from tracking.service import LookupOptions, RefreshPolicy, TrackingLookup
@@ -62,6 +62,8 @@ OVERALL = ""  # the health service's name for the server as a whole
 # Health name of the tracking cache: NOT_SERVING while Redis is down. The server stays SERVING then,
 # since tracking still answers (straight from Japan Post).
 TRACKING_CACHE_HEALTH = "kokokara.shipping.v1.TrackingService/cache"
+# Watched parcels and webhooks: SERVING while their database is open (they wait for it on their own).
+WATCH_HEALTH = "kokokara.shipping.v1.TrackingService/watch"
 # Health name for liveness probes: SERVING from the moment the server answers (before the tables
 # load), whatever its dependencies do; only a draining server reports it NOT_SERVING. A liveness
 # probe on it restarts a process that no longer answers, never one waiting on a database.
@@ -122,6 +124,13 @@ def _tracing(settings: Settings) -> Tracing | None:
     tracing = Tracing(settings.otlp_endpoint, settings.otlp_service_name)
     log.info("tracing", extra={"otlp_endpoint": settings.otlp_endpoint, "service_name": settings.otlp_service_name})
     return tracing
+
+
+def _health_setter(health_servicer: health.HealthServicer, name: str) -> Callable[[bool], None]:
+    def told(up: bool) -> None:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    return told
 
 
 def _database_system(settings: Settings) -> str:
@@ -215,12 +224,13 @@ def _start(
         trace=tracing.finish_server_span if tracing else None,
     )
     # The HTTP side (SHIPPING_HTTP_ADDR) runs its calls through these same interceptors: keys, roles,
-    # limits, the request log and metrics. The gRPC server adds the RPC's span (continuing the
-    # caller's trace) between the router and the checks, current while they run.
-    chain = [router, *checks]
+    # limits, the request log, metrics and, with tracing on, the RPC's span (continuing the caller's
+    # trace from its traceparent metadata or header) between the router and the checks, current
+    # while they run.
+    chain = [router, *([tracing.interceptor()] if tracing else []), *checks]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="grpc-compute"),
-        interceptors=[router, *([tracing.interceptor()] if tracing else []), *checks],
+        interceptors=chain,
         # Several worker processes share one port only with SO_REUSEPORT; off otherwise,
         # so a second server on a taken port fails instead of silently sharing it.
         options=[("grpc.so_reuseport", 1 if settings.reuse_port else 0), *security.grpc_options(settings), *_connection_age_options(settings)],
@@ -249,7 +259,7 @@ def _start(
         raise LabelDatabaseRefused(str(refused)) from refused
     resources.callback(label_store.close)
     tracking_lookup = _tracking(settings, resources, health_servicer, metrics, tracing, tracking_cache, carrier)
-    watch_holder = watching.build(settings, tracking_lookup, metrics, watch_options)
+    watch_holder = watching.build(settings, tracking_lookup, metrics, watch_options, on_health=_health_setter(health_servicer, WATCH_HEALTH))
     resources.callback(watch_holder.close)  # before the lookup closes
     label_service = LabelService(
         label_store if tracing is None else tracing.traced(label_store, "label-store", LABEL_STORE_CALLS, **{"db.system": _database_system(settings)}),
@@ -395,15 +405,17 @@ def _tracking(
     when SHIPPING_REDIS_URL or SHIPPING_REDIS_CLUSTER_NODES is set, else in-process) and Japan Post
     client; each is closed with `resources`. Health of the cache goes under TRACKING_CACHE_HEALTH."""
 
-    def cache_health(up: bool) -> None:
-        status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
-        health_servicer.set(TRACKING_CACHE_HEALTH, status)
-
+    cache_health = _health_setter(health_servicer, TRACKING_CACHE_HEALTH)
     s = settings
+    budget: SharedBudget | None = None  # the carrier budget every process spends, where Redis keeps one
     if cache is None:
-        cache = _tracking_cache(s, resources, cache_health, tracing)
+        cache, budget = _tracking_cache(s, resources, cache_health, tracing)
     cache_health(cache.healthy)
     if carrier is None:
+        read_wait = max(s.tracking_read_timeout_seconds, 1.0)
+        limiter: Limiter = RateLimiter(s.tracking_rate_per_second, s.tracking_rate_burst, max_wait=read_wait)
+        if budget is not None:
+            limiter = SharedRateLimiter(budget, limiter, s.tracking_rate_per_second, s.tracking_rate_burst, max_wait=read_wait)
         client = JapanPostClient(
             s.tracking_base_url,
             ClientOptions(
@@ -418,6 +430,7 @@ def _tracking(
                 breaker_reset_seconds=s.tracking_breaker_reset_seconds,
             ),
             on_lookup=metrics.carrier_lookup if metrics else None,
+            limiter=limiter,
         )
         resources.callback(client.close)  # after the lookup: it drops the requests still running
         if metrics is not None:
@@ -452,10 +465,14 @@ def _tracking(
     return lookup
 
 
-def _tracking_cache(s: Settings, resources: contextlib.ExitStack, cache_health: Callable[[bool], None], tracing: Tracing | None) -> TrackingCache:
+def _tracking_cache(
+    s: Settings, resources: contextlib.ExitStack, cache_health: Callable[[bool], None], tracing: Tracing | None
+) -> tuple[TrackingCache, SharedBudget | None]:
     """Redis (one, or a Cluster) with a copy in the process to answer from while Redis is down, or
-    the process's own cache alone; closed with `resources`."""
+    the process's own cache alone; closed with `resources`. With Redis, also the carrier budget the
+    fleet shares (kept in the same Redis)."""
     cache: TrackingCache
+    budget: SharedBudget | None = None
     if s.redis_url or s.redis_cluster_nodes:
         shared = RedisTrackingCache(
             s.redis_url,
@@ -467,7 +484,8 @@ def _tracking_cache(s: Settings, resources: contextlib.ExitStack, cache_health: 
         )
         traced_shared = shared if tracing is None else tracing.traced(shared, "redis", REDIS_CALLS, **{"db.system": "redis"})
         cache = LayeredCache(traced_shared, InProcessCache(s.tracking_cache_max_entries), stale_keep_seconds=s.tracking_stale_keep_seconds)
+        budget = shared
     else:
         cache = InProcessCache(s.tracking_cache_max_entries)
     resources.callback(cache.close)
-    return cache
+    return cache, budget

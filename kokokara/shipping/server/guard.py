@@ -156,6 +156,7 @@ class GuardInterceptor(grpc.ServerInterceptor):
         call = current_call.get()
         if call is not None:
             call.caller = caller.name
+            call.role = caller.role
         if not method.startswith("/grpc.reflection.") and not allowed(caller.role, method):
             raise PermissionDenied(
                 f"role {caller.role} may not call {method.rsplit('/', 1)[-1]}",

@@ -25,18 +25,28 @@ error_log = logging.getLogger("kokokara.shipping.server.errors")
 
 
 class _Outcome:
-    __slots__ = ("caller", "code", "reason")
+    __slots__ = ("caller", "code", "reason", "role")
 
     def __init__(self) -> None:
         self.code = "OK"
         self.reason = ""
         # Set by the guard interceptor to the caller's NAME from the keys file; never the key.
         self.caller = "anonymous"
+        # The caller's role, set by the guard; None where the server has no keys (loopback only).
+        self.role: str | None = None
 
 
 # The call being served on this thread: the guard interceptor, running inside this one, names the
 # caller on it, so the access log and metrics can say who called.
 current_call: ContextVar[_Outcome | None] = ContextVar("current_call", default=None)
+
+
+def current_role() -> str | None:
+    """The role of the key behind the call being served (None: the server has no keys)."""
+    call = current_call.get()
+    return None if call is None else call.role
+
+
 # Wrapped handlers kept per method name (only methods that exist get this far, so a few dozen).
 MAX_CACHED_METHODS = 1024
 

@@ -84,13 +84,14 @@ class WatchHolder:
     """The watch service, or None while its database cannot be reached (the watched-parcel RPCs are
     UNAVAILABLE until then); opened again in the background as the label store is."""
 
-    def __init__(self, opener: Callable[[], WatchService], retry_max_seconds: float):
+    def __init__(self, opener: Callable[[], WatchService], retry_max_seconds: float, on_ready: Callable[[], None] | None = None):
         self._opening = OpenWhenReachable(
             opener,
             name="watch database",
             meanwhile="serving without watched parcels until it answers",
             once_open="serving watched parcels",
             retry_max_seconds=retry_max_seconds,
+            on_ready=on_ready,
         )
 
     @property
@@ -105,9 +106,16 @@ class WatchHolder:
         self._opening.close()
 
 
-def build(settings: Settings, lookup: TrackingLookup, metrics: Metrics | None, options: WatchOptions | None = None) -> WatchHolder:
+def build(
+    settings: Settings,
+    lookup: TrackingLookup,
+    metrics: Metrics | None,
+    options: WatchOptions | None = None,
+    on_health: Callable[[bool], None] | None = None,
+) -> WatchHolder:
     """The watch service (its worker started when settings.watch_worker) in a holder that keeps
-    trying while its database cannot be reached; the rest of the server serves meanwhile."""
+    trying while its database cannot be reached; the rest of the server serves meanwhile.
+    `on_health(up)` is told whether it is open, at once and again when a later try opens it."""
     endpoints = load_endpoints_file(settings.webhook_endpoints_file, settings.webhook_allow_private_addresses) if settings.webhook_endpoints_file else None
     options = options or options_from(settings)
 
@@ -130,7 +138,10 @@ def build(settings: Settings, lookup: TrackingLookup, metrics: Metrics | None, o
             service.start()
         return service
 
-    return WatchHolder(opener, settings.database_retry_max_seconds).open()
+    told = on_health or (lambda _up: None)
+    holder = WatchHolder(opener, settings.database_retry_max_seconds, on_ready=lambda: told(True)).open()
+    told(holder.service is not None)
+    return holder
 
 
 def label_hook(holder: WatchHolder) -> Callable[[Label], None]:

@@ -51,7 +51,8 @@ class LabelService(Protocol):
 
     async def list_labels(self, request: ListLabelsRequest, ctx: RequestContext[ListLabelsRequest, ListLabelsResponse], /) -> ListLabelsResponse:
         """
-        Labels of one ship date (or all), newest last, optionally filtered by status.
+        Labels of one ship date (or all), newest last, optionally filtered by status or by tracking
+        number (the label of a parcel someone asks about).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -228,7 +229,8 @@ class LabelServiceClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> ListLabelsResponse:
         """
-        Labels of one ship date (or all), newest last, optionally filtered by status.
+        Labels of one ship date (or all), newest last, optionally filtered by status or by tracking
+        number (the label of a parcel someone asks about).
         """
         return await self.execute_unary(
             request=request,

@@ -175,7 +175,7 @@ class Document(_message.Message):
     def __init__(self, format: _Optional[_Union[DocumentFormat, str]] = ..., content_type: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...
 
 class Label(_message.Message):
-    __slots__ = ("id", "tracking_number", "method", "product", "product_name", "create_time", "ship_date", "status", "void_time", "customs_form", "price", "declared_value", "export_declaration_required", "request_id", "sender", "recipient", "parcel", "customs_items", "contents_type", "documents", "notes", "customs")
+    __slots__ = ("id", "tracking_number", "method", "product", "product_name", "create_time", "ship_date", "status", "void_time", "customs_form", "price", "declared_value", "export_declaration_required", "request_id", "sender", "recipient", "parcel", "customs_items", "contents_type", "documents", "notes", "customs", "contents_withheld")
     ID_FIELD_NUMBER: _ClassVar[int]
     TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
@@ -198,6 +198,7 @@ class Label(_message.Message):
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
     CUSTOMS_FIELD_NUMBER: _ClassVar[int]
+    CONTENTS_WITHHELD_FIELD_NUMBER: _ClassVar[int]
     id: str
     tracking_number: str
     method: _common_pb2.ShippingMethod
@@ -220,7 +221,8 @@ class Label(_message.Message):
     documents: _containers.RepeatedCompositeFieldContainer[Document]
     notes: _containers.RepeatedScalarFieldContainer[str]
     customs: CustomsDetails
-    def __init__(self, id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., product: _Optional[_Union[_common_pb2.Product, str]] = ..., product_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., status: _Optional[_Union[LabelStatus, str]] = ..., void_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customs_form: _Optional[_Union[CustomsForm, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., declared_value: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., export_declaration_required: _Optional[bool] = ..., request_id: _Optional[str] = ..., sender: _Optional[_Union[Address, _Mapping]] = ..., recipient: _Optional[_Union[Address, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.Parcel, _Mapping]] = ..., customs_items: _Optional[_Iterable[_Union[CustomsItem, _Mapping]]] = ..., contents_type: _Optional[_Union[_common_pb2.ContentsType, str]] = ..., documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., notes: _Optional[_Iterable[str]] = ..., customs: _Optional[_Union[CustomsDetails, _Mapping]] = ...) -> None: ...
+    contents_withheld: bool
+    def __init__(self, id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., method: _Optional[_Union[_common_pb2.ShippingMethod, str]] = ..., product: _Optional[_Union[_common_pb2.Product, str]] = ..., product_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., status: _Optional[_Union[LabelStatus, str]] = ..., void_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customs_form: _Optional[_Union[CustomsForm, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., declared_value: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., export_declaration_required: _Optional[bool] = ..., request_id: _Optional[str] = ..., sender: _Optional[_Union[Address, _Mapping]] = ..., recipient: _Optional[_Union[Address, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.Parcel, _Mapping]] = ..., customs_items: _Optional[_Iterable[_Union[CustomsItem, _Mapping]]] = ..., contents_type: _Optional[_Union[_common_pb2.ContentsType, str]] = ..., documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., notes: _Optional[_Iterable[str]] = ..., customs: _Optional[_Union[CustomsDetails, _Mapping]] = ..., contents_withheld: _Optional[bool] = ...) -> None: ...
 
 class GetLabelRequest(_message.Message):
     __slots__ = ("id", "document_format", "skip_documents")
@@ -239,16 +241,18 @@ class GetLabelResponse(_message.Message):
     def __init__(self, label: _Optional[_Union[Label, _Mapping]] = ...) -> None: ...
 
 class ListLabelsRequest(_message.Message):
-    __slots__ = ("ship_date", "status", "page_size", "page_token")
+    __slots__ = ("ship_date", "status", "page_size", "page_token", "tracking_number")
     SHIP_DATE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
     ship_date: _date_pb2.Date
     status: LabelStatus
     page_size: int
     page_token: str
-    def __init__(self, ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., status: _Optional[_Union[LabelStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    tracking_number: str
+    def __init__(self, ship_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., status: _Optional[_Union[LabelStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., tracking_number: _Optional[str] = ...) -> None: ...
 
 class ListLabelsResponse(_message.Message):
     __slots__ = ("labels", "next_page_token")

@@ -80,7 +80,8 @@ class LabelServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListLabels(self, request, context):
-        """Labels of one ship date (or all), newest last, optionally filtered by status.
+        """Labels of one ship date (or all), newest last, optionally filtered by status or by tracking
+        number (the label of a parcel someone asks about).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

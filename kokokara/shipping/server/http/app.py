@@ -6,6 +6,13 @@ method is answered by the gRPC handler itself, through the server's interceptors
 failed call's google.rpc.Status becomes the Connect error of the same code with the same details
 (ErrorInfo, BadRequest, RetryInfo), each also shown as JSON under `debug`.
 
+A plain JSON POST to a method answered on the loop (GetQuote: content-type application/json, no
+compression, no Connect timeout) takes a shorter way to the same gRPC handler: read, call, write the
+reply as the Connect application would (HttpApp._plain_unary); a failed call and every other request
+are written by the Connect application. Per call, the Connect application's generic request handling
+(deadline scope, disconnect watch, header and codec negotiation, body as an async generator) cost
+about as much as the quote itself.
+
 CORS (SHIPPING_HTTP_CORS_ORIGINS) is off unless origins are configured; the console's pages carry a
 strict Content-Security-Policy (no inline script, no other origin).
 """
@@ -13,6 +20,7 @@ strict Content-Security-Policy (no inline script, no other origin).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import mimetypes
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -29,7 +37,7 @@ from google.protobuf.message import Message
 from google.rpc import status_pb2
 from protobuf.wkt import Any as PyAny
 
-from kokokara.shipping.server.http.bridge import Body, Bridge, CallFailed, LocalContext
+from kokokara.shipping.server.http.bridge import Body, Bridge, CallFailed, LocalContext, Metadatum
 from kokokara.shipping.server.http.jsonenc import encoder_for
 from kokokara.shipping.v1 import labels_connect, labels_pb2, rates_connect, rates_pb2, tracking_connect, tracking_pb2
 
@@ -55,6 +63,10 @@ _CODES = {code.value: code for code in Code}
 # kernel, or about 10 µs in Python), less than the hand-over to a thread and back would cost. Every
 # other RPC runs on a thread: the one the gRPC server would use for it, or the HTTP side's own pool.
 INLINE_RPCS = frozenset({"/kokokara.shipping.v1.RateService/GetQuote"})
+
+# The outcome of a call the short path (HttpApp._plain_unary) already ran and that failed: the
+# Connect application it then hands the request to raises it instead of running the call again.
+_RAN: contextvars.ContextVar[BaseException | None] = contextvars.ContextVar("ran", default=None)
 
 
 # --- codecs: the body reaches the gRPC handler as it came (bridge.to_wire parses it there) ---------
@@ -136,11 +148,11 @@ def _snake(name: str) -> str:
 
 def _metadata(ctx: Any) -> tuple[tuple[str, str], ...]:
     """The HTTP request headers as gRPC metadata (lower-case names), as the interceptors read it."""
-    return tuple((k.lower(), v) for k, v in ctx.request_headers.allitems())
+    return tuple(Metadatum(k.lower(), v) for k, v in ctx.request_headers.allitems())
 
 
-def _peer(ctx: Any) -> str:
-    address = ctx.client_address or ""
+def _peer(client_address: str | None) -> str:
+    address = client_address or ""
     host, _, port = address.rpartition(":")
     if not host:
         return "unknown"
@@ -151,6 +163,9 @@ class _Service:
     """A Connect service implementation whose every method runs the gRPC handler (bridge.Bridge)."""
 
     def __init__(self, bridge: Bridge, service: ServiceDescriptor, default_pool: futures.Executor) -> None:
+        # the methods answered on the loop, by path: each takes the JSON body and the call's
+        # context and returns the reply's JSON text, or raises as the call failed
+        self.inline: dict[str, Callable[[Body, LocalContext], bytes]] = {}
         for method in service.methods:
             full = f"/{service.full_name}/{method.name}"
             response_type = bridge.message_types(full)[1]
@@ -164,12 +179,17 @@ class _Service:
     @staticmethod
     def _context(ctx: Any) -> LocalContext:
         timeout_ms = ctx.timeout_ms
-        return LocalContext(_metadata(ctx), _peer(ctx), None if timeout_ms is None else timeout_ms / 1000)
+        return LocalContext(_metadata(ctx), _peer(ctx.client_address), None if timeout_ms is None else timeout_ms / 1000)
 
     def _unary(self, bridge: Bridge, method: str, response_type: type[Message], default_pool: futures.Executor) -> Callable[[Body, Any], Awaitable[Any]]:
         inline = method in INLINE_RPCS
+        if inline:
+            self.inline[method] = self._inline(bridge, method, response_type)
 
         async def call(request: Body, ctx: Any) -> Any:
+            ran = _RAN.get()
+            if ran is not None:
+                raise connect_error(ran.status) if isinstance(ran, CallFailed) else ran
             context = self._context(ctx)
             try:
                 if inline:
@@ -182,6 +202,16 @@ class _Service:
             if isinstance(result, bytes) and request.json:
                 return response_type.FromString(result)
             return result
+
+        return call
+
+    @staticmethod
+    def _inline(bridge: Bridge, method: str, response_type: type[Message]) -> Callable[[Body, LocalContext], bytes]:
+        encode = encoder_for(response_type.DESCRIPTOR)
+
+        def call(request: Body, context: LocalContext) -> bytes:
+            result = bridge.call(method, request, context)
+            return encode(response_type.FromString(result) if isinstance(result, bytes) else result)
 
         return call
 
@@ -239,13 +269,17 @@ class HttpApp:
     def __init__(self, bridge: Bridge, *, read_max_bytes: int, cors_origins: Sequence[str] = (), default_pool: futures.Executor | None = None) -> None:
         self._pool = default_pool or futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="http-compute")
         self._apps: dict[str, ASGIApp] = {}
+        self._inline: dict[str, Callable[[Body, LocalContext], bytes]] = {}
+        self._read_max_bytes = read_max_bytes
         for _module, pb2, name, app_class in (
             (rates_connect, rates_pb2, "RateService", rates_connect.RateServiceASGIApplication),
             (labels_connect, labels_pb2, "LabelService", labels_connect.LabelServiceASGIApplication),
             (tracking_connect, tracking_pb2, "TrackingService", tracking_connect.TrackingServiceASGIApplication),
         ):
             descriptor = pb2.DESCRIPTOR.services_by_name[name]
-            app = app_class(_Service(bridge, descriptor, self._pool), codecs=CODECS, read_max_bytes=read_max_bytes)  # type: ignore[arg-type]
+            service = _Service(bridge, descriptor, self._pool)
+            self._inline.update(service.inline)
+            app = app_class(service, codecs=CODECS, read_max_bytes=read_max_bytes)  # type: ignore[arg-type]
             self._apps[f"/{descriptor.full_name}/"] = app  # type: ignore[assignment]
         self._cors = frozenset(cors_origins)
 
@@ -272,9 +306,59 @@ class HttpApp:
             if scope["method"] == "OPTIONS":
                 await self._preflight(send, allowed_origin)
                 return
-            await app(scope, receive, _with_cors(send, allowed_origin) if allowed_origin else send)
+            send = _with_cors(send, allowed_origin) if allowed_origin else send
+            inline = self._inline.get(path)
+            if inline is not None and scope["method"] == "POST":
+                metadata = _plain_json(scope)
+                if metadata is not None:
+                    await self._plain_unary(app, inline, metadata, scope, receive, send)
+                    return
+            await app(scope, receive, send)
             return
         await self._console(scope, send)
+
+    async def _plain_unary(
+        self,
+        app: ASGIApp,
+        inline: Callable[[Body, LocalContext], bytes],
+        metadata: tuple[tuple[str, str], ...],
+        scope: dict,
+        receive: Callable[[], Awaitable[dict]],
+        send: Callable[[dict], Awaitable[None]],
+    ) -> None:
+        """A plain Connect JSON POST to a method answered on the loop (_plain_json says which):
+        the body read, the call run through the same gRPC handler and interceptors, the reply
+        written as the Connect application writes it. Anything else, a failed call included, is
+        handed to the Connect application with the body as it came, which writes the error; a
+        call that already ran is not run again (_RAN)."""
+        received: list[dict] = []
+        size = 0
+        while True:
+            message = await receive()
+            received.append(message)
+            if message["type"] != "http.request":
+                await app(scope, _replaying(received, receive), send)
+                return
+            size += len(message.get("body", b""))
+            if size > self._read_max_bytes:
+                await app(scope, _replaying(received, receive), send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = received[0].get("body", b"") if len(received) == 1 else b"".join(m.get("body", b"") for m in received)
+        client = scope.get("client")
+        context = LocalContext(metadata, _peer(f"{client[0]}:{client[1]}" if client else None), None)
+        try:
+            reply = inline(Body(bytes(body), True), context)
+        except Exception as error:  # noqa: BLE001 - written by the Connect application
+            ran = _RAN.set(error)
+            try:
+                await app(scope, _replaying(received, receive), send)
+            finally:
+                _RAN.reset(ran)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": _PLAIN_REPLY_HEADERS, "trailers": False})
+        await send({"type": "http.response.body", "body": reply, "more_body": False})
 
     def _allowed_origin(self, origin: bytes | None) -> bytes | None:
         if origin is None or not self._cors:
@@ -313,6 +397,55 @@ class HttpApp:
         body = target.read_bytes()
         extra = [*SECURITY_HEADERS, (b"cache-control", b"no-cache")]
         await _respond(send, 200, f"{kind}{charset}".encode(), b"" if scope["method"] == "HEAD" else body, extra)
+
+
+# What the Connect application sends with a unary JSON reply it does not compress.
+_PLAIN_REPLY_HEADERS = [(b"content-type", b"application/json"), (b"content-encoding", b"identity"), (b"vary", b"Accept-Encoding")]
+
+
+def _plain_json(scope: dict) -> tuple[tuple[str, str], ...] | None:
+    """The request's headers as gRPC metadata if it is a plain Connect unary JSON request, which
+    the short path answers: content-type application/json, no request or reply compression asked
+    for, no Connect timeout, protocol version 1 if named, each header once (UTF-8). None for
+    anything else, which the Connect application handles."""
+    metadata = []
+    names = set()
+    json = False
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.lower()
+        if name in names:
+            return None
+        names.add(name)
+        if name == b"content-type":
+            if raw_value != b"application/json":
+                return None
+            json = True
+        elif name in _NOT_PLAIN and raw_value not in _NOT_PLAIN[name]:
+            return None
+        try:
+            metadata.append(Metadatum(name.decode(), raw_value.decode()))
+        except UnicodeDecodeError:
+            return None
+    return tuple(metadata) if json else None
+
+
+# Headers the short path accepts only with these values (or without them).
+_NOT_PLAIN: dict[bytes, frozenset[bytes]] = {
+    b"content-encoding": frozenset({b"identity"}),
+    b"accept-encoding": frozenset({b"identity"}),
+    b"connect-timeout-ms": frozenset(),
+    b"connect-protocol-version": frozenset({b"1"}),
+}
+
+
+def _replaying(received: list[dict], receive: Callable[[], Awaitable[dict]]) -> Callable[[], Awaitable[dict]]:
+    """A receive() that gives the messages already read again, then reads on."""
+    pending = list(received)
+
+    async def receiving() -> dict:
+        return pending.pop(0) if pending else await receive()
+
+    return receiving
 
 
 def _header(scope: dict, name: bytes) -> bytes | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import grpc
 from google.protobuf import json_format, symbol_database
@@ -45,6 +45,14 @@ class CallFailed(Exception):
     def __init__(self, status: status_pb2.Status) -> None:
         super().__init__(status.message)
         self.status = status
+
+
+class Metadatum(NamedTuple):
+    """One metadata entry as grpcio hands it to interceptors: a pair, with `key` and `value` by name
+    (OpenTelemetry's interceptor reads them so)."""
+
+    key: str
+    value: str
 
 
 class _HandlerCallDetails(grpc.HandlerCallDetails):

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from google.protobuf import json_format
+from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.internal import type_checkers
 from google.protobuf.message import Message
@@ -125,12 +125,24 @@ class _Source:
         self.late.append((name, of))
         return name
 
+    def bound(self, value: Any) -> str:
+        """A name for a value the function uses (bound once, read as a global)."""
+        name = "b" + self.name()
+        self.names[name] = value
+        return name
+
+    def has_field(self, descriptor: Descriptor) -> str:
+        """The name of the message class's HasField, called unbound: a bound method is made at
+        every call otherwise, and presence tests are a good part of the function's work."""
+        return self.bound(message_factory.GetMessageClass(descriptor).HasField)
+
     def emit(self, indent: int, line: str) -> None:
         self.lines.append("    " * indent + line)
 
 
 def _emit_message(src: _Source, descriptor: Descriptor, message: str, out: str, indent: int, path: tuple[str, ...]) -> None:
     """Code that fills the dict `out` from the message in the variable `message`."""
+    has = src.has_field(descriptor) if any(f.has_presence and not f.is_repeated for f in descriptor.fields) else ""
     for field in descriptor.fields:
         attribute = f"{message}.{field.name}" if field.name.isidentifier() and not keyword.iskeyword(field.name) else f"getattr({message}, {field.name!r})"
         key = repr(field.json_name)
@@ -148,7 +160,7 @@ def _emit_message(src: _Source, descriptor: Descriptor, message: str, out: str, 
             src.emit(indent + 1, f"{out}[{key}] = {items}")
         elif inline:
             value, fields = src.name(), src.name()
-            src.emit(indent, f"if {message}.HasField({field.name!r}):")
+            src.emit(indent, f"if {has}({message}, {field.name!r}):")
             src.emit(indent + 1, f"{value} = {attribute}")
             src.emit(indent + 1, f"{fields} = {{}}")
             _emit_message(src, sub, value, fields, indent + 1, (*path, sub.full_name))
@@ -159,7 +171,7 @@ def _emit_message(src: _Source, descriptor: Descriptor, message: str, out: str, 
             src.emit(indent, f"if {value}:")
             src.emit(indent + 1, f"{out}[{key}] = {src.converter(field)}({value})")
         elif field.has_presence:  # messages, proto3 optional, oneof members: written when set
-            src.emit(indent, f"if {message}.HasField({field.name!r}):")
+            src.emit(indent, f"if {has}({message}, {field.name!r}):")
             src.emit(indent + 1, f"{out}[{key}] = {src.converter(field)}({attribute})")
         else:
             value = src.name()
@@ -170,6 +182,9 @@ def _emit_message(src: _Source, descriptor: Descriptor, message: str, out: str, 
                 src.emit(indent, f"if {value}:")
             if _scalar(field) is None:  # strings, bools, 32-bit integers: the value is its own JSON
                 src.emit(indent + 1, f"{out}[{key}] = {value}")
+            elif field.type == _T.TYPE_ENUM and field.enum_type.full_name != "google.protobuf.NullValue":  # by name, inline
+                names = src.bound({v.number: v.name for v in field.enum_type.values})
+                src.emit(indent + 1, f"{out}[{key}] = {names}.get({value}, {value})")
             else:
                 src.emit(indent + 1, f"{out}[{key}] = {src.converter(field)}({value})")
 

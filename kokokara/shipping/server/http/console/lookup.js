@@ -1,6 +1,6 @@
-// Parcel lookup: a tracking number (GetTracking, and ListWatchedParcels for whether the service
-// watches it), an order reference (the watched parcels of that order) or a label id (GetLabel, then
-// its tracking).
+// Parcel lookup: a tracking number (GetTracking, ListWatchedParcels for whether the service
+// watches it and ListLabels for the label it issued under that number), an order reference (the
+// watched parcels of that order) or a label id (GetLabel, then its tracking).
 "use strict";
 
 const S10 = /^[A-Z]{2}\d{9}[A-Z]{2}$/;
@@ -13,7 +13,7 @@ document.addEventListener("DOMContentLoaded", () => {
     busy(button, true);
     result.replaceChildren(el("p", { class: "muted" }, "Looking up…"));
     try {
-      let labelInfo = null;
+      let labels = null;
       let number = query.toUpperCase();
       if (!S10.test(number)) {
         const order = await watchedParcels({ orderReference: query });
@@ -21,14 +21,15 @@ document.addEventListener("DOMContentLoaded", () => {
           result.replaceChildren(renderOrder(query, order, (n) => { form.query.value = n; lookUp(n); }));
           return;
         }
-        labelInfo = (await call("LabelService", "GetLabel", { id: query, skipDocuments: true })).label;
-        number = labelInfo.trackingNumber;
+        labels = [(await call("LabelService", "GetLabel", { id: query, skipDocuments: true })).label];
+        number = labels[0].trackingNumber;
       }
-      const [tracking, watched] = await Promise.all([
+      const [tracking, watched, issued] = await Promise.all([
         call("TrackingService", "GetTracking", { trackingNumber: number }),
         watchedParcels({ trackingNumber: number }),
+        labels ? labels : labelsOf(number),
       ]);
-      result.replaceChildren(render(tracking, labelInfo, watched));
+      result.replaceChildren(render(tracking, issued, watched));
     } catch (error) {
       showError(result, error);
     } finally {
@@ -48,6 +49,20 @@ async function watchedParcels(filter) {
     return (await call("TrackingService", "ListWatchedParcels", { ...filter, pageSize: 100 })).parcels || [];
   } catch (error) {
     if (error && (error.code === "permission_denied" || error.code === "unavailable" || error.code === "invalid_argument")) return null;
+    throw error;
+  }
+}
+
+// The label this service issued under `number` (none when the number is not one of ours), or why it
+// cannot be shown: keys of roles without labels (checkout, analyst) may not read them, and the label
+// database may be out of reach while tracking still answers. Support keys get the label without
+// names, addresses or customs contents (contentsWithheld). The answer shows the tracking either way.
+async function labelsOf(number) {
+  try {
+    return (await call("LabelService", "ListLabels", { trackingNumber: number, pageSize: 1 })).labels || [];
+  } catch (error) {
+    if (error && error.code === "permission_denied") return "not visible with this key";
+    if (error && error.code === "unavailable") return "cannot be read now (" + (error.reason || "unavailable") + ")";
     throw error;
   }
 }
@@ -87,7 +102,7 @@ function renderOrder(reference, parcels, open) {
   );
 }
 
-function render(tracking, labelInfo, watched) {
+function render(tracking, labels, watched) {
   const status = label(tracking.status, "TRACKING_STATUS_");
   const p0 = watched && watched.length ? watched[0] : null;
   const section = el(
@@ -117,7 +132,9 @@ function render(tracking, labelInfo, watched) {
     }
     section.append(list);
   }
-  if (labelInfo) section.append(renderLabel(labelInfo));
+  if (typeof labels === "string") section.append(el("p", {}, el("span", { class: "badge" }, "Label: " + labels)));
+  else if (!labels.length) section.append(el("p", { class: "muted" }, "No label issued by this service under this number."));
+  else section.append(renderLabel(labels[0]));
   return section;
 }
 
@@ -135,7 +152,10 @@ function renderLabel(l) {
       el("dt", {}, "Status"), el("dd", {}, label(l.status, "LABEL_STATUS_")),
       el("dt", {}, "Ship date"), el("dd", {}, day(l.shipDate)),
       el("dt", {}, "Price"), el("dd", {}, yen(l.price)),
-      el("dt", {}, "Recipient"), el("dd", {}, [to.name, to.city, to.regionCode].filter(Boolean).join(", ")),
+      el("dt", {}, "Recipient"),
+      el("dd", {}, l.contentsWithheld
+        ? [to.regionCode, "(names, addresses and customs contents: warehouse keys only)"].filter(Boolean).join(" ")
+        : [to.name, to.city, to.regionCode].filter(Boolean).join(", ")),
     ),
   );
 }
