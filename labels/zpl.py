@@ -34,6 +34,8 @@ _PT = DPI / 72  # dots per point
 def zpl_escape(text: str) -> str:
     """Field data for use after ^FH_: `^`, `~`, `_`, control characters and non-ASCII (as UTF-8
     bytes, with ^CI28) are written as _XX hexadecimal escapes."""
+    if text.isascii() and text.isprintable() and "^" not in text and "~" not in text and _ESCAPE not in text:
+        return text  # most fields: printable ASCII with nothing to escape (0x20-0x7E are printable)
     out: list[str] = []
     for ch in text:
         if ch in "^~_" or ord(ch) < 0x20 or ord(ch) > 0x7E:
@@ -53,6 +55,8 @@ def zpl_field(x: int, y: int, text: str, *, height: int = 28, width: int = 0, bl
 
 def _font0_prints(text: str) -> bool:
     """Font 0 of a Zebra printer (CG Triumvirate) has ASCII and Latin-1."""
+    if text.isascii() and text.isprintable():
+        return True  # 0x20-0x7E
     return all(0x20 <= ord(c) <= 0x7E or 0xA0 <= ord(c) <= 0xFF for c in text)
 
 
