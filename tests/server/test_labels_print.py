@@ -29,7 +29,7 @@ from domain.errors import InvalidArgument
 from kokokara.shipping.server import bootstrap
 from kokokara.shipping.server.settings import Settings
 from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc
-from labels import addresses, customs, documents, fonts, layout
+from labels import addresses, customs, documents, fonts, layout, pdf
 from labels import page as drawing
 from labels import zpl as zpl_documents
 from labels.model import Address, ContentsType, CustomsDetails, CustomsForm, CustomsItem, DocumentFormat, Label, NonDelivery
@@ -302,7 +302,7 @@ def _boxes(page: drawing.Page) -> dict[str, bool]:
 @pytest.mark.parametrize("fmt", PDFS)
 def test_cn22_ticks_the_category_and_instruction_and_prints_its_fields(fmt: DocumentFormat) -> None:
     label = to(US, CustomsForm.CN22, fmt, contents_type=ContentsType.GIFT, customs=CustomsDetails(non_delivery=NonDelivery.ABANDON))
-    width, height = documents.PAGE_SIZES[fmt]
+    width, height = pdf.PAGE_SIZES[fmt]
     page = layout.label_page(label, width, height)
     boxes = _boxes(page)
     assert boxes["Gift"] and not boxes["Sale of goods"] and not boxes["Documents"] and not boxes["Commercial sample"]
