@@ -6,7 +6,7 @@
 
 Each backend gets a fresh database (a temporary SQLite file; a new PostgreSQL database, dropped
 afterwards). The server runs in this process (bootstrap.start on 127.0.0.1:0, request logging
-off); `concurrency` client threads send CreateLabel requests, each with its own request_id.
+off, start-up's objects frozen out of the garbage collector as server.py does); `concurrency` client threads send CreateLabel requests, each with its own request_id.
 Reports labels per second, latency percentiles and the process's CPU time per label. A second
 pass replays every request_id (idempotent retries).
 
@@ -26,6 +26,7 @@ per label of each run, their minimum and median.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import statistics
@@ -202,6 +203,9 @@ def one_thread(count: int, rounds: int, fmt: int, distinct: bool, seed: int) -> 
 
 def run(settings: Settings, count: int, concurrency: int, fmt: int, distinct: bool = False, seed: int = 0) -> dict[str, float]:
     service = bootstrap.start(settings)
+    # As server.py does after start-up: what start-up built leaves the collector's generations.
+    gc.collect()
+    gc.freeze()
     try:
         with grpc.insecure_channel(service.address) as channel:
             stub = labels_pb2_grpc.LabelServiceStub(channel)
