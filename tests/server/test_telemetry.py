@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 import pytest
 import requests
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -176,6 +177,7 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
                     rates_pb2_grpc.RateServiceStub(channel).GetQuote(quote("XX"), timeout=10)
                 tracking_pb2_grpc.TrackingServiceStub(channel).GetTracking(tracking_pb2.GetTrackingRequest(tracking_number=number), timeout=30)
                 labels_pb2_grpc.LabelServiceStub(channel).CreateLabel(proto_request(f"traced-{uuid.uuid4().hex[:8]}"), timeout=30)
+                health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)  # probes leave no span
                 # Over HTTP, by the short path for plain JSON quotes and by connectrpc's (gzip asked for):
                 # each a server span of its own, continuing the caller's trace from its header.
                 for trace_id, encoding in zip(http_traces, ("identity", "gzip"), strict=True):
@@ -193,6 +195,7 @@ def test_spans_for_rpcs_japan_post_redis_and_the_label_store_reach_an_otlp_recei
     assert set(receiver.paths) == {"/v1/traces"}
     spans = receiver.spans()
     assert spans and {name for name, _ in spans} == {"shipping-under-test"}
+    assert not [span for _, span in spans if "grpc.health" in span.name]
     by_name: dict[str, list[Any]] = {}
     for _, span in spans:
         by_name.setdefault(span.name, []).append(span)

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import grpc
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.instrumentation.grpc import server_interceptor
+from opentelemetry.instrumentation.grpc import filters, server_interceptor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -73,7 +73,9 @@ class Tracing:
     finish_server_span = staticmethod(finish_server_span)
 
     def interceptor(self) -> grpc.ServerInterceptor:
-        return server_interceptor(tracer_provider=self.provider)
+        # Health checks (Kubernetes' probes, load balancers) are not traced: a span every few seconds
+        # per probe says nothing about the service and costs as much as a quote's.
+        return server_interceptor(tracer_provider=self.provider, filter_=filters.negate(filters.health_check()))
 
     def traced(self, target: Any, peer: str, methods: Iterable[str], **attributes: str) -> Any:
         """`target` with a client span around each call of `methods`, named "<peer> <method>"."""
