@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from kokokara.shipping.server import bootstrap
 from kokokara.shipping.server.security import InsecureListenError
@@ -53,3 +55,32 @@ def test_the_http_side_runs_on_uvloop() -> None:
     from kokokara.shipping.server.http import server
 
     assert server.new_event_loop is uvloop.new_event_loop
+
+
+def test_serving_http_leaves_the_process_log_handlers_open(tmp_path: Path) -> None:
+    # granian sets logging up as it starts serving; done with dictConfig in full, that would close
+    # every handler the process has (the request log's writer among them).
+    class Recording(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.closed = False
+            self.seen: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.seen.append(record.getMessage())
+
+        def close(self) -> None:
+            self.closed = True
+            super().close()
+
+    handler = Recording()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    service = bootstrap.start(test_settings(database_path=tmp_path / "labels.sqlite3", http_addr="127.0.0.1:0"))
+    try:
+        assert requests.get(f"http://127.0.0.1:{service.http_port}/", timeout=10).status_code == 200  # it serves
+        logging.getLogger("kokokara.shipping.tests").warning("still heard")
+        assert not handler.closed and handler in root.handlers and "still heard" in handler.seen
+    finally:
+        service.stop(0)
+        root.removeHandler(handler)

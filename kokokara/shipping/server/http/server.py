@@ -33,12 +33,28 @@ except ImportError:  # not built for Windows
     new_event_loop = asyncio.new_event_loop
 
 
+# granian configures logging as it serves with logging.config.dictConfig, which, unless incremental,
+# closes every handler the process has: the server's log writer among them, whose lines were then
+# written one by one, with a flush, on the serving threads. Incremental and empty, it only sets the
+# level of granian's own logger (to silence it: log_enabled=False).
+LEAVE_LOGGING_ALONE = {"version": 1, "incremental": True, "formatters": {}, "handlers": {}, "loggers": {}}
+
+
 class HttpServer:
     def __init__(self, app: HttpApp, host: str, port: int) -> None:
         self.app = app
         self.host = host
         self.port = port
-        self._server = Server(app, address=host, port=port, interface=Interfaces.ASGI, http=HTTPModes.auto, log_enabled=False, websockets=False)
+        self._server = Server(
+            app,
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            http=HTTPModes.auto,
+            log_enabled=False,
+            log_dictconfig=LEAVE_LOGGING_ALONE,
+            websockets=False,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, name="http", daemon=True)
         self._failed: BaseException | None = None
