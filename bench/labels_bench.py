@@ -6,9 +6,10 @@
 
 Each backend gets a fresh database (a temporary SQLite file; a new PostgreSQL database, dropped
 afterwards). The server runs in this process (bootstrap.start on 127.0.0.1:0, request logging
-off, start-up's objects frozen out of the garbage collector as server.py does); `concurrency` client threads send CreateLabel requests, each with its own request_id.
-Reports labels per second, latency percentiles and the process's CPU time per label. A second
-pass replays every request_id (idempotent retries).
+off, start-up's objects frozen out of the garbage collector as server.py does); `concurrency`
+client threads send CreateLabel requests, each with its own request_id. Reports labels per second,
+latency percentiles and the process's CPU time per label. A second pass replays every request_id
+(idempotent retries).
 
 By default the requests differ only in request_id (the same parcel to the same recipient): what
 a process keeps per address and per layout serves all of them after the first. `--distinct`
