@@ -23,7 +23,7 @@ from grpc_status import rpc_status
 
 from kokokara.shipping import frames
 from kokokara.shipping.connect import ClientAuth, open_channel
-from kokokara.shipping.v1 import common_pb2, rates_pb2, rates_pb2_grpc
+from kokokara.shipping.v1 import common_pb2, labels_pb2, labels_pb2_grpc, rates_pb2, rates_pb2_grpc, tracking_pb2, tracking_pb2_grpc
 from kokokara.shipping.values import DateLike, MethodLike, ProductLike, to_date, to_method, to_product
 
 if TYPE_CHECKING:
@@ -86,6 +86,8 @@ class ShippingClient:
             auth = ClientAuth(api_key=api_key) if api_key else None
         self._channel = channel or open_channel(address, auth)
         self._rates = rates_pb2_grpc.RateServiceStub(self._channel)
+        self._labels = labels_pb2_grpc.LabelServiceStub(self._channel)
+        self._tracking = tracking_pb2_grpc.TrackingServiceStub(self._channel)
 
     def __enter__(self) -> ShippingClient:
         return self
@@ -97,11 +99,35 @@ class ShippingClient:
         if self._own_channel:
             self._channel.close()
 
-    def _call(self, rpc: str, request: Any) -> Any:
+    def _call(self, rpc: str, request: Any, stub: Any = None) -> Any:
         try:
-            return getattr(self._rates, rpc)(request, timeout=self.timeout)
+            return getattr(self._rates if stub is None else stub, rpc)(request, timeout=self.timeout)
         except grpc.RpcError as error:
             raise ShippingClientError.from_rpc_error(error) from None
+
+    # -- parcels ----------------------------------------------------------------------------------
+
+    def track(self, tracking_number: str) -> tracking_pb2.Tracking:
+        """GetTracking: the parcel's normalised state and events (from the service's cache or Japan
+        Post). Spaces, hyphens and lower case in the number are accepted."""
+        return self._call("GetTracking", tracking_pb2.GetTrackingRequest(tracking_number=tracking_number), self._tracking)  # type: ignore[no-any-return]
+
+    def find_label(self, tracking_number: str) -> labels_pb2.Label | None:
+        """The label this service issued under `tracking_number`, without its documents (GetLabel
+        has them), or None. Support keys get it without names, addresses or customs contents."""
+        request = labels_pb2.ListLabelsRequest(tracking_number=tracking_number, page_size=1)
+        found = self._call("ListLabels", request, self._labels).labels
+        return found[0] if found else None
+
+    def watch(self, tracking_number: str, order_reference: str = "", *, webhook_endpoint_id: str = "") -> tracking_pb2.WatchedParcel:
+        """WatchParcel: the service polls the parcel and sends its changes to the webhook endpoints
+        (or only to `webhook_endpoint_id`). Watching a parcel twice changes nothing."""
+        request = tracking_pb2.WatchParcelRequest(tracking_number=tracking_number, order_reference=order_reference, webhook_endpoint_id=webhook_endpoint_id)
+        return self._call("WatchParcel", request, self._tracking)  # type: ignore[no-any-return]
+
+    def unwatch(self, tracking_number: str) -> None:
+        """UnwatchParcel: no more polling or events for the parcel."""
+        self._call("UnwatchParcel", tracking_pb2.UnwatchParcelRequest(tracking_number=tracking_number), self._tracking)
 
     # -- rate tables ------------------------------------------------------------------------------
 

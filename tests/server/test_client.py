@@ -4,17 +4,22 @@ errors that name the bad fields."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pandas as pd
 import pytest
 
+from domain.s10 import make
 from kokokara.shipping.client import ShippingClient, ShippingClientError
 from kokokara.shipping.frames import LIST_TABLE_TYPES, price_grid
 from kokokara.shipping.server import bootstrap
+from kokokara.shipping.v1 import labels_pb2_grpc, tracking_pb2
 from rates.book import RateBook
 from rates.model import Product
+from standin.japan_post import StandInJapanPost
 from tests.conftest import test_settings as settings_for_tests
+from tests.labels_support import proto_request
 from tests.rate_versions import NEW_ID, OLD_ID, make_revised_tables
 
 SHIP = "2026-11-01"
@@ -94,3 +99,29 @@ def test_errors_name_the_fields(client: ShippingClient) -> None:
     assert "weights_grams[1]" in str(error)
     with pytest.raises(ValueError, match="unknown method"):
         client.compare("US", [500], methods=["pigeon"])
+
+
+def test_parcels_tracked_found_and_watched_through_the_client(tmp_path: Path) -> None:
+    with StandInJapanPost() as standin:
+        number = make("EN", 75_000_001)
+        standin.set_scenario(number, "in_transit")
+        settings = settings_for_tests(
+            database_path=tmp_path / "labels.sqlite3", tracking_base_url=standin.url, tracking_rate_per_second=100.0, tracking_rate_burst=100
+        )
+        service = bootstrap.start(settings)
+        try:
+            with grpc.insecure_channel(service.address) as channel, ShippingClient(channel=channel) as shipping:
+                issued = labels_pb2_grpc.LabelServiceStub(channel).CreateLabel(proto_request("client-parcels"), timeout=30).label
+                found = shipping.find_label(issued.tracking_number.lower())
+                assert found is not None and (found.id, found.tracking_number, len(found.documents)) == (issued.id, issued.tracking_number, 0)
+                assert shipping.find_label(number) is None  # a good number this service never issued
+                assert shipping.track(f"{number[:2].lower()} {number[2:]}").status == tracking_pb2.TRACKING_STATUS_IN_TRANSIT
+                watched = shipping.watch(number, "ORDER-7")
+                assert (watched.tracking_number, watched.order_reference) == (number, "ORDER-7")
+                shipping.unwatch(number)
+                with pytest.raises(ShippingClientError) as refused:
+                    shipping.track("EN123456780JP")  # the check digit is wrong
+                assert refused.value.code is grpc.StatusCode.INVALID_ARGUMENT
+                assert [f for f, _ in refused.value.field_violations] == ["tracking_number"]
+        finally:
+            service.stop(0.5)
