@@ -8,6 +8,7 @@ the machine.
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -25,12 +26,18 @@ class SqliteWatchStore(SqlWatchStore):
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
         self._lock = threading.Lock()
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = FULL")
-        with self._tx() as cur:
-            for statement in SCHEMA_TABLES.format(serial="INTEGER", bool="BOOLEAN", real="REAL").split(";"):
-                if statement.strip():
-                    cur.execute(statement)
+        # Switching a new file to WAL takes an exclusive lock, and SQLite says "database is locked"
+        # at once, without its busy handler, while another process opens the same new file (the
+        # workers of `server.py --workers 2` starting together did). The processes opening the file
+        # take turns on an flock beside it until it is set up.
+        with open(f"{path}.setup-lock", "a") as setup:
+            fcntl.flock(setup, fcntl.LOCK_EX)
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = FULL")
+            with self._tx() as cur:
+                for statement in SCHEMA_TABLES.format(serial="INTEGER", bool="BOOLEAN", real="REAL").split(";"):
+                    if statement.strip():
+                        cur.execute(statement)
 
     @contextmanager
     def _tx(self) -> Iterator[Cursor]:

@@ -3,7 +3,9 @@ outbox (a poll's state, events and deliveries in one transaction), delivery orde
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from tests.watch_support import open_watch_store, tracking
 from tracking.model import Status
 from tracking.watch import EventType, changes, quiet_event
+from tracking.watch_sqlite import SqliteWatchStore
 from tracking.watch_store import Endpoint, PollResult, WatchStore
 
 NUMBER = "EN123456785JP"
@@ -138,3 +141,23 @@ def test_old_events_go_once_their_deliveries_are_finished(store: WatchStore) -> 
     assert store.purge(100.0) == 1  # the delivered one; the other still has a pending delivery
     assert [e.event_id for e in store.events_after(0, "", 10)] == [e.event_id for e in store.events_after(first.event.seq, "", 10)]
     assert store.counts().deliveries == {"pending": 1}
+
+
+def test_sqlite_watch_stores_opened_at_once_on_a_new_file(tmp_path: Path) -> None:
+    # server.py --workers 2 on a fresh machine: the workers open the same new watch.sqlite3 at once,
+    # and putting a new file into WAL mode failed one of them with "database is locked" (a worker
+    # that did not start). Each round is a new file opened by six connections released together.
+    for round_ in range(50):
+        path = tmp_path / f"watch-{round_}.sqlite3"
+        start = threading.Barrier(6)
+
+        def open_at_once(_: int, path: Path = path, start: threading.Barrier = start) -> SqliteWatchStore:
+            start.wait()
+            return SqliteWatchStore(path)
+
+        with ThreadPoolExecutor(6) as pool:
+            stores = list(pool.map(open_at_once, range(6)))
+        mode = stores[0]._conn.execute("PRAGMA journal_mode").fetchone()
+        for store in stores:
+            store.close()
+        assert mode == ("wal",)
